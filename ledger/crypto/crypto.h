@@ -18,6 +18,9 @@ mla_status mla_crypto_init(void) MLA_MUST_USE;
 /* ---- SHA-256 --------------------------------------------------------- */
 
 void mla_crypto_sha256(mla_hash *out, mla_slice in);
+/** SHA-256 of the concatenation of n parts, without copying them (for
+ * Merkle leaf and node hashing: 0x00 || entry, 0x01 || left || right). */
+void mla_crypto_sha256_v(mla_hash *out, const mla_slice *parts, size_t n);
 
 typedef struct mla_sha256 mla_sha256; /* incremental hasher, opaque */
 mla_status mla_crypto_sha256_new(mla_sha256 **out) MLA_MUST_USE;

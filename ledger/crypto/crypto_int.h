@@ -1,0 +1,13 @@
+/* crypto_int.h: private to ledger/crypto. */
+#ifndef MLA_CRYPTO_INT_H
+#define MLA_CRYPTO_INT_H
+
+#include <gcrypt.h>
+
+#include "crypto/crypto.h"
+
+/* Initialise libgcrypt if nobody has; aborts if it cannot (hashing has no
+ * error path, so the library must be usable before any hash is taken). */
+void mla_crypto__require_init(void);
+
+#endif
