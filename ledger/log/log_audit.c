@@ -1,0 +1,379 @@
+/* log_audit: the auditor's full check of a store, with no server and no
+ * trust in anything stored but the entries: recompute the hash chain, the
+ * back-links, the identity rule, the key registry and every signature, and
+ * the Merkle tree, then compare with the stored nodes and the last signed
+ * checkpoint. The first disagreement is reported with its seq. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log/log_int.h"
+
+/* ---- a string -> 40-byte value map (scope heads, identities) ---------- */
+
+typedef struct amap_slot {
+    char *key; /* NULL = empty */
+    size_t key_len;
+    uint8_t val[40];
+} amap_slot;
+
+typedef struct amap {
+    amap_slot *slots;
+    size_t cap, n;
+} amap;
+
+static uint64_t amap_hash(mla_slice k)
+{
+    uint64_t h = 1469598103934665603u;
+    for (size_t i = 0; i < k.len; i++) h = (h ^ k.ptr[i]) * 1099511628211u;
+    return h;
+}
+
+static amap_slot *amap_find(const amap *m, mla_slice k)
+{
+    if (!m->cap) return NULL;
+    for (size_t i = amap_hash(k) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        amap_slot *s = &m->slots[i];
+        if (!s->key) return s;
+        if (s->key_len == k.len && memcmp(s->key, k.ptr, k.len) == 0) return s;
+    }
+}
+
+static mla_status amap_grow(amap *m)
+{
+    amap bigger = {NULL, m->cap ? m->cap * 2 : 1024, 0};
+    bigger.slots = mla_calloc(bigger.cap, sizeof *bigger.slots);
+    if (!bigger.slots) return mla_err(MLA_ENOMEM, "audit: out of memory");
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->slots[i].key) continue;
+        *amap_find(&bigger, mla_slice_make(m->slots[i].key, m->slots[i].key_len)) = m->slots[i];
+        bigger.n++;
+    }
+    mla_free(m->slots);
+    *m = bigger;
+    return MLA_OK;
+}
+
+/* Put or replace. */
+static mla_status amap_put(amap *m, mla_slice k, const uint8_t val[40])
+{
+    if ((m->n + 1) * 2 > m->cap) MLA_TRY(amap_grow(m));
+    amap_slot *s = amap_find(m, k);
+    if (!s->key) {
+        if (!(s->key = mla_strndup((const char *)k.ptr, k.len)))
+            return mla_err(MLA_ENOMEM, "audit: out of memory");
+        s->key_len = k.len;
+        m->n++;
+    }
+    memcpy(s->val, val, 40);
+    return MLA_OK;
+}
+
+static void amap_free(amap *m)
+{
+    for (size_t i = 0; i < m->cap; i++) mla_free(m->slots[i].key);
+    mla_free(m->slots);
+}
+
+/* ---- the audit ---------------------------------------------------------- */
+
+typedef struct audit {
+    mla_store *store;
+    const mla_audit_options *opts;
+    mla_audit_result *res;
+    mla_log_registry *registry;
+    amap heads, identities;
+    mla_merkle_frontier frontier;
+    mla_buf tmp;
+    uint64_t seq; /* the entry being checked */
+} audit;
+
+/* A finding: the store does not verify. Recorded once; the first wins. */
+static mla_status bad(audit *a, uint64_t seq, const char *fmt, ...) MLA_PRINTF(3, 4);
+static mla_status bad(audit *a, uint64_t seq, const char *fmt, ...)
+{
+    char msg[MLA_ERROR_MSG_MAX - 32];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (a->res->ok) {
+        a->res->ok = false;
+        a->res->first_bad_seq = seq;
+        if (seq == UINT64_MAX)
+            snprintf(a->res->problem, sizeof a->res->problem, "%s", msg);
+        else
+            snprintf(a->res->problem, sizeof a->res->problem, "seq %llu: %s",
+                     (unsigned long long)seq, msg);
+    }
+    return MLA_ECORRUPT; /* stops the walk; mla_log_audit maps it to OK + !ok */
+}
+
+static bool audit_key_lookup(void *ctx, const mla_hash *keyid, mla_log_keyrec *out)
+{
+    audit *a = ctx;
+    return mla_log__registry_get(a->registry, keyid, out);
+}
+
+static mla_status compare_node(void *ctx, unsigned level, uint64_t index, const mla_hash *node)
+{
+    audit *a = ctx;
+    mla_log_key k;
+    mla_log__key_node(&k, level, index);
+    mla_status rc = mla_store_get(a->store, mla_log__key_slice(&k), &a->tmp);
+    if (rc == MLA_ENOTFOUND)
+        return bad(a, a->seq, "Merkle node (%u, %llu) is missing", level, (unsigned long long)index);
+    if (rc != MLA_OK) return rc;
+    if (a->tmp.len != 32 || memcmp(a->tmp.ptr, node->b, 32) != 0)
+        return bad(a, a->seq, "stored Merkle node (%u, %llu) differs from the recomputed tree",
+                   level, (unsigned long long)index);
+    return MLA_OK;
+}
+
+static mla_status check_identity(audit *a, const mla_pb_artifact *art, const char *field)
+{
+    if (!art || art->digest.len != 32) return MLA_OK;
+    mla_buf id;
+    mla_buf_init(&id, MLA_LOG_KEY_MAX);
+    mla_status rc = mla_codec_artifact_identity(&id, art);
+    if (rc == MLA_OK) {
+        amap_slot *s = amap_find(&a->identities, mla_buf_slice(&id));
+        if (s && s->key) {
+            if (memcmp(s->val, art->digest.data, 32) != 0)
+                rc = bad(a, a->seq, "%s: %.*s recorded again with another digest (first at seq %llu)",
+                         field, (int)id.len, (const char *)id.ptr,
+                         (unsigned long long)mla_get_be64(s->val + 32));
+        } else {
+            uint8_t val[40];
+            memcpy(val, art->digest.data, 32);
+            mla_put_be64(val + 32, a->seq);
+            rc = amap_put(&a->identities, mla_buf_slice(&id), val);
+        }
+    }
+    mla_buf_dispose(&id);
+    return rc;
+}
+
+static mla_status check_links(audit *a, const mla_pb_entry *e, const mla_pb_change *c,
+                              const mla_hash *leaf)
+{
+    mla_log_scope scopes[MLA_LOG_MAX_SCOPES];
+    size_t n = 0;
+    mla_status rc;
+    for (size_t i = 0; i < MLA_LOG_MAX_SCOPES; i++) mla_buf_init(&scopes[i].key, MLA_LOG_KEY_MAX);
+    if ((rc = mla_log__change_scopes(scopes, &n, c)) != MLA_OK) goto out;
+    if (e->n_links != n) {
+        rc = bad(a, a->seq, "entry has %zu back-links, its change needs %zu", e->n_links, n);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const mla_pb_link *l = e->links[i];
+        if ((int)l->scope != scopes[i].scope || !mla_slice_eq(mla_slice_cstr(l->key),
+                                                              mla_buf_slice(&scopes[i].key))) {
+            rc = bad(a, a->seq, "links[%zu]: scope does not match the change", i);
+            goto out;
+        }
+        uint8_t scope_key[MLA_LOG_KEY_MAX];
+        mla_log_key hk;
+        if ((rc = mla_log__key_bytes(&hk, MLA_LOG_K_HEAD, (uint8_t)scopes[i].scope,
+                                     mla_buf_slice(&scopes[i].key))) != MLA_OK)
+            goto out;
+        memcpy(scope_key, hk.b, hk.len);
+        amap_slot *s = amap_find(&a->heads, mla_slice_make(scope_key, hk.len));
+        bool has_prev = s && s->key;
+        if (!has_prev ? (l->prev_leaf_hash.len != 0 || l->prev_seq != 0)
+                      : (l->prev_leaf_hash.len != 32 || l->prev_seq != mla_get_be64(s->val) ||
+                         memcmp(l->prev_leaf_hash.data, s->val + 8, 32) != 0)) {
+            rc = bad(a, a->seq, "links[%zu] (%s): back-link does not name the previous entry of "
+                                "its scope%s",
+                     i, l->key, has_prev ? "" : " (there is none)");
+            goto out;
+        }
+        uint8_t val[40];
+        mla_put_be64(val, a->seq);
+        memcpy(val + 8, leaf->b, 32);
+        if ((rc = amap_put(&a->heads, mla_slice_make(scope_key, hk.len), val)) != MLA_OK) goto out;
+    }
+out:
+    for (size_t i = 0; i < MLA_LOG_MAX_SCOPES; i++) mla_buf_dispose(&scopes[i].key);
+    return rc;
+}
+
+static mla_status check_entry(audit *a, mla_slice bytes, mla_hash *prev_leaf, int64_t *prev_time)
+{
+    mla_pb_entry *e = NULL;
+    mla_pb_change *c = NULL;
+    mla_hash leaf;
+    mla_status rc;
+    mla_merkle_leaf_hash(&leaf, bytes);
+    if ((rc = mla_codec_entry_decode(&e, bytes)) != MLA_OK) {
+        if (rc == MLA_ENOMEM) return rc;
+        return bad(a, a->seq, "entry does not decode: %s", mla_error_last()->msg);
+    }
+    if (e->seq != a->seq) {
+        rc = bad(a, a->seq, "entry says seq %llu", (unsigned long long)e->seq);
+        goto out;
+    }
+    if (memcmp(e->prev_hash.data, prev_leaf->b, 32) != 0) {
+        rc = bad(a, a->seq, "prev_hash is not the leaf hash of the previous entry (chain broken)");
+        goto out;
+    }
+    if (e->ledger_time_ns < *prev_time) {
+        rc = bad(a, a->seq, "ledger time goes backwards");
+        goto out;
+    }
+    if (strcmp(e->envelope->payload_type, MLA_PAYLOAD_TYPE_CHANGE) != 0) {
+        rc = bad(a, a->seq, "unsupported payload type");
+        goto out;
+    }
+    rc = mla_codec_change_decode(&c, mla_slice_make(e->envelope->payload.data,
+                                                    e->envelope->payload.len));
+    if (rc != MLA_OK) {
+        if (rc != MLA_ENOMEM) rc = bad(a, a->seq, "change does not decode: %s", mla_error_last()->msg);
+        goto out;
+    }
+    rc = mla_log__envelope_authorize(e->envelope, c->kind, audit_key_lookup, a,
+                                     a->opts->check_signatures);
+    if (rc == MLA_EDENIED || rc == MLA_EINVAL) {
+        rc = bad(a, a->seq, "%s", mla_error_last()->msg);
+        goto out;
+    }
+    if (rc != MLA_OK) goto out;
+    if (c->kind == MLAUDIT__V1__KIND__KIND_KEY && c->detail_case == MLAUDIT__V1__CHANGE__DETAIL_KEY &&
+        c->key->public_key.len == 32) {
+        mla_log_keyrec cur, next;
+        mla_pubkey pub;
+        mla_hash keyid;
+        memcpy(pub.b, c->key->public_key.data, 32);
+        mla_crypto_keyid_hash(&keyid, &pub);
+        bool known = mla_log__registry_get(a->registry, &keyid, &cur);
+        rc = mla_log__keychange_apply(&next, known ? &cur : NULL, c->key, a->seq);
+        if (rc == MLA_OK) rc = mla_log__registry_put(a->registry, &next);
+        else if (rc != MLA_ENOMEM) rc = bad(a, a->seq, "KEY change: %s", mla_error_last()->msg);
+        if (rc != MLA_OK) goto out;
+    } else if (c->kind == MLAUDIT__V1__KIND__KIND_KEY) {
+        rc = bad(a, a->seq, "KEY change without a key");
+        goto out;
+    }
+    if ((rc = check_identity(a, c->subject, "subject")) != MLA_OK) goto out;
+    for (size_t i = 0; i < c->n_inputs; i++)
+        if ((rc = check_identity(a, c->inputs[i]->artifact, "input")) != MLA_OK) goto out;
+    if ((rc = check_links(a, e, c, &leaf)) != MLA_OK) goto out;
+    if ((rc = mla_merkle_frontier_append(&a->frontier, &leaf, compare_node, a)) != MLA_OK) goto out;
+    *prev_leaf = leaf;
+    *prev_time = e->ledger_time_ns;
+out:
+    mla_codec_change_free(c);
+    mla_codec_entry_free(e);
+    return rc;
+}
+
+static mla_status check_checkpoint(audit *a)
+{
+    mla_log_key k;
+    mla_log__key_single(&k, MLA_LOG_K_CHECKPOINT);
+    mla_status rc = mla_store_get(a->store, mla_log__key_slice(&k), &a->tmp);
+    if (rc == MLA_ENOTFOUND) {
+        if (a->frontier.size == 0) return MLA_OK;
+        return bad(a, UINT64_MAX, "the store holds no signed checkpoint");
+    }
+    if (rc != MLA_OK) return rc;
+    mla_checkpoint cp;
+    if (mla_note_checkpoint_open(&cp, mla_buf_slice(&a->tmp), a->opts->log_verifiers,
+                                 a->opts->n_log_verifiers) != MLA_OK)
+        return bad(a, UINT64_MAX, "the latest checkpoint does not verify: %s", mla_error_last()->msg);
+    a->res->checkpoint_size = cp.size;
+    mla_hash root;
+    mla_merkle_frontier_root(&a->frontier, &root);
+    a->res->root = root;
+    if (cp.size != a->frontier.size) {
+        /* Name the first seq the checkpoint and the entries disagree on. */
+        uint64_t at = cp.size < a->frontier.size ? cp.size : a->frontier.size;
+        return bad(a, at, "the checkpoint covers %llu entries but the store holds %llu",
+                   (unsigned long long)cp.size, (unsigned long long)a->frontier.size);
+    }
+    if (!mla_hash_eq(&root, &cp.root))
+        return bad(a, UINT64_MAX, "the recomputed root differs from the signed checkpoint's");
+    return MLA_OK;
+}
+
+mla_status mla_log_audit(mla_audit_result *res, mla_store *store, const mla_audit_options *opts)
+{
+    memset(res, 0, sizeof *res);
+    res->ok = true;
+    MLA_TRY(mla_crypto_init());
+    audit a;
+    memset(&a, 0, sizeof a);
+    a.store = store;
+    a.opts = opts;
+    a.res = res;
+    mla_merkle_frontier_init(&a.frontier);
+    mla_buf_init(&a.tmp, MLA_STORE_VALUE_MAX);
+    mla_store_iter *it = NULL;
+    mla_status rc = mla_log__registry_new(&a.registry);
+    for (size_t i = 0; rc == MLA_OK && i < opts->n_admin_keys; i++) {
+        mla_log_keyrec rec;
+        memset(&rec, 0, sizeof rec);
+        rec.pub = opts->admin_keys[i];
+        mla_crypto_keyid_hash(&rec.keyid, &rec.pub);
+        rec.role = MLAUDIT__V1__KEY_ROLE__KEY_ROLE_ADMIN;
+        rec.config_admin = true;
+        rec.seq = UINT64_MAX;
+        rc = mla_log__registry_put(a.registry, &rec);
+    }
+    uint8_t lo = MLA_LOG_K_ENTRY, hi = MLA_LOG_K_ENTRY + 1;
+    if (rc == MLA_OK) rc = mla_store_iter_new(&it, store, mla_slice_make(&lo, 1), mla_slice_make(&hi, 1));
+    mla_hash prev_leaf;
+    int64_t prev_time = INT64_MIN;
+    memset(&prev_leaf, 0, sizeof prev_leaf);
+    mla_slice k, v;
+    while (rc == MLA_OK && (rc = mla_store_iter_next(it, &k, &v)) == MLA_OK) {
+        if (k.len != 9 || mla_get_be64(k.ptr + 1) != a.seq) {
+            rc = bad(&a, a.seq, "entry %llu is missing (next stored key is %s)",
+                     (unsigned long long)a.seq, k.len == 9 ? "a later seq" : "malformed");
+            break;
+        }
+        rc = check_entry(&a, v, &prev_leaf, &prev_time);
+        if (rc == MLA_OK) a.seq++;
+    }
+    if (rc == MLA_ENOTFOUND) rc = MLA_OK;
+    res->n_entries = a.seq;
+    if (rc == MLA_OK) rc = check_checkpoint(&a);
+    if (rc == MLA_ECORRUPT && !res->ok) rc = MLA_OK; /* a finding, not a failure */
+    mla_store_iter_free(it);
+    mla_buf_dispose(&a.tmp);
+    amap_free(&a.heads);
+    amap_free(&a.identities);
+    mla_log__registry_free(a.registry);
+    return rc;
+}
+
+mla_status mla_log_entry_verify(mla_slice entry, const mla_pubkey *keys, size_t n_keys)
+{
+    mla_pb_entry *e = NULL;
+    MLA_TRY(mla_crypto_init());
+    MLA_TRY(mla_codec_entry_decode(&e, entry));
+    mla_status rc = MLA_OK;
+    for (size_t i = 0; i < e->envelope->n_signatures && rc == MLA_OK; i++) {
+        const mla_pb_signature *s = e->envelope->signatures[i];
+        const mla_pubkey *pub = NULL;
+        for (size_t j = 0; j < n_keys && !pub; j++) {
+            char keyid[MLA_KEYID_HEX_LEN + 1];
+            mla_crypto_keyid(keyid, &keys[j]);
+            if (strcmp(keyid, s->keyid) == 0) pub = &keys[j];
+        }
+        if (!pub) {
+            rc = mla_err(MLA_EDENIED, "envelope.signatures[%zu]: key %s is not among the given keys",
+                         i, s->keyid);
+            break;
+        }
+        rc = mla_crypto_dsse_verify(pub, mla_slice_cstr(e->envelope->payload_type),
+                                    mla_slice_make(e->envelope->payload.data, e->envelope->payload.len),
+                                    mla_slice_make(s->sig.data, s->sig.len));
+        if (rc != MLA_OK && rc != MLA_ENOMEM)
+            rc = mla_err(MLA_EDENIED, "envelope.signatures[%zu]: signature by key %s does not verify",
+                         i, s->keyid);
+    }
+    mla_codec_entry_free(e);
+    return rc;
+}

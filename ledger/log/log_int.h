@@ -1,0 +1,194 @@
+/* log_int.h: private to ledger/log: the store layout, the key registry, the
+ * group overlay, and the log handle shared by the sequencer and readers. */
+#ifndef MLA_LOG_INT_H
+#define MLA_LOG_INT_H
+
+#include <pthread.h>
+
+#include "codec/codec.h"
+#include "log/log.h"
+
+/* ---- store layout ------------------------------------------------------
+ * One byte of prefix, then big-endian integers so keys sort by number.
+ *   'e' seq            -> Entry bytes (verbatim, hashed)
+ *   'n' level index    -> Merkle perfect-subtree hash (level 0 = leaf hash)
+ *   'L' leaf hash      -> seq                       (proof by leaf hash)
+ *   'd' SHA-256(env)   -> seq, ledger_time_ns       (retries are safe)
+ *   'i' identity       -> sha256 digest, seq        (one digest per identity)
+ *   'h' scope key      -> seq, leaf hash            (head of a back-link scope)
+ *   'k' keyid          -> registry record           (KEY entries, SPEC §6)
+ *   'C' size           -> signed checkpoint note    (every group's)
+ *   'c'                -> latest signed checkpoint note
+ *   't'                -> tail: size, last ledger time, last leaf hash
+ */
+#define MLA_LOG_K_ENTRY 'e'
+#define MLA_LOG_K_NODE 'n'
+#define MLA_LOG_K_LEAF 'L'
+#define MLA_LOG_K_DEDUPE 'd'
+#define MLA_LOG_K_IDENTITY 'i'
+#define MLA_LOG_K_HEAD 'h'
+#define MLA_LOG_K_KEY 'k'
+#define MLA_LOG_K_CHECKPOINT_AT 'C'
+#define MLA_LOG_K_CHECKPOINT 'c'
+#define MLA_LOG_K_TAIL 't'
+
+#define MLA_LOG_KEY_MAX 600
+
+typedef struct mla_log_key {
+    uint8_t b[MLA_LOG_KEY_MAX];
+    size_t len;
+} mla_log_key;
+
+static inline mla_slice mla_log__key_slice(const mla_log_key *k) { return mla_slice_make(k->b, k->len); }
+void mla_log__key_seq(mla_log_key *k, uint8_t prefix, uint64_t seq);
+void mla_log__key_node(mla_log_key *k, unsigned level, uint64_t index);
+void mla_log__key_hash(mla_log_key *k, uint8_t prefix, const mla_hash *h);
+/** Prefix + arbitrary bytes (identity, scope). MLA_EINVAL if too long. */
+mla_status mla_log__key_bytes(mla_log_key *k, uint8_t prefix, uint8_t sub, mla_slice s) MLA_MUST_USE;
+void mla_log__key_single(mla_log_key *k, uint8_t prefix);
+
+typedef struct mla_log_tail {
+    uint64_t size;
+    int64_t last_time_ns;
+    mla_hash last_leaf; /* zero when size == 0 */
+} mla_log_tail;
+#define MLA_LOG_TAIL_LEN (8 + 8 + 32)
+void mla_log__tail_encode(uint8_t out[MLA_LOG_TAIL_LEN], const mla_log_tail *t);
+mla_status mla_log__tail_decode(mla_log_tail *t, mla_slice in) MLA_MUST_USE;
+
+/* ---- key registry (SPEC §6) -------------------------------------------- */
+
+typedef struct mla_log_keyrec {
+    mla_hash keyid;
+    mla_pubkey pub;
+    uint8_t role;          /* Mlaudit__V1__KeyRole */
+    bool revoked;
+    bool config_admin;     /* trust root from the configuration: not revocable */
+    uint32_t allowed;      /* bit k = may sign kind k (writers, serving keys) */
+    uint64_t seq;          /* KEY entry that last changed it; UINT64_MAX for config */
+} mla_log_keyrec;
+#define MLA_LOG_KEYREC_LEN (32 + 1 + 1 + 4 + 8)
+
+void mla_log__keyrec_encode(uint8_t out[MLA_LOG_KEYREC_LEN], const mla_log_keyrec *r);
+mla_status mla_log__keyrec_decode(mla_log_keyrec *r, mla_slice in) MLA_MUST_USE;
+
+typedef struct mla_log_registry mla_log_registry;
+mla_status mla_log__registry_new(mla_log_registry **out) MLA_MUST_USE;
+void mla_log__registry_free(mla_log_registry *r);
+/** Insert or replace (copying rec). */
+mla_status mla_log__registry_put(mla_log_registry *r, const mla_log_keyrec *rec) MLA_MUST_USE;
+/** Copy the record for keyid into out; false if absent. */
+bool mla_log__registry_get(const mla_log_registry *r, const mla_hash *keyid, mla_log_keyrec *out);
+/** May a key with this record sign a change of this kind? MLA_EDENIED naming
+ * the keyid and the reason otherwise. */
+mla_status mla_log__keyrec_authorize(const mla_log_keyrec *rec, mla_kind kind,
+                                     const char *field) MLA_MUST_USE;
+/** The registry state a KEY change leads to: validates the change against
+ * the current record `cur` (NULL if unknown) and fills `next`. Statuses:
+ * MLA_EINVAL, MLA_ENOTFOUND (revoking an unknown key), MLA_EDENIED. */
+mla_status mla_log__keychange_apply(mla_log_keyrec *next, const mla_log_keyrec *cur,
+                                    const Mlaudit__V1__KeyChange *kc, uint64_t seq) MLA_MUST_USE;
+
+/** Verify every signature of an envelope: each keyid must name a known key
+ * (lookup via `get`), not revoked, allowed for `kind`, and its DSSE signature
+ * must verify. MLA_EDENIED/MLA_EINVAL naming the signature index and keyid. */
+typedef bool (*mla_log_key_lookup)(void *ctx, const mla_hash *keyid, mla_log_keyrec *out);
+mla_status mla_log__envelope_authorize(const mla_pb_envelope *env, mla_kind kind,
+                                       mla_log_key_lookup get, void *ctx, bool check_sigs)
+    MLA_MUST_USE;
+
+/* ---- group overlay: the pending writes of one group commit -------------
+ * Reads during sequencing see the group's own writes first; a savepoint lets
+ * one failed request be undone without touching the rest of the group. */
+typedef struct mla_log_overlay mla_log_overlay;
+typedef struct mla_log_savepoint {
+    size_t n, arena_len;
+} mla_log_savepoint;
+mla_status mla_log__overlay_new(mla_log_overlay **out) MLA_MUST_USE;
+void mla_log__overlay_free(mla_log_overlay *o);
+void mla_log__overlay_clear(mla_log_overlay *o);
+mla_status mla_log__overlay_put(mla_log_overlay *o, mla_slice key, mla_slice value) MLA_MUST_USE;
+/** MLA_OK with value borrowed until the next put/rollback/clear, or ENOTFOUND. */
+mla_status mla_log__overlay_get(const mla_log_overlay *o, mla_slice key, mla_slice *value) MLA_MUST_USE;
+mla_log_savepoint mla_log__overlay_savepoint(const mla_log_overlay *o);
+void mla_log__overlay_rollback(mla_log_overlay *o, mla_log_savepoint sp);
+size_t mla_log__overlay_count(const mla_log_overlay *o);
+/** Move every pending write, in order, into batch. */
+mla_status mla_log__overlay_to_batch(const mla_log_overlay *o, mla_store_batch *batch) MLA_MUST_USE;
+
+/* ---- the chain: building one entry -------------------------------------- */
+
+#define MLA_LOG_MAX_SCOPES 2
+typedef struct mla_log_scope {
+    int scope; /* Mlaudit__V1__LinkScope */
+    mla_buf key;
+} mla_log_scope;
+
+/** The back-link scopes of a change: its subject ("type:name") and its
+ * deployment target, if any. scopes_out has MLA_LOG_MAX_SCOPES initialised
+ * bufs; *n_out set. */
+mla_status mla_log__change_scopes(mla_log_scope *scopes_out, size_t *n_out,
+                                  const mla_pb_change *c) MLA_MUST_USE;
+/** Encode an Entry (replacing out's contents). */
+mla_status mla_log__entry_encode(mla_buf *out, uint64_t seq, int64_t ledger_time_ns,
+                                 const mla_hash *prev_hash, const mla_pb_envelope *env,
+                                 const char *submitter, mla_pb_link *const *links,
+                                 size_t n_links) MLA_MUST_USE;
+
+/* ---- the handle -------------------------------------------------------- */
+
+typedef struct mla_log_request mla_log_request;
+
+struct mla_log {
+    mla_store *store;
+    const mla_privkey *signing_key;
+    char origin[MLA_NOTE_NAME_MAX + 1];
+    char key_name[MLA_NOTE_NAME_MAX + 1];
+    mla_note_verifier verifier;
+    mla_log_clock clock;
+    void *clock_ctx;
+    size_t group_max;
+
+    /* Registry: written by the sequencer after a commit, read by appenders. */
+    pthread_rwlock_t registry_lock;
+    mla_log_registry *registry;
+
+    /* Sequencer state: owned by the sequencer thread once it runs. */
+    mla_merkle_frontier frontier;
+    mla_log_tail tail;
+    mla_log_overlay *overlay;
+    mla_buf entry_buf;
+
+    /* Published state, under `lock`. */
+    pthread_mutex_t lock;
+    pthread_cond_t wake;  /* sequencer: work arrived or closing */
+    pthread_cond_t done;  /* appenders: a group finished */
+    mla_log_request *queue_head, *queue_tail;
+    bool closing;
+    mla_status failed;    /* sticky failure after a failed durable write */
+    char failed_msg[MLA_ERROR_MSG_MAX];
+    uint64_t size;        /* committed tree size */
+    uint8_t checkpoint[MLA_LOG_CHECKPOINT_MAX];
+    size_t checkpoint_len;
+    mla_hash root;
+    pthread_t thread;
+    bool thread_started;
+};
+
+/** Read a node for merkle functions: ctx is an mla_log_nodes. */
+typedef struct mla_log_nodes {
+    mla_store *store;
+    const mla_log_overlay *overlay; /* may be NULL */
+    mla_buf buf;
+} mla_log_nodes;
+mla_status mla_log__node_read(void *ctx, unsigned level, uint64_t index, mla_hash *out);
+
+/** Open-time check of the stored tree (log_open.c). */
+mla_status mla_log__verify_tail(mla_log *log) MLA_MUST_USE;
+/** The sequencer thread body (log_sequencer.c). */
+void *mla_log__sequencer_main(void *arg);
+/** Sign a checkpoint for (size, root) into out/out_len. */
+mla_status mla_log__checkpoint_sign(const mla_log *log, uint64_t size, const mla_hash *root,
+                                    uint8_t *out, size_t *out_len) MLA_MUST_USE;
+
+#endif
