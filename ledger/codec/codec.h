@@ -49,7 +49,9 @@ mla_status mla_codec_decision_validate(const mla_pb_decision *m) MLA_MUST_USE;
 
 /* Encoders append the protobuf bytes to out (MLA_ELIMIT over out->max or the
  * message's own limit). protobuf-c encodes fields in field-number order, so
- * the bytes are deterministic for a given message. */
+ * the bytes are deterministic for a given message. They validate first
+ * (MLA_EINVAL naming the field), so nothing is written that the decoders would
+ * refuse; on any error out is left as it was. */
 mla_status mla_codec_envelope_encode(mla_buf *out, const mla_pb_envelope *m) MLA_MUST_USE;
 mla_status mla_codec_change_encode(mla_buf *out, const mla_pb_change *m) MLA_MUST_USE;
 mla_status mla_codec_entry_encode(mla_buf *out, const mla_pb_entry *m) MLA_MUST_USE;
