@@ -46,6 +46,8 @@ build_and_test() { # dir, meson options...
 # ---- 2. normal build ----------------------------------------------------------
 step "normal build (gcc, -Werror)"
 build_and_test build
+step "benchmark smoke run (the full run is ./build/tests/bench/bench_ledger)"
+./build/tests/bench/bench_ledger --smoke
 [ $quick = 1 ] && exit 0
 
 # ---- 3. sanitizers ------------------------------------------------------------

@@ -148,6 +148,7 @@ struct mla_log {
     mla_log_clock clock;
     void *clock_ctx;
     size_t group_max;
+    bool skip_sig_checks; /* measurement hook (tests/bench): never in a daemon */
 
     /* Registry: written by the sequencer after a commit, read by appenders. */
     pthread_rwlock_t registry_lock;
@@ -182,6 +183,10 @@ typedef struct mla_log_nodes {
     mla_buf buf;
 } mla_log_nodes;
 mla_status mla_log__node_read(void *ctx, unsigned level, uint64_t index, mla_hash *out);
+
+/** Benchmark hook: skip DSSE signature verification on append (keys are
+ * still looked up and authorised), to measure the sequencer's own ceiling. */
+void mla_log__bench_skip_signature_checks(mla_log *log, bool skip);
 
 /** Open-time check of the stored tree (log_open.c). */
 mla_status mla_log__verify_tail(mla_log *log) MLA_MUST_USE;
