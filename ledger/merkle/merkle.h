@@ -41,11 +41,13 @@ typedef struct mla_merkle_frontier {
 } mla_merkle_frontier;
 
 void mla_merkle_frontier_init(mla_merkle_frontier *f);
-/** Rebuild the frontier of a stored tree of `size` leaves (popcount reads). */
+/** Rebuild the frontier of a stored tree of `size` leaves (popcount reads).
+ * Reader errors pass upward unchanged; on error f is unchanged. */
 mla_status mla_merkle_frontier_load(mla_merkle_frontier *f, uint64_t size,
                                     mla_merkle_node_reader rd, void *ctx) MLA_MUST_USE;
 /** Append one leaf hash: calls `wr` for the leaf node and every node it
- * completes (level 0 first), then updates f. On error f is unchanged. */
+ * completes (level 0 first), then updates f. On error f is unchanged.
+ * MLA_ELIMIT naming merkle.frontier.size when the tree holds 2^64 - 1 leaves. */
 mla_status mla_merkle_frontier_append(mla_merkle_frontier *f, const mla_hash *leaf,
                                       mla_merkle_node_writer wr, void *ctx) MLA_MUST_USE;
 /** Root hash of the frontier's tree (SHA-256("") when empty). */
@@ -76,8 +78,8 @@ mla_status mla_merkle_consistency_prove(mla_merkle_proof *out, uint64_t m, uint6
 mla_status mla_merkle_inclusion_verify(const mla_hash *leaf, uint64_t index, uint64_t size,
                                        const mla_merkle_proof *proof,
                                        const mla_hash *root) MLA_MUST_USE;
-/** RFC 9162 §2.1.4.2. A proof from size 0 is refused (as transparency-dev/merkle).
- * m == n requires an empty proof and equal roots. */
+/** RFC 9162 §2.1.4.2. A proof from size 0 is refused (as transparency-dev/merkle),
+ * even 0 -> 0. m == n requires an empty proof and equal roots. */
 mla_status mla_merkle_consistency_verify(uint64_t m, uint64_t n, const mla_hash *root_m,
                                          const mla_hash *root_n,
                                          const mla_merkle_proof *proof) MLA_MUST_USE;
