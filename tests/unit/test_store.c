@@ -4,10 +4,12 @@
  * locking, memory crash semantics, injected write/sync faults, and
  * allocation failures (each failing run: MLA_ENOMEM, nothing changed, no
  * leak). */
+#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "store/store.h"
 #include "testutil.h"
@@ -592,6 +594,52 @@ START_TEST(test_leveldb_bad_path_is_eio)
 }
 END_TEST
 
+/* The largest file number in a LevelDB directory (000003.log, MANIFEST-000002). */
+static unsigned long max_file_number(const char *dir)
+{
+    unsigned long max = 0;
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *p = strncmp(e->d_name, "MANIFEST-", 9) == 0 ? e->d_name + 9 : e->d_name;
+        char *end;
+        unsigned long n = strtoul(p, &end, 10);
+        if (end != p && n > max) max = n;
+    }
+    closedir(d);
+    return max;
+}
+
+START_TEST(test_leveldb_full_disk_is_elimit)
+{
+    /* A full disk without filling one: a reopen first writes a new MANIFEST
+     * numbered after every existing file; made a symlink to /dev/full, its
+     * write fails with ENOSPC. (A symlinked log would not do: recovery
+     * would read /dev/full's endless zeros as a log to replay.) */
+    char *dir = tu_tmpdir_new();
+    mla_store_leveldb_options o = {.create_if_missing = true};
+    mla_store *s = NULL;
+    tu_assert_ok(mla_store_open_leveldb(&s, dir, &o));
+    put1(s, "k", "v", true);
+    mla_store_close(s);
+    char manifest[4200];
+    snprintf(manifest, sizeof manifest, "%s/MANIFEST-%06lu", dir, max_file_number(dir) + 1);
+    ck_assert_int_eq(symlink("/dev/full", manifest), 0);
+    tu_assert_fail_with(mla_store_open_leveldb(&s, dir, &o), MLA_ELIMIT, "No space left");
+    ck_assert_ptr_null(s);
+    ck_assert_ptr_nonnull(strstr(mla_error_last()->msg, "store.open"));
+    ck_assert_ptr_nonnull(strstr(mla_error_last()->msg, manifest));
+    /* The failed open released the directory and changed nothing. */
+    mla_ignore(unlink(manifest)); /* LevelDB may already have removed it */
+    tu_assert_ok(mla_store_open_leveldb(&s, dir, &o));
+    expect(s, "k", "v");
+    mla_store_close(s);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_leveldb_open_survives_allocation_failures)
 {
     char *dir = tu_tmpdir_new();
@@ -968,6 +1016,7 @@ static Suite *store_suite(void)
     tcase_add_test(t, test_leveldb_reopen_keeps_synced_writes);
     tcase_add_test(t, test_leveldb_second_open_of_same_dir_is_eio_naming_path);
     tcase_add_test(t, test_leveldb_bad_path_is_eio);
+    tcase_add_test(t, test_leveldb_full_disk_is_elimit);
     tcase_add_test(t, test_leveldb_open_survives_allocation_failures);
     suite_add_tcase(s, t);
     t = tcase_create("mem");
