@@ -51,7 +51,11 @@ const mla_pubkey *mla_crypto_key_public(const mla_privkey *k);
 mla_status mla_crypto_sign(uint8_t sig_out[MLA_ED25519_SIG_LEN], const mla_privkey *k,
                            mla_slice msg) MLA_MUST_USE;
 /** MLA_OK if sig is a valid signature of msg by pub; MLA_EDENIED (message
- * "signature: does not verify") if not; MLA_EINVAL if pub is not a point. */
+ * "signature: does not verify") if not, including an S not below the group
+ * order (RFC 8032 §5.1.7: no malleable signatures); MLA_EINVAL naming
+ * "signature" if sig is not 64 bytes, naming "public key" if pub is not a
+ * point, not canonically encoded (y >= p) or of small order (such keys are
+ * refused up front: libgcrypt 1.10.1 aborts the process on some of them). */
 mla_status mla_crypto_verify(const mla_pubkey *pub, mla_slice msg, mla_slice sig) MLA_MUST_USE;
 
 /** keyid = lowercase hex SHA-256 of the raw public key (SPEC §3), NUL-ended. */
@@ -60,14 +64,23 @@ void mla_crypto_keyid(char out[MLA_KEYID_HEX_LEN + 1], const mla_pubkey *pub);
 void mla_crypto_keyid_hash(mla_hash *out, const mla_pubkey *pub);
 
 /* ---- key files --------------------------------------------------------
- * Text format, one "name: value" per line, documented in crypto_keyfile.c:
- *   mlaudit-private-key-v1 / mlaudit-public-key-v1 header line,
- *   algorithm: ed25519, public: <base64>, seed: <base64> (private only).
- * Private files are created 0600 and refused when group/world readable. */
+ * Strict text format, documented in crypto_keyfile.c; every line LF-ended,
+ * in this order and nothing else, at most 4 KiB:
+ *   mlaudit-private-key-v1   (or mlaudit-public-key-v1)
+ *   algorithm: ed25519
+ *   public: <base64 of the 32-byte public key>
+ *   seed: <base64 of the 32-byte RFC 8032 private key>   (private files only)
+ * Writers never overwrite (MLA_EEXISTS naming the path); private files are
+ * created 0600, public ones 0644, both fsync'd with their directory. Readers
+ * name the path, line and field of any fault (MLA_EINVAL); a missing file is
+ * MLA_ENOTFOUND. read_private refuses a file with any group/other permission
+ * bit (MLA_EDENIED naming the mode and "chmod 600 PATH") and a public line
+ * that is not the seed's key (MLA_EINVAL). */
 mla_status mla_crypto_keyfile_write_private(const char *path, const mla_privkey *k) MLA_MUST_USE;
 mla_status mla_crypto_keyfile_write_public(const char *path, const mla_pubkey *pub) MLA_MUST_USE;
 mla_status mla_crypto_keyfile_read_private(mla_privkey **out, const char *path) MLA_MUST_USE;
-/** Reads a public key file, or the public line of a private key file. */
+/** Reads a public key file, or the public line of a private key file (any
+ * mode; the whole file must still be well-formed). */
 mla_status mla_crypto_keyfile_read_public(mla_pubkey *out, const char *path) MLA_MUST_USE;
 
 /* ---- DSSE (in-toto / Sigstore signing envelope) ----------------------- */

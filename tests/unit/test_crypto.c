@@ -332,6 +332,43 @@ START_TEST(test_ed25519_rejects_small_order_and_noncanonical_keys)
 }
 END_TEST
 
+/* Keys with a small-order component (TEST 1's key plus a point of order 8,
+ * 4 and 2, computed independently in Python) are points: the signature
+ * simply fails. Random keys and signatures never crash the verifier. */
+START_TEST(test_ed25519_survives_mixed_order_and_random_keys)
+{
+    static const char *const mixed[] = {
+        "9158312a9a8d6e3b34c891d6d61444f8b8211c5117ebad15bdb0bd68b07e0245",
+        "40c7570f4dd54835b9131184410ed4a0cc93e7d9ad053cbc6d07a62426999582",
+        "16a567fe7d4ef5482ab4012c369bf8c5f11e8d0c2559dcda50fde59708f8aee5",
+    };
+    mla_buf sig, b;
+    tu_hex(&sig, TEST1_SIG);
+    for (size_t i = 0; i < 3; i++) {
+        tu_hex(&b, mixed[i]);
+        mla_pubkey pub = pub_of(&b);
+        tu_assert_fail_with(mla_crypto_verify(&pub, mla_slice_make(NULL, 0), mla_buf_slice(&sig)),
+                            MLA_EDENIED, "signature: does not verify");
+        mla_buf_dispose(&b);
+    }
+    uint64_t st = 7;
+    uint8_t msg[64], rsig[64];
+    for (int i = 0; i < 300; i++) {
+        mla_pubkey pub;
+        tu_rand_bytes(&st, pub.b, sizeof pub.b);
+        tu_rand_bytes(&st, msg, sizeof msg);
+        tu_rand_bytes(&st, rsig, sizeof rsig);
+        if (i % 2) memcpy(rsig, sig.ptr, sizeof rsig);
+        rsig[63] &= 0x0f; /* S below L more often than not */
+        mla_status rc =
+            mla_crypto_verify(&pub, mla_slice_make(msg, sizeof msg), mla_slice_make(rsig, 64));
+        ck_assert_msg(rc == MLA_EDENIED || rc == MLA_EINVAL, "random key %d: %s", i,
+                      mla_status_name(rc));
+    }
+    mla_buf_dispose(&sig);
+}
+END_TEST
+
 START_TEST(test_ed25519_generated_keys_differ_and_sign)
 {
     mla_privkey *a, *b;
@@ -774,6 +811,7 @@ static Suite *crypto_suite(void)
     tcase_add_test(t, test_ed25519_rejects_signature_of_wrong_length);
     tcase_add_test(t, test_ed25519_rejects_s_not_below_group_order);
     tcase_add_test(t, test_ed25519_rejects_small_order_and_noncanonical_keys);
+    tcase_add_test(t, test_ed25519_survives_mixed_order_and_random_keys);
     tcase_add_test(t, test_ed25519_generated_keys_differ_and_sign);
     suite_add_tcase(s, t);
     t = tcase_create("keyid");
