@@ -28,13 +28,13 @@
 typedef int64_t (*mla_log_clock)(void *ctx);
 
 typedef struct mla_log_options {
-    const char *origin;             /* checkpoint origin line, e.g. "mlaudit.example/ledger" */
-    const char *key_name;           /* checkpoint key name; NULL = origin */
+    const char *origin; /* checkpoint origin line, e.g. "mlaudit.example/ledger" */
+    const char *key_name; /* checkpoint key name; NULL = origin */
     const mla_privkey *signing_key; /* signs checkpoints; borrowed until close */
-    const mla_pubkey *admin_keys;   /* trust root (SPEC §6); copied at open */
+    const mla_pubkey *admin_keys; /* trust root (SPEC §6); copied at open */
     size_t n_admin_keys;
-    size_t group_max;               /* 0 = MLA_LOG_GROUP_MAX */
-    mla_log_clock clock;            /* NULL = mla_time_now_ns */
+    size_t group_max; /* 0 = MLA_LOG_GROUP_MAX */
+    mla_log_clock clock; /* NULL = mla_time_now_ns */
     void *clock_ctx;
 } mla_log_options;
 
@@ -58,7 +58,7 @@ typedef struct mla_receipt {
     uint8_t checkpoint[MLA_LOG_CHECKPOINT_MAX]; /* signed note covering seq */
     size_t checkpoint_len;
     mla_merkle_proof inclusion; /* of seq in tree_size */
-    bool duplicate;             /* the identical envelope was recorded before, at seq */
+    bool duplicate; /* the identical envelope was recorded before, at seq */
 } mla_receipt;
 
 /** Append one DSSE envelope (protobuf bytes) from `submitter` (the
@@ -128,7 +128,7 @@ mla_status mla_log_audit(mla_audit_result *result, mla_store *store,
 
 /** Verify one stored entry's envelope signatures against the given keys
  * (all signatures must verify with a listed key). */
-mla_status mla_log_entry_verify(mla_slice entry, const mla_pubkey *keys, size_t n_keys)
-    MLA_MUST_USE;
+mla_status mla_log_entry_verify(mla_slice entry, const mla_pubkey *keys,
+                                size_t n_keys) MLA_MUST_USE;
 
 #endif

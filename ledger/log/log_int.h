@@ -39,12 +39,16 @@ typedef struct mla_log_key {
     size_t len;
 } mla_log_key;
 
-static inline mla_slice mla_log__key_slice(const mla_log_key *k) { return mla_slice_make(k->b, k->len); }
+static inline mla_slice mla_log__key_slice(const mla_log_key *k)
+{
+    return mla_slice_make(k->b, k->len);
+}
 void mla_log__key_seq(mla_log_key *k, uint8_t prefix, uint64_t seq);
 void mla_log__key_node(mla_log_key *k, unsigned level, uint64_t index);
 void mla_log__key_hash(mla_log_key *k, uint8_t prefix, const mla_hash *h);
 /** Prefix + arbitrary bytes (identity, scope). MLA_EINVAL if too long. */
-mla_status mla_log__key_bytes(mla_log_key *k, uint8_t prefix, uint8_t sub, mla_slice s) MLA_MUST_USE;
+mla_status mla_log__key_bytes(mla_log_key *k, uint8_t prefix, uint8_t sub,
+                              mla_slice s) MLA_MUST_USE;
 void mla_log__key_single(mla_log_key *k, uint8_t prefix);
 
 typedef struct mla_log_tail {
@@ -61,11 +65,11 @@ mla_status mla_log__tail_decode(mla_log_tail *t, mla_slice in) MLA_MUST_USE;
 typedef struct mla_log_keyrec {
     mla_hash keyid;
     mla_pubkey pub;
-    uint8_t role;          /* Mlaudit__V1__KeyRole */
+    uint8_t role; /* Mlaudit__V1__KeyRole */
     bool revoked;
-    bool config_admin;     /* trust root from the configuration: not revocable */
-    uint32_t allowed;      /* bit k = may sign kind k (writers, serving keys) */
-    uint64_t seq;          /* KEY entry that last changed it; UINT64_MAX for config */
+    bool config_admin; /* trust root from the configuration: not revocable */
+    uint32_t allowed; /* bit k = may sign kind k (writers, serving keys) */
+    uint64_t seq; /* KEY entry that last changed it; UINT64_MAX for config */
 } mla_log_keyrec;
 #define MLA_LOG_KEYREC_LEN (32 + 1 + 1 + 4 + 8)
 
@@ -94,8 +98,8 @@ mla_status mla_log__keychange_apply(mla_log_keyrec *next, const mla_log_keyrec *
  * must verify. MLA_EDENIED/MLA_EINVAL naming the signature index and keyid. */
 typedef bool (*mla_log_key_lookup)(void *ctx, const mla_hash *keyid, mla_log_keyrec *out);
 mla_status mla_log__envelope_authorize(const mla_pb_envelope *env, mla_kind kind,
-                                       mla_log_key_lookup get, void *ctx, bool check_sigs)
-    MLA_MUST_USE;
+                                       mla_log_key_lookup get, void *ctx,
+                                       bool check_sigs) MLA_MUST_USE;
 
 /* ---- group overlay: the pending writes of one group commit -------------
  * Reads during sequencing see the group's own writes first; a savepoint lets
@@ -109,7 +113,8 @@ void mla_log__overlay_free(mla_log_overlay *o);
 void mla_log__overlay_clear(mla_log_overlay *o);
 mla_status mla_log__overlay_put(mla_log_overlay *o, mla_slice key, mla_slice value) MLA_MUST_USE;
 /** MLA_OK with value borrowed until the next put/rollback/clear, or ENOTFOUND. */
-mla_status mla_log__overlay_get(const mla_log_overlay *o, mla_slice key, mla_slice *value) MLA_MUST_USE;
+mla_status mla_log__overlay_get(const mla_log_overlay *o, mla_slice key,
+                                mla_slice *value) MLA_MUST_USE;
 mla_log_savepoint mla_log__overlay_savepoint(const mla_log_overlay *o);
 void mla_log__overlay_rollback(mla_log_overlay *o, mla_log_savepoint sp);
 size_t mla_log__overlay_count(const mla_log_overlay *o);
@@ -162,13 +167,13 @@ struct mla_log {
 
     /* Published state, under `lock`. */
     pthread_mutex_t lock;
-    pthread_cond_t wake;  /* sequencer: work arrived or closing */
-    pthread_cond_t done;  /* appenders: a group finished */
+    pthread_cond_t wake; /* sequencer: work arrived or closing */
+    pthread_cond_t done; /* appenders: a group finished */
     mla_log_request *queue_head, *queue_tail;
     bool closing;
-    mla_status failed;    /* sticky failure after a failed durable write */
+    mla_status failed; /* sticky failure after a failed durable write */
     char failed_msg[MLA_ERROR_MSG_MAX];
-    uint64_t size;        /* committed tree size */
+    uint64_t size; /* committed tree size */
     uint8_t checkpoint[MLA_LOG_CHECKPOINT_MAX];
     size_t checkpoint_len;
     mla_hash root;

@@ -12,7 +12,8 @@ static mla_status load_registry(mla_log *log, const mla_log_options *opts)
     mla_store_iter *it = NULL;
     mla_slice k, v;
     uint8_t lo = MLA_LOG_K_KEY, hi = MLA_LOG_K_KEY + 1;
-    mla_status rc = mla_store_iter_new(&it, log->store, mla_slice_make(&lo, 1), mla_slice_make(&hi, 1));
+    mla_status rc =
+        mla_store_iter_new(&it, log->store, mla_slice_make(&lo, 1), mla_slice_make(&hi, 1));
     if (rc != MLA_OK) return rc;
     while ((rc = mla_store_iter_next(it, &k, &v)) == MLA_OK) {
         mla_log_keyrec rec;
@@ -133,7 +134,8 @@ mla_status mla_log__verify_tail(mla_log *log)
     if (rc == MLA_OK) mla_merkle_frontier_root(&log->frontier, &root);
     if (rc == MLA_OK) rc = mla_log__node_read(&nodes, 0, cp.size - 1, &last);
     mla_buf_dispose(&nodes.buf);
-    if (rc != MLA_OK || !mla_hash_eq(&root, &cp.root) || !mla_hash_eq(&last, &log->tail.last_leaf)) {
+    if (rc != MLA_OK || !mla_hash_eq(&root, &cp.root) ||
+        !mla_hash_eq(&last, &log->tail.last_leaf)) {
         rc = corrupt_with_audit(log, "the stored tree does not match the latest checkpoint");
         goto out;
     }
@@ -152,13 +154,35 @@ mla_status mla_log__verify_tail(mla_log *log)
     mla_log__key_seq(&k, MLA_LOG_K_ENTRY, cp.size);
     rc = mla_store_get(log->store, mla_log__key_slice(&k), &v);
     if (rc == MLA_OK) {
-        rc = mla_err(MLA_ECORRUPT, "store: refusing to open: entry %llu lies beyond checkpoint size %llu",
+        rc = mla_err(MLA_ECORRUPT,
+                     "store: refusing to open: entry %llu lies beyond checkpoint size %llu",
                      (unsigned long long)cp.size, (unsigned long long)cp.size);
         goto out;
     }
     if (rc == MLA_ENOTFOUND) rc = MLA_OK;
 out:
     mla_buf_dispose(&v);
+    return rc;
+}
+
+/* Make what was found durable before serving it. A write that reached the
+ * store without its fsync (a torn sync before a restart) would otherwise be
+ * served, signed checkpoint and all, and could vanish on power loss, after
+ * which a new entry at the same seq would fork the log. A synced write makes
+ * every earlier write durable. */
+static mla_status sync_store(mla_log *log)
+{
+    mla_store_batch *b = NULL;
+    mla_log_key k;
+    uint8_t tail[MLA_LOG_TAIL_LEN];
+    if (log->size == 0) return MLA_OK;
+    mla_log__tail_encode(tail, &log->tail);
+    mla_log__key_single(&k, MLA_LOG_K_TAIL);
+    mla_status rc = mla_store_batch_new(&b);
+    if (rc == MLA_OK)
+        rc = mla_store_batch_put(b, mla_log__key_slice(&k), mla_slice_make(tail, sizeof tail));
+    if (rc == MLA_OK) rc = mla_store_write(log->store, b, true);
+    mla_store_batch_free(b);
     return rc;
 }
 
@@ -203,6 +227,7 @@ mla_status mla_log_open(mla_log **out, mla_store *store, const mla_log_options *
     if ((rc = mla_log__overlay_new(&log->overlay)) != MLA_OK) goto fail;
     if ((rc = load_registry(log, opts)) != MLA_OK) goto fail;
     if ((rc = mla_log__verify_tail(log)) != MLA_OK) goto fail;
+    if ((rc = sync_store(log)) != MLA_OK) goto fail;
     if (pthread_create(&log->thread, NULL, mla_log__sequencer_main, log) != 0) {
         rc = mla_err(MLA_ENOMEM, "log: cannot start the sequencer thread");
         goto fail;

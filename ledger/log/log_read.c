@@ -70,7 +70,8 @@ mla_status mla_log_seq_by_leaf(mla_log *log, const mla_hash *leaf, uint64_t *seq
         rc = mla_err(MLA_ECORRUPT, "store: leaf index record of %zu bytes", v.len);
     } else if (rc == MLA_OK) {
         *seq_out = mla_get_be64(v.ptr);
-        if (*seq_out >= mla_log_size(log)) rc = mla_err(MLA_ENOTFOUND, "leaf_hash: not yet committed");
+        if (*seq_out >= mla_log_size(log))
+            rc = mla_err(MLA_ENOTFOUND, "leaf_hash: not yet committed");
     }
     mla_buf_dispose(&v);
     return rc;
@@ -110,7 +111,8 @@ mla_status mla_log_consistency_proof(mla_log *log, uint64_t from_size, uint64_t 
                        (unsigned long long)from_size, (unsigned long long)to_size);
     mla_log_nodes nodes = {log->store, NULL, {0}};
     mla_buf_init(&nodes.buf, 64);
-    mla_status rc = mla_merkle_consistency_prove(out, from_size, to_size, mla_log__node_read, &nodes);
+    mla_status rc =
+        mla_merkle_consistency_prove(out, from_size, to_size, mla_log__node_read, &nodes);
     mla_buf_dispose(&nodes.buf);
     return rc;
 }

@@ -106,7 +106,8 @@ mla_status mla_log__keyrec_authorize(const mla_log_keyrec *rec, mla_kind kind, c
                        field, keyid, (unsigned long long)rec->seq);
     if (rec->role == MLAUDIT__V1__KEY_ROLE__KEY_ROLE_ADMIN) return MLA_OK;
     /* Key management and erasure belong to admins alone (SPEC §6, §8). */
-    bool allowed = kind != MLAUDIT__V1__KIND__KIND_KEY && kind != MLAUDIT__V1__KIND__KIND_REDACTION &&
+    bool allowed = kind != MLAUDIT__V1__KIND__KIND_KEY &&
+                   kind != MLAUDIT__V1__KIND__KIND_REDACTION &&
                    (rec->role == MLAUDIT__V1__KEY_ROLE__KEY_ROLE_WRITER ||
                     rec->role == MLAUDIT__V1__KEY_ROLE__KEY_ROLE_SERVING) &&
                    (unsigned)kind < 32 && (rec->allowed >> (unsigned)kind & 1u);

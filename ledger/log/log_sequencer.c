@@ -58,7 +58,8 @@ mla_status mla_log__node_read(void *ctx, unsigned level, uint64_t index, mla_has
     mla_log_key k;
     mla_slice v;
     mla_log__key_node(&k, level, index);
-    if (!nodes->overlay || mla_log__overlay_get(nodes->overlay, mla_log__key_slice(&k), &v) != MLA_OK) {
+    if (!nodes->overlay ||
+        mla_log__overlay_get(nodes->overlay, mla_log__key_slice(&k), &v) != MLA_OK) {
         mla_status rc = mla_store_get(nodes->store, mla_log__key_slice(&k), &nodes->buf);
         if (rc == MLA_ENOTFOUND)
             return mla_err(MLA_ECORRUPT, "store: Merkle node (%u, %llu) is missing", level,
@@ -112,7 +113,8 @@ static mla_status check_identity(mla_log *log, const mla_pb_artifact *a, uint64_
     mla_status rc;
     mla_buf_init(&id, MLA_LOG_KEY_MAX);
     if ((rc = mla_codec_artifact_identity(&id, a)) != MLA_OK) goto out;
-    if ((rc = mla_log__key_bytes(&k, MLA_LOG_K_IDENTITY, 0, mla_buf_slice(&id))) != MLA_OK) goto out;
+    if ((rc = mla_log__key_bytes(&k, MLA_LOG_K_IDENTITY, 0, mla_buf_slice(&id))) != MLA_OK)
+        goto out;
     rc = seq_get(log, mla_log__key_slice(&k), tmp, &v);
     if (rc == MLA_OK) {
         if (v.len != 40) {
@@ -255,8 +257,8 @@ static mla_status sequence_item(mla_log *log, log_item *it, const char *submitte
         goto out;
     mla_log__key_hash(&k, MLA_LOG_K_DEDUPE, &it->env_hash);
     mla_put_be64(val + 8, (uint64_t)t);
-    if ((rc = mla_log__overlay_put(log->overlay, mla_log__key_slice(&k), mla_slice_make(val, 16))) !=
-        MLA_OK)
+    if ((rc = mla_log__overlay_put(log->overlay, mla_log__key_slice(&k),
+                                   mla_slice_make(val, 16))) != MLA_OK)
         goto out;
     memcpy(val + 8, leaf.b, 32);
     for (size_t i = 0; i < n_scopes; i++) {
@@ -264,7 +266,8 @@ static mla_status sequence_item(mla_log *log, log_item *it, const char *submitte
                                   mla_slice_make(val, 40));
         if (rc != MLA_OK) goto out;
     }
-    if ((rc = mla_merkle_frontier_append(&log->frontier, &leaf, node_write, log)) != MLA_OK) goto out;
+    if ((rc = mla_merkle_frontier_append(&log->frontier, &leaf, node_write, log)) != MLA_OK)
+        goto out;
 
     log->tail.size = seq + 1;
     log->tail.last_time_ns = t;
@@ -291,8 +294,8 @@ mla_status mla_log__checkpoint_sign(const mla_log *log, uint64_t size, const mla
     cp.size = size;
     cp.root = *root;
     mla_buf_init(&note, MLA_LOG_CHECKPOINT_MAX);
-    mla_status rc = mla_note_checkpoint_sign(&note, &cp, mla_slice_cstr(log->key_name),
-                                             log->signing_key);
+    mla_status rc =
+        mla_note_checkpoint_sign(&note, &cp, mla_slice_cstr(log->key_name), log->signing_key);
     if (rc == MLA_OK) {
         memcpy(out, note.ptr, note.len);
         *out_len = note.len;
