@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "store/store.h"
@@ -567,6 +568,30 @@ START_TEST(test_leveldb_second_open_of_same_dir_is_eio_naming_path)
 }
 END_TEST
 
+START_TEST(test_leveldb_open_locked_by_another_process_is_eio)
+{
+    char *dir = tu_tmpdir_new();
+    mla_store_leveldb_options o = {.create_if_missing = true};
+    mla_store *s = NULL;
+    tu_assert_ok(mla_store_open_leveldb(&s, dir, &o));
+    /* Two daemons on one directory: the second process is refused. */
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        mla_store *s2 = NULL;
+        mla_status rc = mla_store_open_leveldb(&s2, dir, &o);
+        const char *msg = mla_error_last()->msg;
+        _exit(rc == MLA_EIO && s2 == NULL && strstr(msg, "in use") && strstr(msg, dir) ? 0 : 1);
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    mla_store_close(s);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_leveldb_bad_path_is_eio)
 {
     char *dir = tu_tmpdir_new();
@@ -1015,6 +1040,7 @@ static Suite *store_suite(void)
     t = tcase_create("leveldb");
     tcase_add_test(t, test_leveldb_reopen_keeps_synced_writes);
     tcase_add_test(t, test_leveldb_second_open_of_same_dir_is_eio_naming_path);
+    tcase_add_test(t, test_leveldb_open_locked_by_another_process_is_eio);
     tcase_add_test(t, test_leveldb_bad_path_is_eio);
     tcase_add_test(t, test_leveldb_full_disk_is_elimit);
     tcase_add_test(t, test_leveldb_open_survives_allocation_failures);
