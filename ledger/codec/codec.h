@@ -57,6 +57,16 @@ mla_status mla_codec_change_encode(mla_buf *out, const mla_pb_change *m) MLA_MUS
 mla_status mla_codec_entry_encode(mla_buf *out, const mla_pb_entry *m) MLA_MUST_USE;
 mla_status mla_codec_decision_encode(mla_buf *out, const mla_pb_decision *m) MLA_MUST_USE;
 
+/* Service messages (proto/mlaudit/v1/ledger.proto): the same size-checked,
+ * unknown-field-refusing unpack as the decoders above, without the
+ * per-message validation (handlers check what they use, naming the field).
+ * `root` names the message in errors ("AppendRequest"). */
+mla_status mla_codec_rpc_decode(ProtobufCMessage **out, const ProtobufCMessageDescriptor *d,
+                                mla_slice in, const char *root) MLA_MUST_USE;
+/** Append the packed message to out (MLA_ELIMIT over MLA_LIMIT_RPC_BYTES). */
+mla_status mla_codec_rpc_encode(mla_buf *out, const ProtobufCMessage *m) MLA_MUST_USE;
+void mla_codec_rpc_free(ProtobufCMessage *m);
+
 /** Append the identity "type:name@version" of an artifact. */
 mla_status mla_codec_artifact_identity(mla_buf *out, const mla_pb_artifact *a) MLA_MUST_USE;
 /** Append the subject scope key "type:name" (every version of one artifact). */

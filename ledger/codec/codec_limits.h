@@ -47,6 +47,9 @@
 #define MLA_LIMIT_ALLOWED_KINDS 16
 /* A decision receipt's id. */
 #define MLA_LIMIT_DECISION_ID 256
+/* One gRPC message (a request or response of ledger.proto): room for an
+ * AppendBatch of 64 maximal envelopes, or many more ordinary ones. */
+#define MLA_LIMIT_RPC_BYTES (16u << 20)
 
 /* Fixed sizes bound by the formats (SPEC §3). */
 #define MLA_CODEC_DIGEST_BYTES 32
