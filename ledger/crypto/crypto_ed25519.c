@@ -88,38 +88,84 @@ static mla_status gcry_status(gcry_error_t e, const char *what)
     return mla_err(MLA_EIO, "%s: libgcrypt: %s", what, gcry_strerror(e));
 }
 
-/* A = [s]B where s comes from SHA-512(seed) (RFC 8032 §5.1.5). libgcrypt
- * computes it when asked for the EdDSA-encoded "q" of a context that only
- * has d. */
+/* Writes the 32-byte big-endian form of a non-negative MPI below 2^256. */
+static mla_status mpi_be32(uint8_t out[32], gcry_mpi_t m)
+{
+    size_t n = 0;
+    if (gcry_mpi_print(GCRYMPI_FMT_USG, NULL, 0, &n, m) || n > 32)
+        return mla_err(MLA_EIO, "key: libgcrypt returned a %zu-byte coordinate", n);
+    memset(out, 0, 32);
+    if (n && gcry_mpi_print(GCRYMPI_FMT_USG, out + 32 - n, n, NULL, m))
+        return mla_err(MLA_EIO, "key: libgcrypt could not print a coordinate");
+    return MLA_OK;
+}
+
+/* RFC 8032 §5.1.5: hash the seed with SHA-512, prune the low half into the
+ * scalar s (clear the lowest three bits and the highest bit, set the second
+ * highest), A = [s]B, encode A. Done with libgcrypt's EC primitives so every
+ * copy of secret material (digest, scalar) is in secure memory and wiped:
+ * asking a gcry_mpi_ec_new context for "q@eddsa" would also work, but the
+ * context keeps d in ordinary heap memory that is freed unwiped. */
 static mla_status derive_public(mla_pubkey *out, const uint8_t *seed)
 {
-    gcry_sexp_t key = NULL;
+    gcry_md_hd_t md = NULL;
     gcry_ctx_t ctx = NULL;
-    gcry_mpi_t q = NULL;
+    gcry_mpi_t scalar = NULL, x = NULL, y = NULL;
+    gcry_mpi_point_t base = NULL, point = NULL;
+    uint8_t *be = NULL; /* the scalar big-endian, in secure memory */
+    uint8_t enc[32];
     mla_status rc = MLA_OK;
-    gcry_error_t e =
-        gcry_sexp_build(&key, NULL, "(private-key(ecc(curve Ed25519)(flags eddsa)(d %b)))",
-                        MLA_ED25519_SEED_LEN, seed);
+    gcry_error_t e = gcry_md_open(&md, GCRY_MD_SHA512, GCRY_MD_FLAG_SECURE);
     if (e) {
         rc = gcry_status(e, "key");
         goto out;
     }
-    if ((e = gcry_mpi_ec_new(&ctx, key, NULL)) != 0) {
+    gcry_md_write(md, seed, MLA_ED25519_SEED_LEN);
+    const uint8_t *h = gcry_md_read(md, GCRY_MD_SHA512);
+    if (!(be = gcry_malloc_secure(32))) {
+        rc = mla_err(MLA_ENOMEM, "key: libgcrypt secure memory exhausted");
+        goto out;
+    }
+    for (size_t i = 0; i < 32; i++) be[i] = h[31 - i]; /* little- to big-endian */
+    be[31] &= 0xf8;
+    be[0] &= 0x7f;
+    be[0] |= 0x40;
+    /* A secure buffer gives a secure MPI, and a secure scalar takes
+     * libgcrypt's constant-time multiplication. */
+    if ((e = gcry_mpi_scan(&scalar, GCRYMPI_FMT_USG, be, 32, NULL)) != 0 ||
+        (e = gcry_mpi_ec_new(&ctx, NULL, "Ed25519")) != 0) {
         rc = gcry_status(e, "key");
         goto out;
     }
-    q = gcry_mpi_ec_get_mpi("q@eddsa", ctx, 1);
-    unsigned int nbits = 0;
-    const void *enc = q ? gcry_mpi_get_opaque(q, &nbits) : NULL;
-    if (!enc || nbits != 8 * MLA_ED25519_PUB_LEN) {
-        rc = mla_err(MLA_EIO, "key: libgcrypt did not derive a 32-byte public key");
+    base = gcry_mpi_ec_get_point("g", ctx, 1);
+    point = gcry_mpi_point_new(0);
+    x = gcry_mpi_new(0);
+    y = gcry_mpi_new(0);
+    if (!base || !point || !x || !y) {
+        rc = mla_err(MLA_ENOMEM, "key: out of memory in libgcrypt");
         goto out;
     }
-    memcpy(out->b, enc, MLA_ED25519_PUB_LEN);
+    gcry_mpi_ec_mul(point, scalar, base, ctx);
+    if (gcry_mpi_ec_get_affine(x, y, point, ctx)) {
+        rc = mla_err(MLA_EIO, "key: public point at infinity");
+        goto out;
+    }
+    /* RFC 8032 §5.1.2: y little-endian, the low bit of x in bit 255. */
+    if ((rc = mpi_be32(enc, y)) != MLA_OK) goto out;
+    for (size_t i = 0; i < 32; i++) out->b[i] = enc[31 - i];
+    if (gcry_mpi_test_bit(x, 0)) out->b[31] |= 0x80;
 out:
-    gcry_mpi_release(q);
+    if (be) {
+        mla_wipe(be, 32);
+        gcry_free(be);
+    }
+    gcry_mpi_release(y);
+    gcry_mpi_release(x);
+    gcry_mpi_point_release(point);
+    gcry_mpi_point_release(base);
     gcry_ctx_release(ctx);
-    gcry_sexp_release(key); /* secure memory when built from the seed: wiped */
+    gcry_mpi_release(scalar); /* secure: wiped on free */
+    gcry_md_close(md); /* secure: wiped on close */
     return rc;
 }
 
