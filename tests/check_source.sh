@@ -16,13 +16,13 @@ if grep -nE "$banned" $src; then echo "banned calls above (STYLE.md)"; fail=1; f
 
 layer() { # pattern, allowed dir
   local hits
-  hits=$(grep -lE "$1" $(find ledger cli reports -name '*.[ch]' 2>/dev/null) | grep -v "^$2/" || true)
+  hits=$(grep -lE "$1" $(find ledger cli reports -name '*.[ch]' 2>/dev/null) | grep -vE "^$2/" || true)
   if [ -n "$hits" ]; then echo "layering: $1 used outside $2: $hits"; fail=1; fi
 }
 layer '\bgcry_' ledger/crypto
 layer '\bleveldb_' ledger/store
 layer '\bprotobuf_c_[a-z_]+\(|__(pack|unpack|free_unpacked)\(' ledger/codec
-layer '\bgrpc_' ledger/service
+layer '\bgrpc_' 'ledger/(service|client)'
 
 [ $fail = 0 ] && echo "source checks passed"
 exit $fail
