@@ -2,6 +2,7 @@
  * flips, malformed keys and signatures), keyids, key files, DSSE PAE and
  * signatures, and allocation failures. */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -366,6 +367,40 @@ START_TEST(test_ed25519_survives_mixed_order_and_random_keys)
                       mla_status_name(rc));
     }
     mla_buf_dispose(&sig);
+}
+END_TEST
+
+static void *sign_verify_loop(void *arg)
+{
+    const mla_privkey *k = arg;
+    uint8_t msg[128], sig[64];
+    for (int i = 0; i < 40; i++) {
+        memset(msg, i, sizeof msg);
+        if (mla_crypto_sign(sig, k, mla_slice_make(msg, sizeof msg)) != MLA_OK) return (void *)1;
+        if (mla_crypto_verify(mla_crypto_key_public(k), mla_slice_make(msg, sizeof msg),
+                              mla_slice_make(sig, sizeof sig)) != MLA_OK)
+            return (void *)1;
+        sig[0] ^= 1;
+        if (mla_crypto_verify(mla_crypto_key_public(k), mla_slice_make(msg, sizeof msg),
+                              mla_slice_make(sig, sizeof sig)) != MLA_EDENIED)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+/* The log verifies on several worker threads at once (SPEC §5). */
+START_TEST(test_ed25519_sign_and_verify_from_several_threads)
+{
+    mla_privkey *k = key_of_hex_seed(TEST1_SEED);
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, sign_verify_loop, k), 0);
+    for (int i = 0; i < 4; i++) {
+        void *res;
+        ck_assert_int_eq(pthread_join(th[i], &res), 0);
+        ck_assert_ptr_null(res);
+    }
+    mla_crypto_key_free(k);
 }
 END_TEST
 
@@ -812,6 +847,7 @@ static Suite *crypto_suite(void)
     tcase_add_test(t, test_ed25519_rejects_s_not_below_group_order);
     tcase_add_test(t, test_ed25519_rejects_small_order_and_noncanonical_keys);
     tcase_add_test(t, test_ed25519_survives_mixed_order_and_random_keys);
+    tcase_add_test(t, test_ed25519_sign_and_verify_from_several_threads);
     tcase_add_test(t, test_ed25519_generated_keys_differ_and_sign);
     suite_add_tcase(s, t);
     t = tcase_create("keyid");
