@@ -148,6 +148,20 @@ START_TEST(test_verifier_format_round_trips)
         mla_buf_dispose(&in);
         mla_buf_dispose(&out);
     }
+    /* Our own key (seed 32 x 0x42), its verifier key computed independently
+     * with Python's cryptography and hashlib. */
+    mla_privkey *k = seed_key(0x42);
+    mla_note_verifier o;
+    own_verifier(&o, "example.com/mlaudit", k);
+    mla_buf ob;
+    mla_buf_init(&ob, 1024);
+    tu_assert_ok(mla_note_verifier_format(&ob, &o));
+    ck_assert(mla_slice_eq(
+        mla_buf_slice(&ob),
+        mla_slice_cstr(
+            "example.com/mlaudit+8944b729+ASFS+NGbeR0kRTJC4V8uq2y3z/p7al7TAJeWDgaYgdsS")));
+    mla_buf_dispose(&ob);
+    mla_crypto_key_free(k);
     mla_note_verifier s;
     parse_vkey(&s, "sumdb.vkey");
     ck_assert_str_eq(s.name, "sum.golang.org");
