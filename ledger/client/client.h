@@ -82,4 +82,27 @@ mla_status mla_client_consistency_proof(mla_client *c, uint64_t from_size, uint6
 /** grpc.health.v1.Health/Check: MLA_OK when SERVING. */
 mla_status mla_client_health(mla_client *c) MLA_MUST_USE;
 
+/* ---- additions: offline receipts and checkpoint consistency ------------ */
+
+/** Verify a receipt offline: its checkpoint is signed by v, has the
+ * receipt's tree size and root, and the inclusion proof leads from leaf_hash
+ * at seq to that root. MLA_ECORRUPT naming what failed. */
+mla_status mla_client_receipt_verify(const mla_receipt *r, const mla_note_verifier *v) MLA_MUST_USE;
+/** Append the wire form of a receipt (a mlaudit.v1.Receipt message), to keep
+ * it beside the change it proves. */
+mla_status mla_client_receipt_encode(mla_buf *out, const mla_receipt *r) MLA_MUST_USE;
+/** Decode a mlaudit.v1.Receipt and verify it as mla_client_receipt_verify
+ * does. MLA_EINVAL if malformed (naming the field), MLA_ECORRUPT if it does
+ * not verify; *out is zeroed on error. duplicate is always false. */
+mla_status mla_client_receipt_decode(mla_receipt *out, mla_slice in,
+                                     const mla_note_verifier *v) MLA_MUST_USE;
+/** Prove that the log behind `newer` extends the one behind `older` (both
+ * verified checkpoints, e.g. from mla_client_checkpoint): fetches and checks
+ * the consistency proof. MLA_OK when it does (trivially when older is empty
+ * or both are equal); MLA_ECORRUPT when the proof fails or equal sizes have
+ * different roots (a fork); MLA_EINVAL for different origins or older larger
+ * than newer. */
+mla_status mla_client_consistency_verify(mla_client *c, const mla_checkpoint *older,
+                                         const mla_checkpoint *newer) MLA_MUST_USE;
+
 #endif

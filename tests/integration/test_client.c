@@ -1,0 +1,1053 @@
+/* Integration suite for ledger/client against a real mlauditd (started per
+ * test on 127.0.0.1, port 0, --insecure, in a mkdtemp directory; its path
+ * comes from $MLA_MLAUDITD), plus the client's offline parts: options,
+ * envelope signing, and receipt verification against receipts of a log on a
+ * memory store. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client/client.h"
+#include "log/log.h"
+#include "testutil.h"
+
+extern char **environ;
+
+#define ORIGIN "test.mlaudit.example/log"
+
+/* ---- keys and changes --------------------------------------------------- */
+
+static mla_privkey *key_from_byte(uint8_t b)
+{
+    uint8_t seed[32];
+    mla_privkey *k = NULL;
+    memset(seed, b, sizeof seed);
+    tu_assert_ok(mla_crypto_key_from_seed(&k, seed));
+    return k;
+}
+
+/* A MODEL change for name@version with a digest of `digest` bytes. */
+typedef struct change_fx {
+    mla_pb_change c;
+    mla_pb_artifact a;
+    uint8_t digest[32];
+} change_fx;
+
+static void change_model(change_fx *f, const char *name, const char *version, uint8_t digest)
+{
+    mla_pb_change c = MLAUDIT__V1__CHANGE__INIT;
+    mla_pb_artifact a = MLAUDIT__V1__ARTIFACT__INIT;
+    f->c = c;
+    f->a = a;
+    memset(f->digest, digest, sizeof f->digest);
+    f->a.type = (char *)(uintptr_t) "model";
+    f->a.name = (char *)(uintptr_t)name;
+    f->a.version = (char *)(uintptr_t)version;
+    f->a.digest.data = f->digest;
+    f->a.digest.len = sizeof f->digest;
+    f->c.kind = MLAUDIT__V1__KIND__KIND_MODEL;
+    f->c.subject = &f->a;
+    f->c.actor = (char *)(uintptr_t) "alice@example.com";
+    f->c.reason = (char *)(uintptr_t) "integration test";
+}
+
+/* A signed MODEL envelope into out (initialised here). */
+static void envelope_model(mla_buf *out, const mla_privkey *k, const char *name,
+                           const char *version, uint8_t digest)
+{
+    change_fx f;
+    change_model(&f, name, version, digest);
+    mla_buf_init(out, 1 << 20);
+    tu_assert_ok(mla_client_envelope_sign(out, &f.c, &k, 1));
+}
+
+/* ---- the daemon --------------------------------------------------------- */
+
+typedef struct server {
+    char *dir;
+    pid_t pid;
+    int err_fd; /* the daemon's stderr */
+    pthread_t drain;
+    bool draining;
+    char target[128];
+    mla_privkey *admin, *logkey, *stranger;
+    mla_note_verifier verifier;
+    mla_client *client;
+} server;
+
+static void path_in(char *out, size_t cap, const server *d, const char *name)
+{
+    ck_assert(snprintf(out, cap, "%s/%s", d->dir, name) < (int)cap);
+}
+
+/* Read a small file whole; false if it does not exist (yet). */
+static bool slurp(char *out, size_t cap, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return false;
+    size_t n = fread(out, 1, cap - 1, f);
+    fclose(f);
+    out[n] = '\0';
+    return true;
+}
+
+/* Keep reading the daemon's stderr into daemon.log so it never blocks on a
+ * full pipe; the log is there to read when a test fails. */
+static void *drain_main(void *arg)
+{
+    server *d = arg;
+    char path[4096], buf[4096];
+    path_in(path, sizeof path, d, "daemon.log");
+    FILE *f = fopen(path, "ab");
+    ssize_t n;
+    while ((n = read(d->err_fd, buf, sizeof buf)) > 0)
+        if (f) fwrite(buf, 1, (size_t)n, f);
+    if (f) fclose(f);
+    return NULL;
+}
+
+static void daemon_client(server *d, mla_client **out, const mla_note_verifier *v, int timeout_ms)
+{
+    mla_client_options o = {
+        .target = d->target, .insecure = true, .verifier = v, .timeout_ms = timeout_ms};
+    tu_assert_ok(mla_client_open(out, &o));
+}
+
+static void daemon_start(server *d)
+{
+    memset(d, 0, sizeof *d);
+    d->pid = -1;
+    tu_assert_ok(mla_crypto_init());
+    const char *exe = getenv("MLA_MLAUDITD");
+    ck_assert_msg(exe != NULL, "MLA_MLAUDITD is not set");
+    d->dir = tu_tmpdir_new();
+    d->admin = key_from_byte(1);
+    d->logkey = key_from_byte(3);
+    d->stranger = key_from_byte(4);
+    tu_assert_ok(mla_note_verifier_init(&d->verifier, mla_slice_cstr(ORIGIN),
+                                        mla_crypto_key_public(d->logkey)));
+
+    char logkey[4096], admin[4096], data[4096], port[4096];
+    path_in(logkey, sizeof logkey, d, "log.key");
+    path_in(admin, sizeof admin, d, "admin.pub");
+    path_in(data, sizeof data, d, "data");
+    path_in(port, sizeof port, d, "port");
+    tu_assert_ok(mla_crypto_keyfile_write_private(logkey, d->logkey));
+    tu_assert_ok(mla_crypto_keyfile_write_public(admin, mla_crypto_key_public(d->admin)));
+    ck_assert(mkdir(data, 0700) == 0);
+
+    const char *argv[] = {
+        exe,           "--data-dir",  data,  "--origin", ORIGIN,        "--signing-key",
+        logkey,        "--admin-key", admin, "--listen", "127.0.0.1:0", "--insecure",
+        "--port-file", port,          NULL};
+    int pipefd[2];
+    ck_assert(pipe2(pipefd, O_CLOEXEC) == 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+    int e = posix_spawn(&d->pid, exe, &fa, NULL, (char *const *)(uintptr_t)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(pipefd[1]);
+    ck_assert_msg(e == 0, "cannot start %s: %s", exe, strerror(e));
+    d->err_fd = pipefd[0];
+
+    /* Wait for the port file: woken by each line the daemon logs, bounded at
+     * 20 s, failing at once if the daemon exits. */
+    char log[8192];
+    size_t log_len = 0;
+    char addr[256];
+    bool ready = false;
+    int64_t give_up = mla_time_mono_ns() + 20 * 1000000000LL;
+    while (!ready && mla_time_mono_ns() < give_up) {
+        struct pollfd p = {.fd = d->err_fd, .events = POLLIN};
+        int r = poll(&p, 1, 50);
+        if (r > 0) {
+            ssize_t n = read(d->err_fd, log + log_len, sizeof log - 1 - log_len);
+            if (n <= 0) break; /* EOF: the daemon exited */
+            log_len += (size_t)n;
+            if (log_len == sizeof log - 1) log_len = 0;
+        }
+        ready = slurp(addr, sizeof addr, port) && strchr(addr, '\n');
+    }
+    log[log_len] = '\0';
+    ck_assert_msg(ready, "mlauditd did not write its port file; its log:\n%s", log);
+    *strchr(addr, '\n') = '\0';
+    ck_assert(snprintf(d->target, sizeof d->target, "%s", addr) < (int)sizeof d->target);
+    ck_assert(pthread_create(&d->drain, NULL, drain_main, d) == 0);
+    d->draining = true;
+
+    /* The daemon publishes its verifier key; it must be the one we expect. */
+    char vkey_path[4096], vkey[1024];
+    mla_buf want;
+    path_in(vkey_path, sizeof vkey_path, d, "data/log.vkey");
+    ck_assert_msg(slurp(vkey, sizeof vkey, vkey_path), "no %s", vkey_path);
+    mla_buf_init(&want, 1024);
+    tu_assert_ok(mla_note_verifier_format(&want, &d->verifier));
+    tu_assert_ok(mla_buf_append_byte(&want, '\n'));
+    ck_assert_msg(strlen(vkey) == want.len && memcmp(vkey, want.ptr, want.len) == 0,
+                  "log.vkey is \"%s\", want \"%.*s\"", vkey, (int)want.len, (char *)want.ptr);
+    mla_buf_dispose(&want);
+    daemon_client(d, &d->client, &d->verifier, 0);
+}
+
+static void daemon_stop(server *d)
+{
+    mla_client_close(d->client);
+    d->client = NULL;
+    if (d->pid > 0) {
+        int status = 0;
+        kill(d->pid, SIGTERM);
+        /* Graceful shutdown drains calls; SIGKILL after 10 s. */
+        int64_t give_up = mla_time_mono_ns() + 10 * 1000000000LL;
+        pid_t w;
+        while ((w = waitpid(d->pid, &status, WNOHANG)) == 0 && mla_time_mono_ns() < give_up) {
+            struct timespec ts = {0, 10 * 1000000};
+            nanosleep(&ts, NULL);
+        }
+        if (w == 0) {
+            kill(d->pid, SIGKILL);
+            waitpid(d->pid, &status, 0);
+        }
+        d->pid = -1;
+    }
+    if (d->draining) pthread_join(d->drain, NULL);
+    if (d->err_fd > 0) close(d->err_fd);
+    mla_crypto_key_free(d->admin);
+    mla_crypto_key_free(d->logkey);
+    mla_crypto_key_free(d->stranger);
+    tu_rmtree(d->dir);
+    free(d->dir);
+}
+
+static uint64_t tree_size(server *d)
+{
+    mla_buf note;
+    mla_checkpoint cp;
+    mla_buf_init(&note, 1 << 16);
+    tu_assert_ok(mla_client_checkpoint(d->client, &note, &cp));
+    mla_buf_dispose(&note);
+    return cp.size;
+}
+
+static mla_status append_model(server *d, const mla_privkey *k, const char *name,
+                               const char *version, uint8_t digest, mla_receipt *r)
+{
+    mla_buf env;
+    envelope_model(&env, k, name, version, digest);
+    mla_status rc = mla_client_append(d->client, mla_buf_slice(&env), r);
+    mla_buf_dispose(&env);
+    return rc;
+}
+
+/* Entry collector for mla_client_entries. */
+typedef struct collected {
+    uint64_t n, first, last;
+    mla_hash leaves[512];
+    uint64_t stop_after; /* 0: never */
+} collected;
+
+static mla_status collect(void *ctx, uint64_t seq, mla_slice entry, const mla_hash *leaf,
+                          bool redacted)
+{
+    collected *c = ctx;
+    ck_assert(!redacted);
+    mla_hash h;
+    mla_merkle_leaf_hash(&h, entry);
+    ck_assert(mla_hash_eq(&h, leaf));
+    if (c->n == 0) c->first = seq;
+    c->last = seq;
+    if (c->n < 512) c->leaves[c->n] = *leaf;
+    c->n++;
+    if (c->stop_after && c->n == c->stop_after)
+        return mla_err(MLA_ELIMIT, "collector: stop after %llu", (unsigned long long)c->n);
+    return MLA_OK;
+}
+
+/* ---- append ------------------------------------------------------------- */
+
+START_TEST(test_client_append_returns_verified_receipt)
+{
+    server d;
+    daemon_start(&d);
+    mla_receipt r, again;
+    tu_assert_ok(append_model(&d, d.admin, "resnet", "1", 0x11, &r));
+    ck_assert_uint_eq(r.seq, 0);
+    ck_assert_uint_eq(r.tree_size, 1);
+    ck_assert(r.ledger_time_ns > 0);
+    tu_assert_ok(mla_client_receipt_verify(&r, &d.verifier));
+
+    /* The leaf the receipt proves is the entry the server stores. */
+    collected got = {0};
+    tu_assert_ok(mla_client_entries(d.client, 0, 1, collect, &got));
+    ck_assert_uint_eq(got.n, 1);
+    ck_assert(mla_hash_eq(&got.leaves[0], &r.leaf_hash));
+
+    /* SPEC §4: resending an identical envelope returns the original receipt. */
+    tu_assert_ok(append_model(&d, d.admin, "resnet", "1", 0x11, &again));
+    ck_assert_uint_eq(again.seq, 0);
+    ck_assert(mla_hash_eq(&again.leaf_hash, &r.leaf_hash));
+    ck_assert_int_eq(again.ledger_time_ns, r.ledger_time_ns);
+
+    tu_assert_ok(append_model(&d, d.admin, "resnet", "2", 0x12, &r));
+    ck_assert_uint_eq(r.seq, 1);
+    ck_assert_uint_eq(r.tree_size, 2);
+    daemon_stop(&d);
+}
+END_TEST
+
+START_TEST(test_client_append_refuses_malformed_envelope_locally)
+{
+    server d;
+    daemon_start(&d);
+    mla_receipt r;
+    static const uint8_t junk[] = {0xff, 0xff, 0xff};
+    tu_assert_fail_with(mla_client_append(d.client, mla_slice_make(junk, sizeof junk), &r),
+                        MLA_EINVAL, "envelope");
+    tu_assert_fail_with(mla_client_append(d.client, mla_slice_make(NULL, 0), &r), MLA_EINVAL,
+                        "envelope: empty");
+    ck_assert_uint_eq(tree_size(&d), 0);
+    daemon_stop(&d);
+}
+END_TEST
+
+START_TEST(test_client_append_batch_records_all_under_one_checkpoint)
+{
+    server d;
+    daemon_start(&d);
+    mla_buf env[3];
+    mla_slice s[3];
+    mla_receipt r[3];
+    for (int i = 0; i < 3; i++) {
+        char version[16];
+        snprintf(version, sizeof version, "%d", i);
+        envelope_model(&env[i], d.admin, "bert", version, (uint8_t)(0x20 + i));
+        s[i] = mla_buf_slice(&env[i]);
+    }
+    tu_assert_ok(mla_client_append_batch(d.client, s, 3, r));
+    for (int i = 0; i < 3; i++) {
+        ck_assert_uint_eq(r[i].seq, (uint64_t)i);
+        ck_assert_uint_eq(r[i].tree_size, 3);
+        tu_assert_ok(mla_client_receipt_verify(&r[i], &d.verifier));
+        mla_buf_dispose(&env[i]);
+    }
+    ck_assert(r[0].checkpoint_len == r[2].checkpoint_len &&
+              memcmp(r[0].checkpoint, r[2].checkpoint, r[0].checkpoint_len) == 0);
+    daemon_stop(&d);
+}
+END_TEST
+
+START_TEST(test_client_append_batch_is_atomic)
+{
+    server d;
+    daemon_start(&d);
+    mla_receipt r0;
+    tu_assert_ok(append_model(&d, d.admin, "base", "1", 0x30, &r0));
+    mla_buf env[3];
+    mla_slice s[3];
+    mla_receipt r[3];
+    envelope_model(&env[0], d.admin, "gpt", "1", 0x31);
+    envelope_model(&env[1], d.stranger, "gpt", "2", 0x32); /* unknown key */
+    envelope_model(&env[2], d.admin, "gpt", "3", 0x33);
+    for (int i = 0; i < 3; i++) s[i] = mla_buf_slice(&env[i]);
+    tu_assert_fail_with(mla_client_append_batch(d.client, s, 3, r), MLA_EDENIED, "envelopes[1]");
+    ck_assert_uint_eq(r[0].seq, 0); /* zeroed on error */
+    ck_assert_uint_eq(tree_size(&d), 1);
+
+    /* A malformed one is refused before sending, naming it. */
+    static const uint8_t junk[] = {0x0a, 0x05, 'x'};
+    s[1] = mla_slice_make(junk, sizeof junk);
+    tu_assert_fail_with(mla_client_append_batch(d.client, s, 3, r), MLA_EINVAL, "envelopes[1]");
+    tu_assert_fail_with(mla_client_append_batch(d.client, s, 0, r), MLA_EINVAL, "envelopes");
+    ck_assert_uint_eq(tree_size(&d), 1);
+    for (int i = 0; i < 3; i++) mla_buf_dispose(&env[i]);
+    daemon_stop(&d);
+}
+END_TEST
+
+/* ---- reads ----------------------------------------------------------------- */
+
+#define MANY 300 /* > 256: GetEntries needs more than one response message */
+
+static void append_many(server *d, size_t n)
+{
+    mla_buf *env = calloc(n, sizeof *env);
+    mla_slice *s = calloc(n, sizeof *s);
+    mla_receipt *r = calloc(n, sizeof *r);
+    ck_assert(env && s && r);
+    for (size_t i = 0; i < n; i++) {
+        char version[16];
+        snprintf(version, sizeof version, "%zu", i);
+        envelope_model(&env[i], d->admin, "many", version, (uint8_t)i);
+        s[i] = mla_buf_slice(&env[i]);
+    }
+    tu_assert_ok(mla_client_append_batch(d->client, s, n, r));
+    ck_assert_uint_eq(r[n - 1].tree_size, n);
+    for (size_t i = 0; i < n; i++) mla_buf_dispose(&env[i]);
+    free(env);
+    free(s);
+    free(r);
+}
+
+START_TEST(test_client_entries_stream_verifies_every_entry)
+{
+    server d;
+    daemon_start(&d);
+    append_many(&d, MANY);
+    collected all = {0};
+    tu_assert_ok(mla_client_entries(d.client, 0, 0, collect, &all));
+    ck_assert_uint_eq(all.n, MANY);
+    ck_assert_uint_eq(all.first, 0);
+    ck_assert_uint_eq(all.last, MANY - 1);
+
+    collected part = {0};
+    tu_assert_ok(mla_client_entries(d.client, 250, 270, collect, &part));
+    ck_assert_uint_eq(part.n, 20);
+    ck_assert_uint_eq(part.first, 250);
+    ck_assert(mla_hash_eq(&part.leaves[0], &all.leaves[250]));
+
+    /* The callback's status stops the stream and is returned as is. */
+    collected stop = {.stop_after = 5};
+    tu_assert_fail_with(mla_client_entries(d.client, 0, 0, collect, &stop), MLA_ELIMIT,
+                        "collector: stop after 5");
+    ck_assert_uint_eq(stop.n, 5);
+
+    /* Every leaf is the one the tree proves. */
+    mla_buf note;
+    mla_checkpoint cp;
+    mla_buf_init(&note, 1 << 16);
+    tu_assert_ok(mla_client_checkpoint(d.client, &note, &cp));
+    for (uint64_t seq = 0; seq < MANY; seq += 37) {
+        mla_merkle_proof p;
+        mla_hash leaf;
+        uint64_t size;
+        tu_assert_ok(mla_client_inclusion_proof(d.client, seq, cp.size, &p, &leaf, &size));
+        ck_assert(mla_hash_eq(&leaf, &all.leaves[seq]));
+        tu_assert_ok(mla_merkle_inclusion_verify(&leaf, seq, size, &p, &cp.root));
+    }
+    tu_assert_fail_with(mla_client_entries(d.client, 5, 5, collect, &part), MLA_EINVAL, "end");
+    mla_buf_dispose(&note);
+    daemon_stop(&d);
+}
+END_TEST
+
+START_TEST(test_client_checkpoint_is_verified)
+{
+    server d;
+    daemon_start(&d);
+    mla_buf note;
+    mla_checkpoint cp;
+    mla_buf_init(&note, 1 << 16);
+    tu_assert_ok(mla_client_checkpoint(d.client, &note, &cp));
+    ck_assert_uint_eq(cp.size, 0);
+    ck_assert_str_eq(cp.origin, ORIGIN);
+    mla_receipt r;
+    tu_assert_ok(append_model(&d, d.admin, "m", "1", 1, &r));
+    tu_assert_ok(mla_client_checkpoint(d.client, &note, &cp));
+    ck_assert_uint_eq(cp.size, 1);
+    ck_assert(mla_hash_eq(&cp.root, &r.root));
+    mla_checkpoint again;
+    tu_assert_ok(mla_note_checkpoint_open(&again, mla_buf_slice(&note), &d.verifier, 1));
+    ck_assert(mla_hash_eq(&again.root, &cp.root));
+    mla_buf_dispose(&note);
+    daemon_stop(&d);
+}
+END_TEST
+
+START_TEST(test_client_inclusion_proofs_verify_against_checkpoint)
+{
+    server d;
+    daemon_start(&d);
+    mla_receipt r[7];
+    for (int i = 0; i < 7; i++) {
+        char version[16];
+        snprintf(version, sizeof version, "%d", i);
+        tu_assert_ok(append_model(&d, d.admin, "proof", version, (uint8_t)(0x40 + i), &r[i]));
+    }
+    mla_buf note;
+    mla_checkpoint cp;
+    mla_buf_init(&note, 1 << 16);
+    tu_assert_ok(mla_client_checkpoint(d.client, &note, &cp));
+    ck_assert_uint_eq(cp.size, 7);
+    for (uint64_t seq = 0; seq < 7; seq++) {
+        mla_merkle_proof p;
+        mla_hash leaf;
+        uint64_t size, seq_got;
+        /* By seq, latest size (0). */
+        tu_assert_ok(mla_client_inclusion_proof(d.client, seq, 0, &p, &leaf, &size));
+        ck_assert_uint_eq(size, 7);
+        ck_assert(mla_hash_eq(&leaf, &r[seq].leaf_hash));
+        tu_assert_ok(mla_merkle_inclusion_verify(&leaf, seq, size, &p, &cp.root));
+        /* By leaf hash, the checkpoint's size. */
+        tu_assert_ok(mla_client_inclusion_proof_by_leaf(d.client, &r[seq].leaf_hash, 7, &p,
+                                                        &seq_got, &size));
+        ck_assert_uint_eq(seq_got, seq);
+        tu_assert_ok(mla_merkle_inclusion_verify(&r[seq].leaf_hash, seq, 7, &p, &cp.root));
+    }
+    /* In an older tree: against the root that receipt's checkpoint signed. */
+    mla_merkle_proof p;
+    mla_hash leaf;
+    uint64_t size;
+    tu_assert_ok(mla_client_inclusion_proof(d.client, 1, 3, &p, &leaf, &size));
+    ck_assert_uint_eq(size, 3);
+    tu_assert_ok(mla_merkle_inclusion_verify(&leaf, 1, 3, &p, &r[2].root));
+    /* A proof for another size does not verify against this root. */
+    ck_assert_int_eq(mla_merkle_inclusion_verify(&leaf, 1, 3, &p, &cp.root), MLA_EINVAL);
+    mla_buf_dispose(&note);
+    daemon_stop(&d);
+}
+END_TEST
+
+START_TEST(test_client_consistency_proof_between_checkpoints)
+{
+    server d;
+    daemon_start(&d);
+    mla_buf n1, n2;
+    mla_checkpoint c1, c2, c0;
+    mla_buf_init(&n1, 1 << 16);
+    mla_buf_init(&n2, 1 << 16);
+    tu_assert_ok(mla_client_checkpoint(d.client, &n1, &c0));
+    mla_receipt r;
+    for (int i = 0; i < 3; i++) {
+        char version[16];
+        snprintf(version, sizeof version, "%d", i);
+        tu_assert_ok(append_model(&d, d.admin, "cons", version, (uint8_t)(0x50 + i), &r));
+    }
+    tu_assert_ok(mla_client_checkpoint(d.client, &n1, &c1));
+    for (int i = 3; i < 8; i++) {
+        char version[16];
+        snprintf(version, sizeof version, "%d", i);
+        tu_assert_ok(append_model(&d, d.admin, "cons", version, (uint8_t)(0x50 + i), &r));
+    }
+    tu_assert_ok(mla_client_checkpoint(d.client, &n2, &c2));
+    ck_assert_uint_eq(c1.size, 3);
+    ck_assert_uint_eq(c2.size, 8);
+
+    mla_merkle_proof p;
+    tu_assert_ok(mla_client_consistency_proof(d.client, 3, 8, &p));
+    tu_assert_ok(mla_merkle_consistency_verify(3, 8, &c1.root, &c2.root, &p));
+    tu_assert_ok(mla_client_consistency_verify(d.client, &c1, &c2));
+    tu_assert_ok(mla_client_consistency_verify(d.client, &c0, &c2)); /* from empty */
+    tu_assert_ok(mla_client_consistency_verify(d.client, &c2, &c2));
+
+    /* A checkpoint the log never signed (another root at size 3): a fork. */
+    mla_checkpoint forged = c1;
+    forged.root.b[0] ^= 1;
+    tu_assert_fail_with(mla_client_consistency_verify(d.client, &forged, &c2), MLA_ECORRUPT,
+                        "consistency");
+    mla_checkpoint forged8 = c2;
+    forged8.root.b[31] ^= 1;
+    tu_assert_fail_with(mla_client_consistency_verify(d.client, &c2, &forged8), MLA_ECORRUPT,
+                        "forked");
+    tu_assert_fail_with(mla_client_consistency_verify(d.client, &c2, &c1), MLA_EINVAL,
+                        "checkpoint.size");
+    mla_buf_dispose(&n1);
+    mla_buf_dispose(&n2);
+    daemon_stop(&d);
+}
+END_TEST
+
+/* ---- errors ------------------------------------------------------------- */
+
+START_TEST(test_client_server_errors_map_to_statuses)
+{
+    server d;
+    daemon_start(&d);
+    mla_receipt r;
+    tu_assert_ok(append_model(&d, d.admin, "err", "1", 0x61, &r));
+    mla_merkle_proof p;
+    mla_hash leaf;
+    uint64_t size, seq;
+
+    /* PERMISSION_DENIED: a key the registry does not know, named by keyid. */
+    char keyid[MLA_KEYID_HEX_LEN + 1];
+    mla_crypto_keyid(keyid, mla_crypto_key_public(d.stranger));
+    tu_assert_fail_with(append_model(&d, d.stranger, "err", "2", 0x62, &r), MLA_EDENIED, keyid);
+    ck_assert_msg(strncmp(mla_error_last()->msg, "server: ", 8) == 0, "%s", mla_error_last()->msg);
+    /* ALREADY_EXISTS: the same identity with another digest. */
+    tu_assert_fail_with(append_model(&d, d.admin, "err", "1", 0x63, &r), MLA_EEXISTS, "err");
+    /* INVALID_ARGUMENT, naming the field. */
+    tu_assert_fail_with(mla_client_consistency_proof(d.client, 0, 1, &p), MLA_EINVAL, "from_size");
+    tu_assert_fail_with(mla_client_inclusion_proof(d.client, 0, 5, &p, &leaf, &size), MLA_EINVAL,
+                        "tree_size");
+    collected c = {0};
+    tu_assert_fail_with(mla_client_entries(d.client, 7, 0, collect, &c), MLA_EINVAL, "start");
+    /* NOT_FOUND: a leaf the log does not hold. */
+    mla_hash unknown;
+    memset(unknown.b, 0xab, sizeof unknown.b);
+    tu_assert_fail_with(mla_client_inclusion_proof_by_leaf(d.client, &unknown, 0, &p, &seq, &size),
+                        MLA_ENOTFOUND, "leaf");
+    /* Nothing refused was recorded. */
+    ck_assert_uint_eq(tree_size(&d), 1);
+    daemon_stop(&d);
+}
+END_TEST
+
+START_TEST(test_client_wrong_verifier_key_is_ecorrupt)
+{
+    server d;
+    daemon_start(&d);
+    mla_privkey *other = key_from_byte(9);
+    mla_note_verifier wrong;
+    tu_assert_ok(
+        mla_note_verifier_init(&wrong, mla_slice_cstr(ORIGIN), mla_crypto_key_public(other)));
+    mla_client *c = NULL;
+    daemon_client(&d, &c, &wrong, 0);
+    mla_buf env;
+    envelope_model(&env, d.admin, "wrongkey", "1", 0x71);
+    mla_receipt r;
+    tu_assert_fail_with(mla_client_append(c, mla_buf_slice(&env), &r), MLA_ECORRUPT,
+                        "receipt.checkpoint");
+    mla_buf note;
+    mla_checkpoint cp;
+    mla_buf_init(&note, 1 << 16);
+    tu_assert_fail_with(mla_client_checkpoint(c, &note, &cp), MLA_ECORRUPT, "checkpoint");
+    ck_assert_uint_eq(note.len, 0);
+    /* The entry was recorded all the same; the right key verifies it. */
+    tu_assert_ok(mla_client_append(d.client, mla_buf_slice(&env), &r));
+    ck_assert_uint_eq(r.seq, 0);
+    mla_buf_dispose(&note);
+    mla_buf_dispose(&env);
+    mla_client_close(c);
+    mla_crypto_key_free(other);
+    daemon_stop(&d);
+}
+END_TEST
+
+START_TEST(test_client_health_is_serving)
+{
+    server d;
+    daemon_start(&d);
+    tu_assert_ok(mla_client_health(d.client));
+    daemon_stop(&d);
+}
+END_TEST
+
+/* A port nothing listens on: bind one, then close it. */
+static int free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert(s >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert(bind(s, (struct sockaddr *)&a, sizeof a) == 0);
+    socklen_t len = sizeof a;
+    ck_assert(getsockname(s, (struct sockaddr *)&a, &len) == 0);
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+START_TEST(test_client_unreachable_server_is_eio_within_timeout)
+{
+    tu_assert_ok(mla_crypto_init());
+    mla_privkey *k = key_from_byte(3);
+    mla_note_verifier v;
+    tu_assert_ok(mla_note_verifier_init(&v, mla_slice_cstr(ORIGIN), mla_crypto_key_public(k)));
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", free_port());
+    mla_client_options o = {.target = target, .insecure = true, .verifier = &v, .timeout_ms = 2000};
+    mla_client *c = NULL;
+    tu_assert_ok(mla_client_open(&c, &o));
+    int64_t t0 = mla_time_mono_ns();
+    tu_assert_fail_with(mla_client_health(c), MLA_EIO, "server: ");
+    mla_buf env;
+    envelope_model(&env, k, "x", "1", 1);
+    mla_receipt r;
+    tu_assert_fail_with(mla_client_append(c, mla_buf_slice(&env), &r), MLA_EIO, "UNAVAILABLE");
+    mla_buf note;
+    mla_checkpoint cp;
+    mla_buf_init(&note, 1 << 16);
+    tu_assert_fail_with(mla_client_checkpoint(c, &note, &cp), MLA_EIO, "server: ");
+    collected got = {0};
+    tu_assert_fail_with(mla_client_entries(c, 0, 0, collect, &got), MLA_EIO, "server: ");
+    int64_t elapsed_ms = (mla_time_mono_ns() - t0) / 1000000;
+    ck_assert_msg(elapsed_ms < 4 * 2000 + 1000, "took %lld ms", (long long)elapsed_ms);
+    mla_buf_dispose(&note);
+    mla_buf_dispose(&env);
+    mla_client_close(c);
+    mla_crypto_key_free(k);
+}
+END_TEST
+
+/* Several threads append through one client at once (client.h: a client may
+ * be used from several threads). */
+typedef struct thread_arg {
+    server *d;
+    int id;
+    mla_receipt r[8];
+    mla_status rc;
+} thread_arg;
+
+static void *append_thread(void *p)
+{
+    thread_arg *a = p;
+    a->rc = MLA_OK;
+    for (int i = 0; i < 8 && a->rc == MLA_OK; i++) {
+        char name[32], version[16];
+        snprintf(name, sizeof name, "thread-%d", a->id);
+        snprintf(version, sizeof version, "%d", i);
+        mla_buf env;
+        change_fx f;
+        change_model(&f, name, version, (uint8_t)(a->id * 8 + i));
+        mla_buf_init(&env, 1 << 20);
+        a->rc = mla_client_envelope_sign(&env, &f.c, (const mla_privkey *const *)&a->d->admin, 1);
+        if (a->rc == MLA_OK) a->rc = mla_client_append(a->d->client, mla_buf_slice(&env), &a->r[i]);
+        if (a->rc == MLA_OK) a->rc = mla_client_receipt_verify(&a->r[i], &a->d->verifier);
+        mla_buf_dispose(&env);
+    }
+    return NULL;
+}
+
+START_TEST(test_client_is_shared_by_threads)
+{
+    server d;
+    daemon_start(&d);
+    thread_arg a[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        a[i].d = &d;
+        a[i].id = i;
+        ck_assert(pthread_create(&t[i], NULL, append_thread, &a[i]) == 0);
+    }
+    bool seen[32] = {false};
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        ck_assert_msg(a[i].rc == MLA_OK, "thread %d: %s", i, mla_status_name(a[i].rc));
+        for (int j = 0; j < 8; j++) {
+            ck_assert_uint_lt(a[i].r[j].seq, 32);
+            ck_assert(!seen[a[i].r[j].seq]);
+            seen[a[i].r[j].seq] = true;
+        }
+    }
+    ck_assert_uint_eq(tree_size(&d), 32);
+    daemon_stop(&d);
+}
+END_TEST
+
+/* ---- offline: options ----------------------------------------------------- */
+
+START_TEST(test_client_open_checks_options)
+{
+    tu_assert_ok(mla_crypto_init());
+    mla_privkey *k = key_from_byte(3);
+    mla_note_verifier v;
+    tu_assert_ok(mla_note_verifier_init(&v, mla_slice_cstr(ORIGIN), mla_crypto_key_public(k)));
+    mla_client *c = NULL;
+    mla_client_options o = {.target = "10.1.2.3:7070", .insecure = true, .verifier = &v};
+    tu_assert_fail_with(mla_client_open(&c, &o), MLA_EINVAL,
+                        "target: --insecure is only allowed on loopback");
+    ck_assert_ptr_null(c);
+    static const char *const remote[] = {"example.com:7070",   "dns:///example.com:7070",
+                                         "[2001:db8::1]:7070", "128.0.0.1:1",
+                                         "0.0.0.0:7070",       "[::]:7070"};
+    for (size_t i = 0; i < sizeof remote / sizeof remote[0]; i++) {
+        o.target = remote[i];
+        tu_assert_fail_with(mla_client_open(&c, &o), MLA_EINVAL, "loopback");
+    }
+    static const char *const local[] = {
+        "127.0.0.1:7070", "127.9.8.7:1",      "localhost:7070",        "LOCALHOST:1",
+        "[::1]:7070",     "ipv4:127.0.0.1:1", "dns:///localhost:7070", "[::ffff:127.0.0.1]:1"};
+    for (size_t i = 0; i < sizeof local / sizeof local[0]; i++) {
+        o.target = local[i];
+        tu_assert_ok(mla_client_open(&c, &o));
+        mla_client_close(c);
+        c = NULL;
+    }
+    o.target = "127.0.0.1:7070";
+    o.verifier = NULL;
+    tu_assert_fail_with(mla_client_open(&c, &o), MLA_EINVAL, "verifier");
+    o.verifier = &v;
+    o.timeout_ms = -1;
+    tu_assert_fail_with(mla_client_open(&c, &o), MLA_EINVAL, "timeout_ms");
+    o.timeout_ms = 0;
+    o.target = "";
+    tu_assert_fail_with(mla_client_open(&c, &o), MLA_EINVAL, "target");
+    tu_assert_fail_with(mla_client_open(&c, NULL), MLA_EINVAL, "options");
+    o.target = "127.0.0.1:7070";
+    o.ca_file = "/nonexistent/ca.pem";
+    tu_assert_fail_with(mla_client_open(&c, &o), MLA_EINVAL, "insecure");
+    o.insecure = false;
+    tu_assert_fail_with(mla_client_open(&c, &o), MLA_EINVAL, "ca_file: cannot open");
+    o.ca_file = NULL;
+    o.cert_file = "/nonexistent/cert.pem";
+    tu_assert_fail_with(mla_client_open(&c, &o), MLA_EINVAL, "cert_file: given without key_file");
+    ck_assert_ptr_null(c);
+    mla_crypto_key_free(k);
+}
+END_TEST
+
+/* ---- offline: envelopes --------------------------------------------------- */
+
+START_TEST(test_client_envelope_sign_round_trips)
+{
+    tu_assert_ok(mla_crypto_init());
+    mla_privkey *k1 = key_from_byte(1), *k2 = key_from_byte(2);
+    const mla_privkey *keys[2] = {k1, k2};
+    change_fx f;
+    change_model(&f, "signed", "1", 0x77);
+    mla_buf out, payload;
+    mla_buf_init(&out, 1 << 20);
+    mla_buf_init(&payload, 1 << 20);
+    tu_assert_ok(mla_buf_append_cstr(&out, "prefix"));
+    tu_assert_ok(mla_client_envelope_sign(&out, &f.c, keys, 2));
+    ck_assert(memcmp(out.ptr, "prefix", 6) == 0); /* appended */
+    mla_pb_envelope *env = NULL;
+    tu_assert_ok(mla_codec_envelope_decode(&env, mla_slice_make(out.ptr + 6, out.len - 6)));
+    ck_assert_str_eq(env->payload_type, MLA_PAYLOAD_TYPE_CHANGE);
+    ck_assert_uint_eq(env->n_signatures, 2);
+    tu_assert_ok(mla_codec_change_encode(&payload, &f.c));
+    ck_assert(
+        mla_slice_eq(mla_slice_make(env->payload.data, env->payload.len), mla_buf_slice(&payload)));
+    for (size_t i = 0; i < 2; i++) {
+        char keyid[MLA_KEYID_HEX_LEN + 1];
+        mla_crypto_keyid(keyid, mla_crypto_key_public(keys[i]));
+        ck_assert_str_eq(env->signatures[i]->keyid, keyid);
+        mla_slice sig = mla_slice_make(env->signatures[i]->sig.data, env->signatures[i]->sig.len);
+        tu_assert_ok(mla_crypto_dsse_verify(mla_crypto_key_public(keys[i]),
+                                            mla_slice_cstr(MLA_PAYLOAD_TYPE_CHANGE),
+                                            mla_buf_slice(&payload), sig));
+        /* Each signature is its key's alone. */
+        ck_assert_int_eq(mla_crypto_dsse_verify(mla_crypto_key_public(keys[1 - i]),
+                                                mla_slice_cstr(MLA_PAYLOAD_TYPE_CHANGE),
+                                                mla_buf_slice(&payload), sig),
+                         MLA_EDENIED);
+    }
+    mla_pb_change *back = NULL;
+    tu_assert_ok(
+        mla_codec_change_decode(&back, mla_slice_make(env->payload.data, env->payload.len)));
+    ck_assert_str_eq(back->subject->name, "signed");
+    ck_assert_str_eq(back->reason, "integration test");
+    mla_codec_change_free(back);
+    mla_codec_envelope_free(env);
+    mla_buf_dispose(&out);
+    mla_buf_dispose(&payload);
+    mla_crypto_key_free(k1);
+    mla_crypto_key_free(k2);
+}
+END_TEST
+
+START_TEST(test_client_envelope_sign_refuses_bad_input)
+{
+    tu_assert_ok(mla_crypto_init());
+    mla_privkey *k1 = key_from_byte(1);
+    const mla_privkey *keys[2] = {k1, k1};
+    change_fx f;
+    change_model(&f, "bad", "1", 0x77);
+    mla_buf out;
+    mla_buf_init(&out, 1 << 20);
+    tu_assert_fail_with(mla_client_envelope_sign(&out, &f.c, keys, 0), MLA_EINVAL, "keys");
+    tu_assert_fail_with(mla_client_envelope_sign(&out, &f.c, keys, 2), MLA_EINVAL, "keys[1]");
+    tu_assert_fail_with(mla_client_envelope_sign(&out, &f.c, keys, MLA_LIMIT_SIGNATURES + 1),
+                        MLA_EINVAL, "keys");
+    f.c.reason = (char *)(uintptr_t) "";
+    tu_assert_fail_with(mla_client_envelope_sign(&out, &f.c, keys, 1), MLA_EINVAL, "reason");
+    ck_assert_uint_eq(out.len, 0); /* nothing written on error */
+    mla_buf small;
+    change_model(&f, "bad", "1", 0x77);
+    mla_buf_init(&small, 16);
+    tu_assert_fail_with(mla_client_envelope_sign(&small, &f.c, keys, 1), MLA_ELIMIT, "");
+    ck_assert_uint_eq(small.len, 0);
+    mla_buf_dispose(&out);
+    mla_buf_dispose(&small);
+    mla_crypto_key_free(k1);
+}
+END_TEST
+
+START_TEST(test_client_envelope_sign_survives_allocation_failures)
+{
+    tu_assert_ok(mla_crypto_init());
+    mla_privkey *k1 = key_from_byte(1), *k2 = key_from_byte(2);
+    const mla_privkey *keys[2] = {k1, k2};
+    change_fx f;
+    change_model(&f, "alloc", "1", 0x77);
+    mla_buf want;
+    mla_buf_init(&want, 1 << 20);
+    tu_assert_ok(mla_client_envelope_sign(&want, &f.c, keys, 2));
+    for (long k = 0; k < 1000; k++) {
+        mla_buf out;
+        mla_buf_init(&out, 1 << 20);
+        mla_alloc_fail_after(k);
+        mla_status rc = mla_client_envelope_sign(&out, &f.c, keys, 2);
+        long failed = mla_alloc_failed_count();
+        mla_alloc_fail_reset();
+        if (rc == MLA_OK) {
+            ck_assert_int_eq(failed, 0);
+            /* Ed25519 is deterministic: the same bytes every time. */
+            ck_assert(mla_slice_eq(mla_buf_slice(&out), mla_buf_slice(&want)));
+            mla_buf_dispose(&out);
+            break;
+        }
+        tu_assert_fail_with(rc, MLA_ENOMEM, "");
+        ck_assert_uint_eq(out.len, 0);
+        mla_buf_dispose(&out);
+    }
+    mla_buf_dispose(&want);
+    mla_crypto_key_free(k1);
+    mla_crypto_key_free(k2);
+}
+END_TEST
+
+/* ---- offline: receipts from a log on a memory store ------------------------ */
+
+typedef struct log_fx {
+    mla_privkey *admin, *logkey;
+    mla_pubkey admin_pub;
+    mla_store *store;
+    mla_log *log;
+    mla_receipt r[5];
+} log_fx;
+
+static void log_fx_init(log_fx *f)
+{
+    tu_assert_ok(mla_crypto_init());
+    f->admin = key_from_byte(1);
+    f->logkey = key_from_byte(3);
+    f->admin_pub = *mla_crypto_key_public(f->admin);
+    tu_assert_ok(mla_store_open_mem(&f->store));
+    mla_log_options o = {
+        .origin = ORIGIN, .signing_key = f->logkey, .admin_keys = &f->admin_pub, .n_admin_keys = 1};
+    tu_assert_ok(mla_log_open(&f->log, f->store, &o));
+    for (int i = 0; i < 5; i++) {
+        char version[16];
+        mla_buf env;
+        snprintf(version, sizeof version, "%d", i);
+        envelope_model(&env, f->admin, "offline", version, (uint8_t)(0x80 + i));
+        tu_assert_ok(mla_log_append(f->log, mla_buf_slice(&env), mla_slice_cstr("test"), &f->r[i]));
+        mla_buf_dispose(&env);
+    }
+}
+
+static void log_fx_dispose(log_fx *f)
+{
+    mla_log_close(f->log);
+    mla_store_close(f->store);
+    mla_crypto_key_free(f->admin);
+    mla_crypto_key_free(f->logkey);
+}
+
+START_TEST(test_client_receipt_verify_accepts_log_receipts)
+{
+    log_fx f;
+    log_fx_init(&f);
+    for (int i = 0; i < 5; i++) {
+        tu_assert_ok(mla_client_receipt_verify(&f.r[i], mla_log_verifier(f.log)));
+        mla_buf wire;
+        mla_receipt back;
+        mla_buf_init(&wire, 1 << 16);
+        tu_assert_ok(mla_client_receipt_encode(&wire, &f.r[i]));
+        tu_assert_ok(
+            mla_client_receipt_decode(&back, mla_buf_slice(&wire), mla_log_verifier(f.log)));
+        ck_assert_uint_eq(back.seq, f.r[i].seq);
+        ck_assert_int_eq(back.ledger_time_ns, f.r[i].ledger_time_ns);
+        ck_assert_uint_eq(back.tree_size, f.r[i].tree_size);
+        ck_assert(mla_hash_eq(&back.leaf_hash, &f.r[i].leaf_hash));
+        ck_assert(mla_hash_eq(&back.root, &f.r[i].root));
+        ck_assert_uint_eq(back.inclusion.n, f.r[i].inclusion.n);
+        mla_buf_dispose(&wire);
+    }
+    log_fx_dispose(&f);
+}
+END_TEST
+
+START_TEST(test_client_receipt_verify_rejects_tampering)
+{
+    log_fx f;
+    log_fx_init(&f);
+    const mla_note_verifier *v = mla_log_verifier(f.log);
+    mla_receipt r = f.r[3];
+    r.leaf_hash.b[5] ^= 1;
+    tu_assert_fail_with(mla_client_receipt_verify(&r, v), MLA_ECORRUPT, "receipt.inclusion");
+    r = f.r[3];
+    r.seq = 2;
+    tu_assert_fail_with(mla_client_receipt_verify(&r, v), MLA_ECORRUPT, "receipt.inclusion");
+    r = f.r[3];
+    r.inclusion.h[0].b[0] ^= 1;
+    tu_assert_fail_with(mla_client_receipt_verify(&r, v), MLA_ECORRUPT, "receipt.inclusion");
+    r = f.r[3];
+    r.tree_size = 5;
+    tu_assert_fail_with(mla_client_receipt_verify(&r, v), MLA_ECORRUPT, "receipt.tree_size");
+    r = f.r[3];
+    r.root.b[0] ^= 1;
+    tu_assert_fail_with(mla_client_receipt_verify(&r, v), MLA_ECORRUPT, "receipt.root");
+    r = f.r[3];
+    r.checkpoint[0] ^= 1; /* the origin line: the signature no longer covers it */
+    tu_assert_fail_with(mla_client_receipt_verify(&r, v), MLA_ECORRUPT, "receipt.checkpoint");
+    r = f.r[3];
+    r.seq = r.tree_size;
+    tu_assert_fail_with(mla_client_receipt_verify(&r, v), MLA_ECORRUPT, "receipt.inclusion");
+
+    /* Another log key. */
+    mla_privkey *other = key_from_byte(9);
+    mla_note_verifier wrong;
+    tu_assert_ok(
+        mla_note_verifier_init(&wrong, mla_slice_cstr(ORIGIN), mla_crypto_key_public(other)));
+    tu_assert_fail_with(mla_client_receipt_verify(&f.r[3], &wrong), MLA_ECORRUPT,
+                        "receipt.checkpoint");
+
+    /* The wire form: malformed is EINVAL, a wrong proof ECORRUPT. */
+    mla_buf wire;
+    mla_receipt back;
+    mla_buf_init(&wire, 1 << 16);
+    static const uint8_t junk[] = {0x1a, 0x40, 0x00};
+    tu_assert_fail_with(mla_client_receipt_decode(&back, mla_slice_make(junk, sizeof junk), v),
+                        MLA_EINVAL, "receipt");
+    r = f.r[1];
+    r.inclusion.n--;
+    tu_assert_ok(mla_client_receipt_encode(&wire, &r));
+    tu_assert_fail_with(mla_client_receipt_decode(&back, mla_buf_slice(&wire), v), MLA_ECORRUPT,
+                        "receipt.inclusion");
+    mla_buf_clear(&wire);
+    tu_assert_ok(mla_client_receipt_encode(&wire, &f.r[1]));
+    tu_assert_fail_with(mla_client_receipt_decode(&back, mla_buf_slice(&wire), &wrong),
+                        MLA_ECORRUPT, "receipt.checkpoint");
+    ck_assert_uint_eq(back.seq, 0);
+    mla_buf_dispose(&wire);
+    mla_crypto_key_free(other);
+    log_fx_dispose(&f);
+}
+END_TEST
+
+static Suite *client_suite(void)
+{
+    Suite *s = suite_create("client");
+    TCase *t = tcase_create("offline");
+    tcase_add_test(t, test_client_open_checks_options);
+    tcase_add_test(t, test_client_envelope_sign_round_trips);
+    tcase_add_test(t, test_client_envelope_sign_refuses_bad_input);
+    tcase_add_test(t, test_client_envelope_sign_survives_allocation_failures);
+    tcase_add_test(t, test_client_receipt_verify_accepts_log_receipts);
+    tcase_add_test(t, test_client_receipt_verify_rejects_tampering);
+    tcase_add_test(t, test_client_unreachable_server_is_eio_within_timeout);
+    suite_add_tcase(s, t);
+
+    if (getenv("MLA_MLAUDITD")) {
+        t = tcase_create("daemon");
+        tcase_set_timeout(t, 120);
+        tcase_add_test(t, test_client_append_returns_verified_receipt);
+        tcase_add_test(t, test_client_append_refuses_malformed_envelope_locally);
+        tcase_add_test(t, test_client_append_batch_records_all_under_one_checkpoint);
+        tcase_add_test(t, test_client_append_batch_is_atomic);
+        tcase_add_test(t, test_client_entries_stream_verifies_every_entry);
+        tcase_add_test(t, test_client_checkpoint_is_verified);
+        tcase_add_test(t, test_client_inclusion_proofs_verify_against_checkpoint);
+        tcase_add_test(t, test_client_consistency_proof_between_checkpoints);
+        tcase_add_test(t, test_client_server_errors_map_to_statuses);
+        tcase_add_test(t, test_client_wrong_verifier_key_is_ecorrupt);
+        tcase_add_test(t, test_client_health_is_serving);
+        tcase_add_test(t, test_client_is_shared_by_threads);
+        suite_add_tcase(s, t);
+    }
+    return s;
+}
+
+int main(void) { return tu_run(client_suite()); }
