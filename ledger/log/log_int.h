@@ -174,6 +174,7 @@ struct mla_log {
     mla_status failed; /* sticky failure after a failed durable write */
     char failed_msg[MLA_ERROR_MSG_MAX];
     uint64_t size; /* committed tree size */
+    uint64_t n_groups; /* group commits written since open */
     uint8_t checkpoint[MLA_LOG_CHECKPOINT_MAX];
     size_t checkpoint_len;
     mla_hash root;
@@ -184,10 +185,14 @@ struct mla_log {
 /** Read a node for merkle functions: ctx is an mla_log_nodes. */
 typedef struct mla_log_nodes {
     mla_store *store;
-    const mla_log_overlay *overlay; /* may be NULL */
+    const mla_log_overlay *overlay; /* the group's new nodes; may be NULL */
+    const mla_merkle_frontier *frontier; /* the tree before the group; may be NULL */
     mla_buf buf;
 } mla_log_nodes;
 mla_status mla_log__node_read(void *ctx, unsigned level, uint64_t index, mla_hash *out);
+
+/** Group commits written since open (benchmarks). */
+uint64_t mla_log__group_count(mla_log *log);
 
 /** Benchmark hook: skip DSSE signature verification on append (keys are
  * still looked up and authorised), to measure the sequencer's own ceiling. */

@@ -127,7 +127,7 @@ mla_status mla_log__verify_tail(mla_log *log)
     log->size = cp.size;
     log->root = cp.root;
 
-    mla_log_nodes nodes = {log->store, NULL, {0}};
+    mla_log_nodes nodes = {log->store, NULL, NULL, {0}};
     mla_buf_init(&nodes.buf, 64);
     rc = mla_merkle_frontier_load(&log->frontier, cp.size, mla_log__node_read, &nodes);
     mla_hash root, last;

@@ -19,6 +19,7 @@ typedef struct log_item {
     int64_t time_ns;
     mla_hash leaf;
     bool duplicate;
+    mla_merkle_proof inclusion; /* in the group's tree size */
 } log_item;
 
 struct mla_log_request {
@@ -57,6 +58,14 @@ mla_status mla_log__node_read(void *ctx, unsigned level, uint64_t index, mla_has
     mla_log_nodes *nodes = ctx;
     mla_log_key k;
     mla_slice v;
+    /* The tree before the group is its frontier: every older node a proof
+     * for a new entry needs is one of these, so receipts need no reads. */
+    const mla_merkle_frontier *f = nodes->frontier;
+    if (f && level < MLA_MERKLE_MAX_DEPTH && (f->size >> level & 1) &&
+        index == (f->size >> level) - 1) {
+        *out = f->nodes[level];
+        return MLA_OK;
+    }
     mla_log__key_node(&k, level, index);
     if (!nodes->overlay ||
         mla_log__overlay_get(nodes->overlay, mla_log__key_slice(&k), &v) != MLA_OK) {
@@ -155,7 +164,7 @@ static mla_status sequence_item(mla_log *log, log_item *it, const char *submitte
         it->duplicate = true;
         it->seq = mla_get_be64(v.ptr);
         it->time_ns = (int64_t)mla_get_be64(v.ptr + 8);
-        mla_log_nodes nodes = {log->store, log->overlay, *tmp};
+        mla_log_nodes nodes = {log->store, log->overlay, NULL, *tmp};
         rc = mla_log__node_read(&nodes, 0, it->seq, &it->leaf);
         *tmp = nodes.buf;
         return rc;
@@ -304,6 +313,29 @@ mla_status mla_log__checkpoint_sign(const mla_log *log, uint64_t size, const mla
     return rc;
 }
 
+/* Inclusion proofs for every answered item, in the group's final tree, from
+ * the group's overlay and the frontier it started from (store reads only for
+ * duplicates of older entries). Done before the write, so an acknowledged
+ * append cannot then fail for want of memory or a read. */
+static mla_status prove_group(mla_log *log, mla_log_request *reqs,
+                              const mla_merkle_frontier *before, uint64_t size, mla_buf *tmp)
+{
+    mla_log_nodes nodes = {log->store, log->overlay, before, *tmp};
+    mla_status rc = MLA_OK;
+    for (mla_log_request *r = reqs; r && rc == MLA_OK; r = r->next) {
+        if (r->rc != MLA_OK) continue;
+        for (size_t i = 0; i < r->n && rc == MLA_OK; i++) {
+            log_item *it = &r->items[i];
+            /* Nodes of a duplicate's older path may lie inside frontier
+             * subtrees; the reader falls back to the store for those. */
+            rc = mla_merkle_inclusion_prove(&it->inclusion, it->seq, size, mla_log__node_read,
+                                            &nodes);
+        }
+    }
+    *tmp = nodes.buf;
+    return rc;
+}
+
 /* ---- one group ----------------------------------------------------------- */
 
 static void fail_request(mla_log_request *r, mla_status rc)
@@ -382,6 +414,7 @@ static void process_group(mla_log *log, mla_log_request *reqs, pending_keys *pen
             rc = mla_log__overlay_put(log->overlay, mla_log__key_slice(&k),
                                       mla_slice_make(tail, sizeof tail));
         }
+        if (rc == MLA_OK) rc = prove_group(log, reqs, &group_frontier, size, tmp);
         if (rc == MLA_OK) rc = mla_store_batch_new(&batch);
         if (rc == MLA_OK) rc = mla_log__overlay_to_batch(log->overlay, batch);
         bool wrote = false;
@@ -430,6 +463,7 @@ static void process_group(mla_log *log, mla_log_request *reqs, pending_keys *pen
             pthread_rwlock_unlock(&log->registry_lock);
         }
         pthread_mutex_lock(&log->lock);
+        log->n_groups++;
         log->size = size;
         log->root = root;
         memcpy(log->checkpoint, note, note_len);
@@ -442,6 +476,16 @@ static void process_group(mla_log *log, mla_log_request *reqs, pending_keys *pen
         note_len = log->checkpoint_len;
         size = log->size;
         pthread_mutex_unlock(&log->lock);
+        /* Only duplicates (or failures): their proofs come from the store. */
+        rc = prove_group(log, reqs, NULL, size, tmp);
+        if (rc != MLA_OK) {
+            mla_error e = *mla_error_last();
+            for (mla_log_request *r = reqs; r; r = r->next) {
+                if (r->rc != MLA_OK) continue;
+                mla_error_set(rc, e.file, e.line, "%s", e.msg);
+                fail_request(r, rc);
+            }
+        }
     }
     for (mla_log_request *r = reqs; r; r = r->next) {
         if (r->rc != MLA_OK) continue;
@@ -549,15 +593,10 @@ mla_status mla_log_append_batch(mla_log *log, const mla_slice *envelopes, size_t
     mla_log_request *req = mla_calloc(1, sizeof *req);
     log_item *items = mla_calloc(n, sizeof *items);
     char *sub = mla_strndup(submitter.len ? (const char *)submitter.ptr : "", submitter.len);
-    mla_log_nodes nodes = {log->store, NULL, {0}};
-    mla_buf_init(&nodes.buf, 64);
     if (!req || !items || !sub) {
         rc = mla_err(MLA_ENOMEM, "log: out of memory for an append");
         goto out;
     }
-    /* Reserve now what the proofs need after commit, so an acknowledged
-     * append never fails for memory. */
-    if ((rc = mla_buf_reserve(&nodes.buf, 64)) != MLA_OK) goto out;
     for (size_t i = 0; i < n; i++) {
         rc = prepare_item(log, &items[i], envelopes[i]);
         if (rc != MLA_OK) {
@@ -606,9 +645,7 @@ mla_status mla_log_append_batch(mla_log *log, const mla_slice *envelopes, size_t
         r->root = req->root;
         memcpy(r->checkpoint, req->checkpoint, req->checkpoint_len);
         r->checkpoint_len = req->checkpoint_len;
-        rc = mla_merkle_inclusion_prove(&r->inclusion, r->seq, r->tree_size, mla_log__node_read,
-                                        &nodes);
-        if (rc != MLA_OK) goto out;
+        r->inclusion = items[i].inclusion;
     }
 out:
     if (items) {
@@ -617,7 +654,6 @@ out:
             mla_codec_change_free(items[i].change);
         }
     }
-    mla_buf_dispose(&nodes.buf);
     mla_free(sub);
     mla_free(items);
     mla_free(req);
@@ -630,3 +666,11 @@ mla_status mla_log_append(mla_log *log, mla_slice envelope, mla_slice submitter,
 }
 
 void mla_log__bench_skip_signature_checks(mla_log *log, bool skip) { log->skip_sig_checks = skip; }
+
+uint64_t mla_log__group_count(mla_log *log)
+{
+    pthread_mutex_lock(&log->lock);
+    uint64_t n = log->n_groups;
+    pthread_mutex_unlock(&log->lock);
+    return n;
+}
