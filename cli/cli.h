@@ -1,0 +1,205 @@
+/* cli: declarations shared by the files of the `mlaudit` command line client.
+ * mlaudit.c parses the global flags and dispatches to one cli_cmd per
+ * command; cli_common.c holds flag parsing, the connection (with the
+ * remembered-checkpoint check of cli_state.c), output and exit codes. */
+#ifndef MLA_CLI_H
+#define MLA_CLI_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "client/client.h"
+#include "codec/codec.h"
+#include "crypto/crypto.h"
+#include "log/log.h"
+#include "merkle/merkle.h"
+#include "note/note.h"
+
+/* Exit codes (every command's --help lists them). */
+enum {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_NO = 1, /* verification failed, fork detected: the answer is "no" */
+    CLI_EXIT_USAGE = 2, /* bad flags or local input */
+    CLI_EXIT_REFUSED = 3, /* refused by the server (bad input, denied, exists, policy) */
+    CLI_EXIT_IO = 4, /* cannot reach the server, or an I/O error */
+};
+
+#define CLI_MAX_ARGS 512
+#define CLI_MAX_KEYS 16
+/* Files the CLI reads whole: key files, JSON changes, receipts, notes. */
+#define CLI_FILE_MAX (16u << 20)
+#define CLI_DEFAULT_SERVER "127.0.0.1:7070"
+
+typedef struct cli_ctx cli_ctx;
+
+typedef struct cli_flag {
+    const char *name; /* without "--" */
+    char short_name; /* 0 = none */
+    const char *arg; /* value placeholder for --help; NULL = a boolean flag */
+    bool repeat; /* may be given several times */
+    const char *help;
+} cli_flag;
+
+typedef struct cli_cmd {
+    const char *name;
+    const char *usage; /* after "mlaudit " */
+    const char *summary; /* one line for the command list */
+    const char *details; /* paragraphs for --help, or NULL */
+    const cli_flag *flags; /* ends with {NULL} */
+    bool contacts_server; /* lists the connection flags in --help */
+    int (*run)(cli_ctx *ctx);
+} cli_cmd;
+
+struct cli_ctx {
+    /* global flags (mlaudit.c fills defaults from the environment) */
+    const char *server;
+    bool insecure;
+    const char *ca_file, *cert_file, *tls_key_file;
+    const char *log_key_arg;
+    const char *state_dir;
+    bool json;
+    bool help;
+    int timeout_ms;
+    /* the command and its arguments */
+    const cli_cmd *cmd;
+    size_t n_opts;
+    const char *opt_name[CLI_MAX_ARGS];
+    const char *opt_val[CLI_MAX_ARGS];
+    size_t n_pos;
+    const char *pos[CLI_MAX_ARGS];
+    /* the log's key (cli_log_key_load) */
+    bool have_verifier;
+    mla_note_verifier verifier;
+    char vkey[2 * MLA_NOTE_NAME_MAX + 128];
+    /* the connection (cli_connect): the latest checkpoint, verified and
+     * found consistent with the one remembered for this log */
+    mla_client *client;
+    mla_buf cp_note;
+    mla_checkpoint cp;
+};
+
+/* ---- the commands ---------------------------------------------------- */
+
+extern const cli_cmd cli_cmd_keygen, cli_cmd_key, cli_cmd_record, cli_cmd_digest, cli_cmd_get,
+    cli_cmd_log, cli_cmd_checkpoint, cli_cmd_prove, cli_cmd_verify, cli_cmd_export, cli_cmd_audit;
+/* The global flags, recognised before or after the command. */
+extern const cli_flag cli_global_flags[];
+
+/* ---- flags and arguments (cli_common.c) ------------------------------- */
+
+/** Parse argv (after the command name) into ctx: command flags first, then
+ * global flags. Returns CLI_EXIT_OK or CLI_EXIT_USAGE (message printed). */
+int cli_parse_args(cli_ctx *ctx, const cli_cmd *cmd, int argc, char **argv);
+/** Apply one global flag; *used_value tells whether it consumed val.
+ * Returns false if name is not a global flag. */
+bool cli_global_apply(cli_ctx *ctx, const char *name, const char *val, bool *used_value);
+/** The value of a flag (the last one given), or NULL. */
+const char *cli_opt(const cli_ctx *ctx, const char *name);
+bool cli_has(const cli_ctx *ctx, const char *name);
+/** Every value of a repeatable flag, in order; returns how many. */
+size_t cli_opt_all(const cli_ctx *ctx, const char *name, const char **out, size_t max);
+/** Parse a decimal uint64 (no sign, no junk); false if malformed. */
+bool cli_parse_u64(const char *s, uint64_t *out);
+bool cli_parse_double(const char *s, double *out);
+/** Print the command's --help (or the command list for NULL). */
+void cli_help(const cli_cmd *cmd, FILE *f);
+
+/* ---- errors and exit codes -------------------------------------------- */
+
+/** Print "mlaudit CMD: <message>" (and a JSON error object with --json);
+ * returns code. */
+int cli_fail(cli_ctx *ctx, int code, const char *fmt, ...) MLA_PRINTF(3, 4);
+/** A usage error: the message, a pointer to --help, exit 2. */
+int cli_usage(cli_ctx *ctx, const char *fmt, ...) MLA_PRINTF(2, 3);
+/** Report mla_error_last() for a failed local step (reading a file the user
+ * named: EINVAL/ENOTFOUND/EDENIED/EEXISTS -> 2, else 4). */
+int cli_fail_local(cli_ctx *ctx, mla_status rc);
+/** Report a failed server call: ECORRUPT -> 1, EIO/ESHUTDOWN/ENOMEM -> 4,
+ * anything the server refused -> 3. */
+int cli_fail_server(cli_ctx *ctx, mla_status rc);
+
+/* ---- output ---------------------------------------------------------- */
+
+/** Print a JSON value (pretty) and a newline on stdout; takes the reference. */
+void cli_json_print(json_t *v);
+/** Print one compact JSON line (for streams); takes the reference. */
+void cli_json_print_line(json_t *v);
+json_t *cli_json_hex(const uint8_t *p, size_t n);
+json_t *cli_json_b64(const uint8_t *p, size_t n);
+/** "2026-06-01T12:00:00.123456789Z" */
+void cli_time_rfc3339(char out[48], int64_t ns);
+/** Receipt <-> the JSON receipt that `record --json` prints and `verify`
+ * reads ("format": "mlaudit-receipt-v1"). */
+json_t *cli_receipt_json(const mla_receipt *r);
+
+/* ---- files ----------------------------------------------------------- */
+
+/** Read a whole file (errors name the path). */
+mla_status cli_file_read(mla_buf *out, const char *path, size_t max) MLA_MUST_USE;
+/** Write atomically: PATH.tmp, fsync, rename, fsync the directory. */
+mla_status cli_file_write_atomic(const char *path, mla_slice data, int mode) MLA_MUST_USE;
+/** Read every --NAME public key file (a .pub, or the public line of a .key). */
+int cli_pubkeys_load(cli_ctx *ctx, const char *flag, mla_pubkey *out, size_t *n_out);
+/** Read every --key private key file; the caller frees with cli_privkeys_free. */
+int cli_privkeys_load(cli_ctx *ctx, mla_privkey **out, size_t *n_out);
+void cli_privkeys_free(mla_privkey **keys, size_t n);
+
+/* ---- the log's key and the connection -------------------------------- */
+
+/** Load --log-key (a verifier key string, or @FILE) into ctx. When it is
+ * missing and required, prints the fix and returns CLI_EXIT_USAGE; when not
+ * required returns OK with have_verifier false. */
+int cli_log_key_load(cli_ctx *ctx, bool required);
+/** Connect, fetch and verify the latest checkpoint, and check it against the
+ * remembered one (cli_state.c). Returns an exit code. */
+int cli_connect(cli_ctx *ctx);
+void cli_disconnect(cli_ctx *ctx);
+
+/* ---- remembered checkpoints (cli_state.c) ------------------------------ */
+
+/** Check a freshly verified checkpoint note against the one remembered for
+ * this log: refuse (exit 1, both shown) if it shrank or is not an extension
+ * (consistency proof through ctx->client); remember it when it verifies. */
+int cli_state_advance(cli_ctx *ctx, mla_slice note, const mla_checkpoint *cp);
+/** The state directory ($XDG_CONFIG_HOME/mlaudit, ~/.config/mlaudit, or
+ * --state-dir), NUL-ended in out. */
+mla_status cli_state_dir(const cli_ctx *ctx, char *out, size_t cap) MLA_MUST_USE;
+
+/* ---- digests (cli_digest.c) ------------------------------------------- */
+
+/** SPEC §3 digest of a file (SHA-256 of its bytes) or a directory (the
+ * OpenSSF model-signing v1.0 root); n_files_out counts hashed files. */
+mla_status cli_digest_path(mla_hash *out, size_t *n_files_out, const char *path) MLA_MUST_USE;
+
+/* ---- changes as JSON (cli_change.c) ------------------------------------ */
+
+/** A bump allocator for the protobuf-c structs of a Change built in memory. */
+typedef struct cli_arena {
+    void **blocks;
+    size_t n, cap;
+} cli_arena;
+void *cli_arena_alloc(cli_arena *a, size_t n);
+char *cli_arena_strdup(cli_arena *a, const char *s);
+void cli_arena_free(cli_arena *a);
+
+/** The JSON form of a Change (the shape `record --from-json` reads). */
+json_t *cli_change_to_json(const mla_pb_change *c);
+/** Fill c (initialised) from that JSON form; strings are copied into the
+ * arena. MLA_EINVAL names the JSON field. */
+mla_status cli_change_from_json(mla_pb_change *c, cli_arena *a, json_t *j) MLA_MUST_USE;
+/** Parse "type:name@version" into an artifact (strings in the arena). */
+mla_status cli_artifact_parse(mla_pb_artifact **out, cli_arena *a, const char *s,
+                              const char *field) MLA_MUST_USE;
+
+/** Sign the change with keys, append it, check the receipt's checkpoint
+ * against the remembered one, and print the receipt (cli_record.c). With
+ * --dry-run only print the change. Returns an exit code. */
+int cli_record_submit(cli_ctx *ctx, mla_pb_change *c, mla_privkey *const *keys, size_t n_keys);
+/** Explain a failed local validation of a change, naming the flag to fix. */
+int cli_change_invalid(cli_ctx *ctx);
+
+/** Describe an entry: JSON (full: with the change) or NULL on a decode
+ * error (mla_error_last set). */
+json_t *cli_entry_json(mla_slice entry, const mla_hash *leaf, bool full);
+
+#endif
