@@ -19,6 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/time.h>
+
 #include "client/client.h"
 #include "log/log.h"
 #include "testutil.h"
@@ -1161,6 +1166,481 @@ START_TEST(test_client_receipt_verify_rejects_tampering)
 }
 END_TEST
 
+/* ---- a lying server ---------------------------------------------------------
+ * A minimal gRPC server in the test that answers from a genuine log on a
+ * memory store, then tampers with the answer the way the test asks: the
+ * client must refuse every answer it cannot verify (client.h: "a server that
+ * cannot prove what it says is an error"). One thread serves one call at a
+ * time, so each completion on its queue is the one it waits for. */
+
+typedef enum lie {
+    LIE_NONE,
+    LIE_INCLUSION, /* Append: a proof hash flipped */
+    LIE_LEAF_INDEX, /* Append: the proof is for another index */
+    LIE_GARBAGE, /* any: bytes that are not the response message */
+    LIE_BATCH_SHORT, /* AppendBatch: one receipt fewer than envelopes */
+    LIE_ENTRY_HASH, /* GetEntries: entry 1's leaf hash flipped */
+    LIE_ENTRY_SKIP, /* GetEntries: entry 1 left out */
+    LIE_ENTRY_SHORT, /* GetEntries: the last entry left out, status OK */
+    LIE_PROOF_LEAF, /* GetInclusionProof: the proof of another leaf */
+    LIE_CONS_SIZE, /* GetConsistencyProof: a proof between other sizes */
+    LIE_NOT_SERVING, /* Health: NOT_SERVING */
+    LIE_HANG, /* any: never answer (until the client gives up) */
+} lie;
+
+typedef struct liar {
+    log_fx log;
+    grpc_server *srv;
+    grpc_completion_queue *cq;
+    pthread_t thread;
+    char target[64];
+    _Atomic int mode;
+} liar;
+
+static void liar_wait(liar *l, void *tag)
+{
+    grpc_event ev = grpc_completion_queue_next(l->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+    ck_assert_int_eq(ev.type, GRPC_OP_COMPLETE);
+    ck_assert_ptr_eq(ev.tag, tag);
+}
+
+static void liar_batch(liar *l, grpc_call *call, const grpc_op *ops, size_t n)
+{
+    ck_assert_int_eq(grpc_call_start_batch(call, ops, n, (void *)(uintptr_t)ops, NULL),
+                     GRPC_CALL_OK);
+    liar_wait(l, (void *)(uintptr_t)ops);
+}
+
+/* protobuf: a length-delimited field (tag byte) around bytes. */
+static void frame(mla_buf *out, uint8_t tag, mla_slice b)
+{
+    uint8_t hdr[11];
+    size_t n = 0;
+    hdr[n++] = tag;
+    uint64_t v = b.len;
+    for (; v >= 0x80; v >>= 7) hdr[n++] = (uint8_t)(v | 0x80);
+    hdr[n++] = (uint8_t)v;
+    tu_assert_ok(mla_buf_append(out, hdr, n));
+    tu_assert_ok(mla_buf_append_slice(out, b));
+}
+
+/* The Receipt bytes of an append to the genuine log, tampered as asked. */
+static void liar_receipt(liar *l, mla_buf *out, const mla_pb_envelope *env, lie mode)
+{
+    mla_buf envb;
+    mla_receipt r;
+    mla_buf_init(&envb, 1 << 20);
+    tu_assert_ok(mla_codec_envelope_encode(&envb, env));
+    tu_assert_ok(mla_log_append(l->log.log, mla_buf_slice(&envb), mla_slice_cstr("liar"), &r));
+    if (mode == LIE_INCLUSION) r.inclusion.h[0].b[0] ^= 1;
+    mla_buf rb;
+    mla_buf_init(&rb, 1 << 20);
+    tu_assert_ok(mla_client_receipt_encode(&rb, &r));
+    if (mode == LIE_LEAF_INDEX) {
+        ProtobufCMessage *m = NULL;
+        tu_assert_ok(mla_codec_rpc_decode(&m, &mlaudit__v1__receipt__descriptor, mla_buf_slice(&rb),
+                                          "receipt"));
+        ((Mlaudit__V1__Receipt *)m)->inclusion->leaf_index ^= 1;
+        mla_buf_clear(&rb);
+        tu_assert_ok(mla_codec_rpc_encode(&rb, m));
+        mla_codec_rpc_free(m);
+    }
+    frame(out, 0x0a, mla_buf_slice(&rb));
+    mla_buf_dispose(&rb);
+    mla_buf_dispose(&envb);
+}
+
+/* One StoredEntry of the genuine log, framed as GetEntriesResponse.entries. */
+static void liar_entry(liar *l, mla_buf *out, uint64_t seq, lie mode)
+{
+    mla_buf entry, eb;
+    mla_hash leaf;
+    mla_buf_init(&entry, 1 << 20);
+    mla_buf_init(&eb, 1 << 20);
+    tu_assert_ok(mla_log_entry(l->log.log, seq, &entry));
+    tu_assert_ok(mla_log_leaf_hash(l->log.log, seq, &leaf));
+    if (mode == LIE_ENTRY_HASH && seq == 1) leaf.b[7] ^= 1;
+    Mlaudit__V1__StoredEntry e = MLAUDIT__V1__STORED_ENTRY__INIT;
+    e.seq = seq;
+    e.entry.data = entry.ptr;
+    e.entry.len = entry.len;
+    e.leaf_hash.data = leaf.b;
+    e.leaf_hash.len = sizeof leaf.b;
+    tu_assert_ok(mla_codec_rpc_encode(&eb, &e.base));
+    frame(out, 0x0a, mla_buf_slice(&eb));
+    mla_buf_dispose(&entry);
+    mla_buf_dispose(&eb);
+}
+
+#define LIAR_MAX_MSGS 64
+
+/* The answer to one call: response messages and a status. */
+static void liar_answer(liar *l, const char *method, mla_slice req, lie mode, mla_buf *msgs,
+                        size_t *n_msgs, grpc_status_code *code)
+{
+    *code = GRPC_STATUS_OK;
+    *n_msgs = 1;
+    if (mode == LIE_GARBAGE) {
+        tu_assert_ok(mla_buf_append(&msgs[0], "\xff\xff\xff", 3));
+        return;
+    }
+    if (strcmp(method, "/mlaudit.v1.Ledger/Append") == 0) {
+        ProtobufCMessage *m = NULL;
+        tu_assert_ok(
+            mla_codec_rpc_decode(&m, &mlaudit__v1__append_request__descriptor, req, "request"));
+        liar_receipt(l, &msgs[0], ((Mlaudit__V1__AppendRequest *)m)->envelope, mode);
+        mla_codec_rpc_free(m);
+    } else if (strcmp(method, "/mlaudit.v1.Ledger/AppendBatch") == 0) {
+        ProtobufCMessage *m = NULL;
+        tu_assert_ok(mla_codec_rpc_decode(&m, &mlaudit__v1__append_batch_request__descriptor, req,
+                                          "request"));
+        const Mlaudit__V1__AppendBatchRequest *b = (const Mlaudit__V1__AppendBatchRequest *)m;
+        size_t n = b->n_envelopes - (mode == LIE_BATCH_SHORT ? 1 : 0);
+        for (size_t i = 0; i < n; i++) liar_receipt(l, &msgs[0], b->envelopes[i], mode);
+        mla_codec_rpc_free(m);
+    } else if (strcmp(method, "/mlaudit.v1.Ledger/GetEntries") == 0) {
+        ProtobufCMessage *m = NULL;
+        tu_assert_ok(mla_codec_rpc_decode(&m, &mlaudit__v1__get_entries_request__descriptor, req,
+                                          "request"));
+        const Mlaudit__V1__GetEntriesRequest *g = (const Mlaudit__V1__GetEntriesRequest *)m;
+        uint64_t end = g->end ? g->end : mla_log_size(l->log.log);
+        if (mode == LIE_ENTRY_SHORT) end--;
+        /* Two entries per message, so the client reads several. */
+        *n_msgs = 0;
+        for (uint64_t seq = g->start; seq < end; seq++) {
+            if (mode == LIE_ENTRY_SKIP && seq == 1) continue;
+            if ((seq - g->start) % 2 == 0 || *n_msgs == 0) (*n_msgs)++;
+            ck_assert_uint_le(*n_msgs, LIAR_MAX_MSGS);
+            liar_entry(l, &msgs[*n_msgs - 1], seq, mode);
+        }
+        mla_codec_rpc_free(m);
+    } else if (strcmp(method, "/mlaudit.v1.Ledger/GetCheckpoint") == 0) {
+        mla_buf note;
+        mla_buf_init(&note, 1 << 16);
+        tu_assert_ok(mla_log_checkpoint(l->log.log, &note));
+        mla_buf cp;
+        mla_buf_init(&cp, 1 << 16);
+        frame(&cp, 0x0a, mla_buf_slice(&note));
+        frame(&msgs[0], 0x0a, mla_buf_slice(&cp));
+        mla_buf_dispose(&cp);
+        mla_buf_dispose(&note);
+    } else if (strcmp(method, "/mlaudit.v1.Ledger/GetInclusionProof") == 0) {
+        ProtobufCMessage *m = NULL;
+        tu_assert_ok(mla_codec_rpc_decode(&m, &mlaudit__v1__get_inclusion_proof_request__descriptor,
+                                          req, "request"));
+        const Mlaudit__V1__GetInclusionProofRequest *g =
+            (const Mlaudit__V1__GetInclusionProofRequest *)m;
+        uint64_t size = g->tree_size ? g->tree_size : mla_log_size(l->log.log);
+        uint64_t seq = g->seq;
+        if (g->leaf_case == MLAUDIT__V1__GET_INCLUSION_PROOF_REQUEST__LEAF_LEAF_HASH) {
+            mla_hash want;
+            ck_assert_uint_eq(g->leaf_hash.len, 32);
+            memcpy(want.b, g->leaf_hash.data, 32);
+            tu_assert_ok(mla_log_seq_by_leaf(l->log.log, &want, &seq));
+        }
+        if (mode == LIE_PROOF_LEAF) seq++;
+        mla_merkle_proof p;
+        mla_hash leaf;
+        tu_assert_ok(mla_log_inclusion_proof(l->log.log, seq, size, &p));
+        tu_assert_ok(mla_log_leaf_hash(l->log.log, seq, &leaf));
+        ProtobufCBinaryData h[MLA_MERKLE_PROOF_MAX];
+        for (size_t i = 0; i < p.n; i++) h[i] = (ProtobufCBinaryData){32, p.h[i].b};
+        Mlaudit__V1__InclusionProof ip = MLAUDIT__V1__INCLUSION_PROOF__INIT;
+        ip.leaf_index = seq;
+        ip.tree_size = size;
+        ip.hashes = h;
+        ip.n_hashes = p.n;
+        Mlaudit__V1__GetInclusionProofResponse resp =
+            MLAUDIT__V1__GET_INCLUSION_PROOF_RESPONSE__INIT;
+        resp.proof = &ip;
+        resp.leaf_hash = (ProtobufCBinaryData){32, leaf.b};
+        tu_assert_ok(mla_codec_rpc_encode(&msgs[0], &resp.base));
+        mla_codec_rpc_free(m);
+    } else if (strcmp(method, "/mlaudit.v1.Ledger/GetConsistencyProof") == 0) {
+        ProtobufCMessage *m = NULL;
+        tu_assert_ok(mla_codec_rpc_decode(
+            &m, &mlaudit__v1__get_consistency_proof_request__descriptor, req, "request"));
+        const Mlaudit__V1__GetConsistencyProofRequest *g =
+            (const Mlaudit__V1__GetConsistencyProofRequest *)m;
+        uint64_t from = g->from_size - (mode == LIE_CONS_SIZE ? 1 : 0);
+        mla_merkle_proof p;
+        tu_assert_ok(mla_log_consistency_proof(l->log.log, from, g->to_size, &p));
+        ProtobufCBinaryData h[MLA_MERKLE_PROOF_MAX];
+        for (size_t i = 0; i < p.n; i++) h[i] = (ProtobufCBinaryData){32, p.h[i].b};
+        Mlaudit__V1__ConsistencyProof cp = MLAUDIT__V1__CONSISTENCY_PROOF__INIT;
+        cp.from_size = from;
+        cp.to_size = g->to_size;
+        cp.hashes = h;
+        cp.n_hashes = p.n;
+        Mlaudit__V1__GetConsistencyProofResponse resp =
+            MLAUDIT__V1__GET_CONSISTENCY_PROOF_RESPONSE__INIT;
+        resp.proof = &cp;
+        tu_assert_ok(mla_codec_rpc_encode(&msgs[0], &resp.base));
+        mla_codec_rpc_free(m);
+    } else if (strcmp(method, "/grpc.health.v1.Health/Check") == 0) {
+        /* HealthCheckResponse{status}: SERVING = 1, NOT_SERVING = 2. */
+        uint8_t b[2] = {0x08, mode == LIE_NOT_SERVING ? 2 : 1};
+        tu_assert_ok(mla_buf_append(&msgs[0], b, 2));
+    } else {
+        *n_msgs = 0;
+        *code = GRPC_STATUS_UNIMPLEMENTED;
+    }
+}
+
+static void liar_serve(liar *l, grpc_call *call, const char *method)
+{
+    grpc_byte_buffer *req = NULL;
+    grpc_op ops[2];
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[1].op = GRPC_OP_RECV_MESSAGE;
+    ops[1].data.recv_message.recv_message = &req;
+    liar_batch(l, call, ops, 2);
+    mla_buf reqb;
+    mla_buf_init(&reqb, 1 << 24);
+    if (req) {
+        grpc_byte_buffer_reader rd;
+        ck_assert(grpc_byte_buffer_reader_init(&rd, req));
+        grpc_slice all = grpc_byte_buffer_reader_readall(&rd);
+        tu_assert_ok(mla_buf_append(&reqb, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all)));
+        grpc_slice_unref(all);
+        grpc_byte_buffer_reader_destroy(&rd);
+        grpc_byte_buffer_destroy(req);
+    }
+    lie mode = (lie)l->mode;
+    int cancelled = 0;
+    grpc_op close_op;
+    memset(&close_op, 0, sizeof close_op);
+    close_op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    close_op.data.recv_close_on_server.cancelled = &cancelled;
+    if (mode == LIE_HANG) {
+        /* Completes when the client's deadline cancels the call. */
+        liar_batch(l, call, &close_op, 1);
+        ck_assert(cancelled);
+        mla_buf_dispose(&reqb);
+        return;
+    }
+    mla_buf msgs[LIAR_MAX_MSGS];
+    for (size_t i = 0; i < LIAR_MAX_MSGS; i++) mla_buf_init(&msgs[i], 1 << 24);
+    size_t n = 0;
+    grpc_status_code code;
+    liar_answer(l, method, mla_buf_slice(&reqb), mode, msgs, &n, &code);
+    for (size_t i = 0; i < n; i++) {
+        grpc_slice sl = grpc_slice_from_copied_buffer((const char *)msgs[i].ptr, msgs[i].len);
+        grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&sl, 1);
+        grpc_slice_unref(sl);
+        grpc_op send;
+        memset(&send, 0, sizeof send);
+        send.op = GRPC_OP_SEND_MESSAGE;
+        send.data.send_message.send_message = bb;
+        liar_batch(l, call, &send, 1);
+        grpc_byte_buffer_destroy(bb);
+    }
+    grpc_op fin[2];
+    memset(fin, 0, sizeof fin);
+    grpc_slice details = grpc_slice_from_static_string("the liar does not know this method");
+    fin[0].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    fin[0].data.send_status_from_server.status = code;
+    fin[0].data.send_status_from_server.status_details = code ? &details : NULL;
+    fin[1] = close_op;
+    liar_batch(l, call, fin, 2);
+    for (size_t i = 0; i < LIAR_MAX_MSGS; i++) mla_buf_dispose(&msgs[i]);
+    mla_buf_dispose(&reqb);
+}
+
+static void *liar_main(void *arg)
+{
+    liar *l = arg;
+    for (;;) {
+        grpc_call *call = NULL;
+        grpc_call_details details;
+        grpc_metadata_array md;
+        grpc_call_details_init(&details);
+        grpc_metadata_array_init(&md);
+        ck_assert_int_eq(grpc_server_request_call(l->srv, &call, &details, &md, l->cq, l->cq, l),
+                         GRPC_CALL_OK);
+        grpc_event ev =
+            grpc_completion_queue_next(l->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+        bool served = ev.type == GRPC_OP_COMPLETE && ev.tag == l && ev.success;
+        if (served) {
+            char method[256];
+            size_t n = GRPC_SLICE_LENGTH(details.method);
+            if (n >= sizeof method) n = sizeof method - 1;
+            memcpy(method, GRPC_SLICE_START_PTR(details.method), n);
+            method[n] = '\0';
+            liar_serve(l, call, method);
+            grpc_call_unref(call);
+        }
+        grpc_call_details_destroy(&details);
+        grpc_metadata_array_destroy(&md);
+        /* A failed request means the server is shutting down. */
+        if (!served) return NULL;
+    }
+}
+
+static void liar_start(liar *l)
+{
+    memset(l, 0, sizeof *l);
+    log_fx_init(&l->log); /* five genuine entries */
+    grpc_init();
+    l->cq = grpc_completion_queue_create_for_next(NULL);
+    l->srv = grpc_server_create(NULL, NULL);
+    grpc_server_register_completion_queue(l->srv, l->cq, NULL);
+    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    int port = grpc_server_add_http2_port(l->srv, "127.0.0.1:0", creds);
+    grpc_server_credentials_release(creds);
+    ck_assert_int_gt(port, 0);
+    snprintf(l->target, sizeof l->target, "127.0.0.1:%d", port);
+    grpc_server_start(l->srv);
+    ck_assert(pthread_create(&l->thread, NULL, liar_main, l) == 0);
+}
+
+static void liar_stop(liar *l)
+{
+    /* STYLE: shutdown-and-notify, cancel calls, drain the queue, destroy. */
+    static int shutdown_tag;
+    grpc_server_shutdown_and_notify(l->srv, l->cq, &shutdown_tag);
+    grpc_server_cancel_all_calls(l->srv);
+    pthread_join(l->thread, NULL);
+    grpc_completion_queue_shutdown(l->cq);
+    while (grpc_completion_queue_next(l->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
+           GRPC_QUEUE_SHUTDOWN) {
+    }
+    grpc_server_destroy(l->srv);
+    grpc_completion_queue_destroy(l->cq);
+    grpc_shutdown();
+    log_fx_dispose(&l->log);
+}
+
+static mla_client *liar_client(liar *l, int timeout_ms)
+{
+    mla_client *c = NULL;
+    mla_client_options o = {.target = l->target,
+                            .insecure = true,
+                            .verifier = mla_log_verifier(l->log.log),
+                            .timeout_ms = timeout_ms};
+    tu_assert_ok(mla_client_open(&c, &o));
+    return c;
+}
+
+static mla_status liar_append(liar *l, mla_client *c, const char *version, mla_receipt *r)
+{
+    mla_buf env;
+    envelope_model(&env, l->log.admin, "liar", version, (uint8_t)version[0]);
+    mla_status rc = mla_client_append(c, mla_buf_slice(&env), r);
+    mla_buf_dispose(&env);
+    return rc;
+}
+
+START_TEST(test_client_refuses_receipts_that_do_not_verify)
+{
+    liar l;
+    liar_start(&l);
+    mla_client *c = liar_client(&l, 0);
+    mla_receipt r;
+    tu_assert_ok(liar_append(&l, c, "a", &r)); /* the honest answer verifies */
+    ck_assert_uint_eq(r.seq, 5);
+    l.mode = LIE_INCLUSION;
+    tu_assert_fail_with(liar_append(&l, c, "b", &r), MLA_ECORRUPT, "receipt.inclusion");
+    ck_assert_uint_eq(r.seq, 0);
+    l.mode = LIE_LEAF_INDEX;
+    tu_assert_fail_with(liar_append(&l, c, "c", &r), MLA_ECORRUPT, "receipt.inclusion.leaf_index");
+    l.mode = LIE_GARBAGE;
+    tu_assert_fail_with(liar_append(&l, c, "d", &r), MLA_ECORRUPT, "malformed");
+    l.mode = LIE_BATCH_SHORT;
+    mla_buf env[2];
+    mla_slice s[2];
+    mla_receipt rs[2];
+    envelope_model(&env[0], l.log.admin, "liar", "e", 1);
+    envelope_model(&env[1], l.log.admin, "liar", "f", 2);
+    s[0] = mla_buf_slice(&env[0]);
+    s[1] = mla_buf_slice(&env[1]);
+    tu_assert_fail_with(mla_client_append_batch(c, s, 2, rs), MLA_ECORRUPT, "receipts");
+    l.mode = LIE_INCLUSION;
+    tu_assert_fail_with(mla_client_append_batch(c, s, 2, rs), MLA_ECORRUPT, "receipts[0]");
+    l.mode = LIE_NONE;
+    for (int i = 0; i < 2; i++) mla_buf_dispose(&env[i]);
+    envelope_model(&env[0], l.log.admin, "liar", "g", 3);
+    envelope_model(&env[1], l.log.admin, "liar", "h", 4);
+    s[0] = mla_buf_slice(&env[0]);
+    s[1] = mla_buf_slice(&env[1]);
+    tu_assert_ok(mla_client_append_batch(c, s, 2, rs));
+    for (int i = 0; i < 2; i++) mla_buf_dispose(&env[i]);
+    mla_client_close(c);
+    liar_stop(&l);
+}
+END_TEST
+
+START_TEST(test_client_refuses_lying_entry_streams)
+{
+    liar l;
+    liar_start(&l);
+    mla_client *c = liar_client(&l, 0);
+    collected got = {0};
+    tu_assert_ok(mla_client_entries(c, 0, 0, collect, &got)); /* three messages */
+    ck_assert_uint_eq(got.n, 5);
+    l.mode = LIE_ENTRY_HASH;
+    tu_assert_fail_with(mla_client_entries(c, 0, 0, collect, &got), MLA_ECORRUPT,
+                        "entries[seq 1].leaf_hash: does not match");
+    l.mode = LIE_ENTRY_SKIP;
+    tu_assert_fail_with(mla_client_entries(c, 0, 0, collect, &got), MLA_ECORRUPT,
+                        "got seq 2, want 1");
+    l.mode = LIE_ENTRY_SHORT;
+    tu_assert_fail_with(mla_client_entries(c, 0, 5, collect, &got), MLA_ECORRUPT, "ended at seq 4");
+    l.mode = LIE_GARBAGE;
+    tu_assert_fail_with(mla_client_entries(c, 0, 0, collect, &got), MLA_ECORRUPT, "malformed");
+    mla_client_close(c);
+    liar_stop(&l);
+}
+END_TEST
+
+START_TEST(test_client_refuses_lying_proofs_and_health)
+{
+    liar l;
+    liar_start(&l);
+    mla_client *c = liar_client(&l, 0);
+    mla_merkle_proof p;
+    mla_hash leaf;
+    uint64_t size, seq;
+    tu_assert_ok(mla_client_inclusion_proof(c, 2, 0, &p, &leaf, &size));
+    tu_assert_ok(mla_client_inclusion_proof_by_leaf(c, &leaf, 0, &p, &seq, &size));
+    ck_assert_uint_eq(seq, 2);
+    l.mode = LIE_PROOF_LEAF;
+    tu_assert_fail_with(mla_client_inclusion_proof(c, 2, 0, &p, &leaf, &size), MLA_ECORRUPT,
+                        "proof.leaf_index");
+    tu_assert_fail_with(mla_client_inclusion_proof_by_leaf(c, &leaf, 0, &p, &seq, &size),
+                        MLA_ECORRUPT, "leaf_hash: the server answered for another leaf");
+    l.mode = LIE_CONS_SIZE;
+    tu_assert_fail_with(mla_client_consistency_proof(c, 3, 5, &p), MLA_ECORRUPT, "proof");
+    l.mode = LIE_NOT_SERVING;
+    tu_assert_fail_with(mla_client_health(c), MLA_EIO, "health: server is NOT_SERVING");
+    l.mode = LIE_NONE;
+    tu_assert_ok(mla_client_health(c));
+    mla_client_close(c);
+    liar_stop(&l);
+}
+END_TEST
+
+START_TEST(test_client_deadline_is_eio)
+{
+    liar l;
+    liar_start(&l);
+    mla_client *c = liar_client(&l, 300);
+    l.mode = LIE_HANG;
+    int64_t t0 = mla_time_mono_ns();
+    mla_receipt r;
+    tu_assert_fail_with(liar_append(&l, c, "a", &r), MLA_EIO, "DEADLINE_EXCEEDED");
+    collected got = {0};
+    tu_assert_fail_with(mla_client_entries(c, 0, 0, collect, &got), MLA_EIO, "DEADLINE_EXCEEDED");
+    int64_t ms = (mla_time_mono_ns() - t0) / 1000000;
+    ck_assert_msg(ms >= 2 * 300 && ms < 2 * 300 + 2000, "took %lld ms", (long long)ms);
+    l.mode = LIE_NONE;
+    tu_assert_ok(mla_client_health(c));
+    mla_client_close(c);
+    liar_stop(&l);
+}
+END_TEST
+
 static Suite *client_suite(void)
 {
     Suite *s = suite_create("client");
@@ -1172,6 +1652,13 @@ static Suite *client_suite(void)
     tcase_add_test(t, test_client_receipt_verify_accepts_log_receipts);
     tcase_add_test(t, test_client_receipt_verify_rejects_tampering);
     tcase_add_test(t, test_client_unreachable_server_is_eio_within_timeout);
+    suite_add_tcase(s, t);
+
+    t = tcase_create("liar");
+    tcase_add_test(t, test_client_refuses_receipts_that_do_not_verify);
+    tcase_add_test(t, test_client_refuses_lying_entry_streams);
+    tcase_add_test(t, test_client_refuses_lying_proofs_and_health);
+    tcase_add_test(t, test_client_deadline_is_eio);
     suite_add_tcase(s, t);
 
     if (getenv("MLA_MLAUDITD")) {
