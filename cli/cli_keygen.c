@@ -8,7 +8,8 @@
 #include "cli.h"
 
 static const cli_flag keygen_flags[] = {
-    {"out", 'o', "NAME", false, "write NAME.key (private, mode 0600) and NAME.pub"},
+    {"out", 'o', "NAME", false,
+     "write NAME.key (private, mode 0600) and NAME.pub (a trailing .key in NAME is dropped)"},
     {"note-name", 0, "NAME", false,
      "also print the C2SP verifier key \"NAME+hash+base64\" (for a log signing key, NAME is "
      "the daemon's key name, by default its origin)"},
@@ -22,10 +23,13 @@ static int keygen_run(cli_ctx *ctx)
     if (!out || !*out) return cli_usage(ctx, "--out: required — the base name of the key files");
     if (ctx->n_pos > 1 || (ctx->n_pos == 1 && cli_has(ctx, "out")))
         return cli_usage(ctx, "%s: unexpected argument", ctx->pos[ctx->n_pos - 1]);
+    /* "--out writer.key" means the pair writer.key / writer.pub. */
+    size_t base = strlen(out);
+    if (base > 4 && !strcmp(out + base - 4, ".key")) base -= 4;
     char priv[4096], pub[4096];
-    if ((size_t)snprintf(priv, sizeof priv, "%s.key", out) >= sizeof priv ||
-        (size_t)snprintf(pub, sizeof pub, "%s.pub", out) >= sizeof pub)
-        return cli_usage(ctx, "--out: path too long");
+    if (base > 4000) return cli_usage(ctx, "--out: path too long");
+    snprintf(priv, sizeof priv, "%.*s.key", (int)base, out);
+    snprintf(pub, sizeof pub, "%.*s.pub", (int)base, out);
     const char *note_name = cli_opt(ctx, "note-name");
     mla_note_verifier v;
     mla_privkey *k = NULL;

@@ -1,0 +1,335 @@
+#!/usr/bin/env bash
+# End-to-end tests of the mlaudit CLI against real mlauditd daemons on
+# 127.0.0.1 (port 0, --insecure) in a temporary directory: every command's
+# output and exit code, including refusals (no reason: 2, unknown key: 3,
+# unreachable server: 4), SPEC §3 directory digests checked against an
+# independent computation, receipts and export bundles verified offline (and
+# refused when tampered with), fork detection against a second daemon with
+# the same log key, and the offline audit of a stopped daemon's data dir.
+# Environment: MLAUDIT (CLI binary), MLAUDITD (daemon binary).
+set -uo pipefail
+
+M=$(readlink -f "${MLAUDIT:?MLAUDIT: path of the mlaudit binary}")
+DAEMON=$(readlink -f "${MLAUDITD:?MLAUDITD: path of the mlauditd binary}")
+PY=/usr/bin/python3
+T=$(mktemp -d "${TMPDIR:-/tmp}/mla-cli.XXXXXX")
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+n_ok=0
+n_fail=0
+pass() { n_ok=$((n_ok + 1)); }
+failed() { n_fail=$((n_fail + 1)); echo "FAIL: $*" >&2; }
+
+# run CODE DESC CMD...: run with stdout in $T/out, stderr in $T/err; check the
+# exit code.
+run() {
+    local want=$1 desc=$2
+    shift 2
+    "$@" >"$T/out" 2>"$T/err"
+    local rc=$?
+    if [ "$rc" -eq "$want" ]; then
+        pass
+    else
+        failed "$desc: exit $rc, want $want: $*"
+        sed 's/^/  out: /' "$T/out" | head -20 >&2
+        sed 's/^/  err: /' "$T/err" | head -20 >&2
+    fi
+}
+# has FILE TEXT DESC: the file contains TEXT.
+has() {
+    if grep -qF -- "$2" "$1"; then pass; else
+        failed "$3: '$2' not in $(basename "$1")"
+        head -20 "$1" | sed 's/^/  | /' >&2
+    fi
+}
+eq() { if [ "$1" = "$2" ]; then pass; else failed "$3: '$1' != '$2'"; fi; }
+json() { "$PY" -c "import json,sys; d=json.load(open('$1')); print($2)"; }
+
+cd "$T" || exit 1
+
+# start NAME DATADIR [flags]: start a daemon, wait (bounded) for its port file.
+start() {
+    local name=$1 dir=$2
+    shift 2
+    "$DAEMON" --init --data-dir "$dir" --listen 127.0.0.1:0 --insecure \
+        --port-file "$T/$name.port" --admin-key "$T/admin.pub" "$@" 2>"$T/$name.log" &
+    local pid=$!
+    PIDS+=("$pid")
+    eval "PID_$name=$pid"
+    local i=0
+    while [ ! -s "$T/$name.port" ] || [ ! -s "$dir/log.vkey" ]; do
+        kill -0 "$pid" 2>/dev/null || { cat "$T/$name.log" >&2; echo "daemon $name exited" >&2; exit 1; }
+        i=$((i + 1))
+        [ "$i" -le 300 ] || { echo "daemon $name: no port file after 30 s" >&2; exit 1; }
+        sleep 0.1
+    done
+}
+stop() { # NAME: SIGTERM and wait for a clean exit
+    local pid
+    eval "pid=\$PID_$1"
+    kill -TERM "$pid"
+    wait "$pid"
+    eq "$?" 0 "daemon $1 exits 0 on SIGTERM"
+}
+
+# ---- help and usage ------------------------------------------------------------
+run 0 "top-level help" "$M" --help
+for c in keygen key record digest get log checkpoint prove verify export audit; do
+    has "$T/out" "$c" "top-level help lists $c"
+done
+for c in keygen key record digest get log checkpoint prove verify export audit; do
+    run 0 "$c --help" "$M" "$c" --help
+    has "$T/out" "Exit codes:" "$c --help documents exit codes"
+    has "$T/out" "--json" "$c --help documents --json"
+done
+run 2 "unknown command" "$M" frobnicate
+has "$T/err" "frobnicate: unknown command" "unknown command named"
+run 2 "unknown flag" "$M" log --bogus
+has "$T/err" "--bogus: unknown flag" "unknown flag named"
+
+# ---- keygen ------------------------------------------------------------------------
+run 0 "keygen admin" "$M" keygen --out admin
+run 0 "keygen writer --json" "$M" keygen --out writer --json
+cp "$T/out" keygen.json
+eq "$(stat -c %a writer.key)" 600 "private key file mode"
+want=$("$PY" -c "
+import base64,hashlib
+pub=[l for l in open('writer.pub') if l.startswith('public: ')][0].split()[1]
+print(hashlib.sha256(base64.b64decode(pub)).hexdigest())")
+eq "$(json keygen.json "d['keyid']")" "$want" "keyid = SHA-256 of the raw public key"
+run 2 "keygen never overwrites" "$M" keygen --out writer
+has "$T/err" "already exists" "keygen refusal says why"
+run 0 "keygen log key with --note-name" "$M" keygen --out log.key --note-name mlaudit.test/ledger
+has "$T/out" "verifier key mlaudit.test/ledger+" "keygen prints the verifier key"
+[ -f log.key ] && [ -f log.pub ] && pass || failed "--out log.key writes log.key and log.pub"
+"$M" keygen --out stranger >/dev/null && "$M" keygen --out deployer >/dev/null
+
+# ---- digests (SPEC §3) ---------------------------------------------------------------
+mkdir -p model/weights model/tok
+printf 'layer0' >model/weights/a.bin
+head -c 100000 /dev/urandom >model/weights/b.bin
+printf '{"vocab": 3}' >model/tok/tokenizer.json
+printf 'cfg' >model/config.json
+printf 'Z' >model/Z_upper
+run 0 "digest of a file" "$M" digest model/config.json
+eq "$(cut -d' ' -f1 "$T/out")" "$(sha256sum model/config.json | cut -d' ' -f1)" "file digest = sha256sum"
+run 0 "digest of a directory" "$M" digest model --json
+cp "$T/out" digest.json
+# Independently: sha256 of each file, sorted by relative path bytewise,
+# concatenated as binary, then sha256 of that.
+indep=$(cd model && find . -type f | sed 's|^\./||' | LC_ALL=C sort |
+    while read -r f; do sha256sum "$f" | cut -d' ' -f1; done | tr -d '\n' | xxd -r -p | sha256sum | cut -d' ' -f1)
+eq "$(json digest.json "d[0]['sha256']")" "$indep" "directory digest = independent OpenSSF root"
+eq "$(json digest.json "d[0]['files']")" 5 "directory digest counts files"
+ln -s config.json model/link.json
+run 2 "digest refuses symlinks" "$M" digest model
+has "$T/err" "symbolic link" "symlink refusal says why"
+rm model/link.json
+run 2 "digest of a missing path" "$M" digest nowhere
+
+# ---- a daemon ----------------------------------------------------------------------
+start A "$T/dataA" --signing-key "$T/log.key" --origin mlaudit.test/ledger
+export MLAUDIT_INSECURE=1 MLAUDIT_LOG_KEY="@$T/dataA/log.vkey"
+A=$(cat A.port)
+G=(--server "$A" --state-dir "$T/state")
+
+# ---- refusals before contact -----------------------------------------------------------
+run 2 "record without --reason" "$M" --server 127.0.0.1:1 record model --name m --version 1 \
+    --path model --key writer.key
+has "$T/err" 'reason: required — say why this change is made (--reason "...")' "no reason: message"
+run 2 "record with empty --reason" "$M" "${G[@]}" record model --name m --version 1 --path model \
+    --reason "" --key writer.key
+run 2 "record without --key" "$M" "${G[@]}" record model --name m --version 1 --path model --reason r
+has "$T/err" "--key: required" "no key: names --key"
+run 2 "record without a version" "$M" "${G[@]}" record model --name m --path model --reason r \
+    --key writer.key
+has "$T/err" "--version" "missing version: names the flag"
+run 2 "record with a bad input" "$M" "${G[@]}" record model --name m --version 1 --path model \
+    --input dataset:x --reason r --key writer.key
+has "$T/err" "--input" "bad input: names --input"
+run 2 "record with an unknown role" "$M" "${G[@]}" record model --name m --version 1 --path model \
+    --input dataset:x@1:trainingdata --reason r --key writer.key
+has "$T/err" "role" "unknown role named"
+run 2 "record with an unknown kind" "$M" "${G[@]}" record modle --reason r --key writer.key
+run 2 "deployment with traffic 2" "$M" "${G[@]}" record deployment --name m --version 1 \
+    --target api --traffic 2 --reason r --key writer.key
+has "$T/err" "--traffic" "traffic out of range: names --traffic"
+unset MLAUDIT_LOG_KEY
+run 2 "no log key" "$M" "${G[@]}" checkpoint
+has "$T/err" "--log-key: required" "no log key: names --log-key"
+export MLAUDIT_LOG_KEY="@$T/dataA/log.vkey"
+run 4 "unreachable server" "$M" --server 127.0.0.1:1 --state-dir "$T/state" --timeout-ms 2000 checkpoint
+
+# ---- keys and records -----------------------------------------------------------------
+run 3 "record signed by an unknown key" "$M" "${G[@]}" record model --name m --version 1 \
+    --path model --reason "first try" --key stranger.key
+has "$T/err" "unknown key" "unknown key: server message shown"
+run 0 "register the writer key" "$M" "${G[@]}" key register writer.pub \
+    --kinds model,dataset,code,config,environment,evaluation --key admin.key --reason "CI writer"
+run 0 "register the deployer key" "$M" "${G[@]}" key register deployer.pub \
+    --kinds deployment,rollback,approval --key admin.key --reason "release manager"
+run 2 "key register without --kinds" "$M" "${G[@]}" key register stranger.pub --key admin.key \
+    --reason r
+run 3 "a writer cannot register keys" "$M" "${G[@]}" key register stranger.pub --kinds model \
+    --key writer.key --reason "sneaky"
+run 0 "record a dataset" "$M" "${G[@]}" record dataset --name transactions --version 2026-06 \
+    --digest "$(sha256sum model/config.json | cut -d' ' -f1)" --uri s3://data/tx/2026-06 \
+    --reason "June snapshot" --actor alice --key writer.key
+run 0 "record a model from a directory" "$M" "${G[@]}" record model --name fraud-detector \
+    --version 3 --path ./model --input dataset:transactions@2026-06:training-data \
+    --attr learning_rate=0.01 --attr seed=42 --metric auc=0.91 --reason "retrained on June data" \
+    --actor alice --key writer.key --json --receipt-out receipt.json
+cp "$T/out" rec.json
+eq "$(json rec.json "d['seq']")" 3 "model recorded at seq 3"
+eq "$(json rec.json "d['tree_size'] >= 4")" True "receipt tree size covers it"
+eq "$(json receipt.json "d['leaf_hash']")" "$(json rec.json "d['leaf_hash']")" "--receipt-out = --json"
+run 0 "get the model" "$M" "${G[@]}" get 3 --json --raw entry3.bin
+cp "$T/out" get3.json
+eq "$(json get3.json "d['change']['subject']['digest']")" "$indep" "recorded digest = independent root"
+eq "$(json get3.json "d['change']['attributes']['seed']")" 42 "attribute recorded"
+eq "$(json get3.json "d['change']['metrics']['auc']")" 0.91 "metric recorded"
+eq "$(json get3.json "d['change']['inputs'][0]['role']")" training-data "input role recorded"
+eq "$(json get3.json "d['change']['reason']")" "retrained on June data" "reason recorded"
+run 0 "get (text)" "$M" "${G[@]}" get 3
+has "$T/out" "model:fraud-detector@3" "get shows the subject identity"
+has "$T/out" "verified   included in the checkpoint" "get verifies inclusion"
+run 3 "get past the end" "$M" "${G[@]}" get 999
+run 2 "get with a bad seq" "$M" "${G[@]}" get -- -1
+
+# --from-json: the shape get --json prints under "change".
+cat >eval.json <<'EOF'
+{"kind": "EVALUATION",
+ "subject": {"type": "evaluation", "name": "fraud-detector-eval", "version": "3"},
+ "inputs": [{"artifact": {"type": "model", "name": "fraud-detector", "version": "3"},
+             "role": "evaluated-model"}],
+ "metrics": {"auc": 0.91, "recall": 0.8},
+ "attributes": {"holdout": "2026-07"},
+ "reason": "holdout evaluation"}
+EOF
+run 0 "record from JSON" "$M" "${G[@]}" record --from-json eval.json --key writer.key
+run 0 "get the evaluation" "$M" "${G[@]}" get 4 --json
+cp "$T/out" get4.json
+eq "$(json get4.json "d['kind']")" EVALUATION "JSON kind used"
+eq "$(json get4.json "d['change']['metrics']['recall']")" 0.8 "JSON metrics used"
+sed 's/"metrics"/"metricz"/' eval.json >bad.json
+run 2 "JSON with a misspelt field" "$M" "${G[@]}" record --from-json bad.json --key writer.key
+has "$T/err" "change.metricz: unknown field" "misspelt JSON field named"
+"$PY" -c "import json; d=json.load(open('eval.json')); del d['reason']; json.dump(d, open('noreason.json','w'))"
+run 2 "JSON without a reason" "$M" --server 127.0.0.1:1 record --from-json noreason.json --key writer.key
+has "$T/err" "reason: required" "JSON without reason refused"
+run 0 "record a canary deployment" "$M" "${G[@]}" record deployment --name fraud-detector \
+    --version 3 --target fraud-api --stage canary --traffic 0.05 --reason canary --key deployer.key
+run 3 "writer key may not deploy" "$M" "${G[@]}" record deployment --name fraud-detector \
+    --version 3 --target fraud-api --stage production --reason "go" --key writer.key
+run 0 "record an approval" "$M" "${G[@]}" record approval --name fraud-detector --version 3 \
+    --approves 3 --scope production --reason "validated" --key deployer.key
+run 0 "record a rollback" "$M" "${G[@]}" record rollback --target fraud-api \
+    --to model:fraud-detector@2 --reason "AUC dropped" --key deployer.key
+run 3 "same identity, other digest" "$M" "${G[@]}" record model --name fraud-detector \
+    --version 3 --digest "$(printf '%064d' 0)" --reason "overwrite" --key writer.key
+
+# ---- reading ---------------------------------------------------------------------------
+run 0 "log" "$M" "${G[@]}" log
+eq "$(grep -c . "$T/out")" 9 "log: a header and one line per entry"
+has "$T/err" "Merkle root matches the signed checkpoint" "whole log verified against the root"
+run 0 "log --json range" "$M" "${G[@]}" log --from 3 --to 5 --json
+eq "$(wc -l <"$T/out")" 2 "log range: two JSON lines"
+run 0 "checkpoint" "$M" "${G[@]}" checkpoint --json
+cp "$T/out" cp.json
+eq "$(json cp.json "d['size']")" 8 "checkpoint size"
+eq "$(json cp.json "d['origin']")" mlaudit.test/ledger "checkpoint origin"
+run 0 "prove" "$M" "${G[@]}" prove 3 --json
+cp "$T/out" proof.json
+run 0 "verify a proof offline" "$M" verify proof.json
+has "$T/out" "VERIFIED receipt" "proof verified"
+"$PY" -c "
+import json; d=json.load(open('proof.json'))
+d['leaf_hash']=d['leaf_hash'][:-1]+('0' if d['leaf_hash'][-1]!='0' else '1')
+json.dump(d, open('proof-bad.json','w'))"
+run 1 "verify a tampered proof" "$M" verify proof-bad.json
+has "$T/err" "NOT VERIFIED" "tampered proof refused"
+run 0 "verify the record receipt with its entry" "$M" verify receipt.json --entry entry3.bin \
+    --signer-key writer.pub
+has "$T/out" "every signature verifies" "entry signatures checked"
+run 1 "receipt with the wrong signer key" "$M" verify receipt.json --entry entry3.bin \
+    --signer-key deployer.pub
+run 1 "receipt with another entry" "$M" verify proof.json --entry eval.json
+run 0 "prove in an older checkpoint" "$M" "${G[@]}" prove 3 --checkpoint \
+    <("$PY" -c "import json; print(json.load(open('receipt.json'))['checkpoint'], end='')")
+run 2 "prove --size without a checkpoint of that size" "$M" "${G[@]}" prove 3 --size 2
+
+# ---- export and offline verification ------------------------------------------------------
+run 0 "export" "$M" "${G[@]}" export -o bundle.jsonl
+eq "$(wc -l <bundle.jsonl)" 9 "bundle: header + 8 entries"
+run 0 "verify the export" "$M" verify bundle.jsonl --admin-key admin.pub --json
+eq "$(json "$T/out" "d['verified']")" True "export verified"
+eq "$(json "$T/out" "d['signatures_checked']")" True "export signatures checked"
+run 1 "export verified against the wrong admin key" "$M" verify bundle.jsonl --admin-key writer.pub
+"$PY" - <<'EOF'
+import base64, json
+lines = open('bundle.jsonl').read().splitlines()
+e = json.loads(lines[5]); b = bytearray(base64.b64decode(e['entry']))
+i = b.find(b'fraud-detector'); b[i] = ord('F'); e['entry'] = base64.b64encode(bytes(b)).decode()
+open('tampered.jsonl', 'w').write('\n'.join(lines[:5] + [json.dumps(e)] + lines[6:]) + '\n')
+open('truncated.jsonl', 'w').write('\n'.join(lines[:-1]) + '\n')
+open('reordered.jsonl', 'w').write('\n'.join(lines[:3] + [lines[4], lines[3]] + lines[5:]) + '\n')
+EOF
+run 1 "verify a tampered export" "$M" verify tampered.jsonl
+has "$T/err" "NOT VERIFIED" "tampered export refused"
+run 1 "verify a truncated export" "$M" verify truncated.jsonl
+run 1 "verify a reordered export" "$M" verify reordered.jsonl
+run 2 "export never overwrites" "$M" "${G[@]}" export -o bundle.jsonl
+
+# ---- revocation ------------------------------------------------------------------------------
+run 2 "revoke by keyid is refused with the fix" "$M" "${G[@]}" key revoke \
+    "$(json keygen.json "d['keyid']")" --key admin.key --reason "leaked"
+has "$T/err" ".pub file" "revoke by keyid: says to give the .pub file"
+run 0 "revoke the writer" "$M" "${G[@]}" key revoke writer.pub --key admin.key --reason "leaked"
+run 3 "a revoked key signs nothing new" "$M" "${G[@]}" record dataset --name t --version 9 \
+    --digest "$(printf '%064d' 1)" --reason "after revocation" --key writer.key
+has "$T/err" "revoked" "revocation named"
+
+# ---- fork detection -------------------------------------------------------------------------
+# Daemon B: the same log key and origin, a different history.
+start B "$T/dataB" --signing-key "$T/log.key" --origin mlaudit.test/ledger
+B=$(cat B.port)
+eq "$(cat "$T/dataB/log.vkey")" "$(cat "$T/dataA/log.vkey")" "B has the same log key"
+run 1 "a shrunk log is refused" "$M" --server "$B" --state-dir "$T/state" checkpoint
+has "$T/err" "the log shrank from 9 to 0" "shrink named with sizes"
+has "$T/err" "remembered checkpoint" "shrink: remembered checkpoint shown"
+has "$T/err" "server's checkpoint" "shrink: server's checkpoint shown"
+for i in 1 2 3 4 5 6 7 8 9 10; do
+    "$M" --server "$B" --state-dir "$T/stateB" key register "stranger.pub" --kinds model \
+        --key admin.key --reason "B $i" >/dev/null 2>&1 || true
+done
+run 0 "B's own client is fine" "$M" --server "$B" --state-dir "$T/stateB" checkpoint --json
+eq "$(json "$T/out" "d['size'] > 9")" True "B grew beyond A"
+run 1 "a forked log is refused" "$M" --server "$B" --state-dir "$T/state" log
+has "$T/err" "the log forked or was rewritten" "fork named"
+has "$T/err" "mlaudit.test/ledger" "fork: checkpoints shown"
+run 1 "recording on a forked log is refused" "$M" --server "$B" --state-dir "$T/state" record \
+    model --name z --version 1 --digest "$(printf '%064d' 2)" --reason r --key deployer.key
+run 0 "A still verifies with the same state" "$M" "${G[@]}" checkpoint
+stop B
+
+# ---- offline audit ----------------------------------------------------------------------------
+run 4 "audit of a running daemon" "$M" audit "$T/dataA" --admin-key admin.pub
+has "$T/err" "still running" "locked store: says to stop the daemon"
+stop A
+run 0 "audit of the stopped daemon" "$M" audit "$T/dataA" --admin-key admin.pub \
+    --log-key "@$T/dataA/log.vkey"
+has "$T/out" "OK: 9 entries" "audit counts entries"
+run 1 "audit with the wrong admin key" "$M" audit "$T/dataA" --admin-key writer.pub --json
+eq "$(json "$T/out" "d['ok']")" False "audit JSON says not ok"
+run 0 "audit without signatures" "$M" audit "$T/dataA" --no-signatures
+run 2 "audit without admin keys" "$M" audit "$T/dataA"
+run 2 "audit of a directory without a store" "$M" audit "$T/model" --admin-key admin.pub
+
+echo "cli: $n_ok checks passed, $n_fail failed"
+[ "$n_fail" -eq 0 ]
