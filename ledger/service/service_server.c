@@ -1,0 +1,663 @@
+/* service_server: the gRPC core of the daemon. One completion-queue thread
+ * sees every event (a call arrived, a send finished, a call closed); a pool
+ * of worker threads decodes requests and calls the log, so the signature
+ * checks of many appends run in parallel and meet in one group commit; each
+ * call's state is freed only after every op started on it has completed.
+ * Shutdown: stop accepting, let in-flight calls finish (cancel them only
+ * after the grace period), drain the queue, destroy. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+
+#include "service/service_int.h"
+
+/* Calls requested from gRPC ahead of time per method, so a burst of appends
+ * does not wait for the completion-queue thread to ask for each one. */
+#define REQUESTS_PER_METHOD 8
+#define REQUESTS_UNKNOWN 2
+/* The completion-queue thread wakes at least this often while stopping. */
+#define CQ_TICK_MS 50
+#define PEM_MAX (1u << 20)
+
+typedef enum tag_kind { TAG_NEW, TAG_CLOSE, TAG_SEND, TAG_SHUTDOWN } tag_kind;
+
+typedef struct tag {
+    tag_kind kind;
+    mla_service_call *call;
+} tag;
+
+struct mla_service_call {
+    mla_service *svc;
+    const mla_service__method *method; /* NULL: a method we do not serve */
+    size_t method_index;
+    grpc_call *call;
+    gpr_timespec deadline;
+    grpc_metadata_array md;
+    grpc_call_details details; /* filled for unregistered methods only */
+    grpc_byte_buffer *payload;
+    tag t_new, t_close, t_send;
+    int refs; /* atomic: one for the close op, one for the worker/send side */
+    int close_cancelled; /* written by gRPC when the close op completes */
+    int cancelled; /* atomic copy of close_cancelled */
+    bool md_sent, final_sent;
+    bool resume; /* the next work item continues a stream */
+    grpc_byte_buffer *send_bb;
+    grpc_slice status_details;
+    bool has_details;
+    mla_buf submitter;
+    void *state;
+    void (*state_free)(void *);
+    mla_service_call *next_work;
+};
+
+struct mla_service {
+    mla_log *log;
+    mla_service_options opts;
+    grpc_server *server;
+    grpc_completion_queue *cq;
+    void **registered; /* one per mla_service__methods entry */
+    int port;
+    pthread_t cq_thread;
+    pthread_t *workers;
+    size_t n_workers;
+
+    pthread_mutex_t mu; /* guards everything below */
+    pthread_cond_t work_cv;
+    mla_service_call *work_head, *work_tail;
+    bool workers_stop;
+    bool stopping;
+    int64_t grace_deadline_ns;
+    bool cancelled_all;
+    bool shutdown_notified;
+    bool cq_shutdown;
+    size_t live; /* call structs not yet freed (requested or in service) */
+    tag t_shutdown;
+};
+
+/* ---- method table ------------------------------------------------------- */
+
+const mla_service__method mla_service__methods[] = {
+    {"/mlaudit.v1.Ledger/Append", mla_service__append, NULL},
+    {"/mlaudit.v1.Ledger/AppendBatch", mla_service__append_batch, NULL},
+    {"/mlaudit.v1.Ledger/GetEntries", mla_service__get_entries, mla_service__get_entries_resume},
+    {"/mlaudit.v1.Ledger/GetCheckpoint", mla_service__get_checkpoint, NULL},
+    {"/mlaudit.v1.Ledger/GetInclusionProof", mla_service__get_inclusion_proof, NULL},
+    {"/mlaudit.v1.Ledger/GetConsistencyProof", mla_service__get_consistency_proof, NULL},
+    {"/grpc.health.v1.Health/Check", mla_service__health_check, NULL},
+};
+const size_t mla_service__n_methods = sizeof mla_service__methods / sizeof mla_service__methods[0];
+
+/* SPEC §4 methods a later version serves; until then they answer
+ * UNIMPLEMENTED with a message saying so (unknown methods too). */
+static const char *const planned_methods[] = {
+    "/mlaudit.v1.Ledger/Query",           "/mlaudit.v1.Ledger/GetLineage",
+    "/mlaudit.v1.Ledger/ResolveDecision", "/mlaudit.v1.Ledger/RecordDecisions",
+    "/mlaudit.v1.Ledger/Subscribe",
+};
+
+/* ---- accessors for handlers --------------------------------------------- */
+
+mla_log *mla_service__log(const mla_service_call *c) { return c->svc->log; }
+const mla_service_options *mla_service__options(const mla_service_call *c) { return &c->svc->opts; }
+mla_slice mla_service__submitter(const mla_service_call *c) { return mla_buf_slice(&c->submitter); }
+void mla_service__set_state(mla_service_call *c, void *state, void (*free_fn)(void *))
+{
+    c->state = state;
+    c->state_free = free_fn;
+}
+void *mla_service__state(const mla_service_call *c) { return c->state; }
+bool mla_service__cancelled(const mla_service_call *c)
+{
+    return __atomic_load_n(&c->cancelled, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* ---- call lifetime ------------------------------------------------------- */
+
+static void call_free(mla_service_call *c)
+{
+    mla_service *svc = c->svc;
+    if (c->call) grpc_call_unref(c->call);
+    grpc_metadata_array_destroy(&c->md);
+    grpc_call_details_destroy(&c->details);
+    if (c->payload) grpc_byte_buffer_destroy(c->payload);
+    if (c->state_free) c->state_free(c->state);
+    mla_buf_dispose(&c->submitter);
+    mla_free(c);
+    pthread_mutex_lock(&svc->mu);
+    svc->live--;
+    pthread_mutex_unlock(&svc->mu);
+}
+
+static void call_release(mla_service_call *c)
+{
+    if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) == 0) call_free(c);
+}
+
+/* Ask gRPC for the next call of method i (SIZE_MAX: any unregistered one). */
+static void request_call(mla_service *svc, size_t i)
+{
+    mla_service_call *c = mla_calloc(1, sizeof *c);
+    if (!c) {
+        mla_service_log_event("error", "request", "{s:s}", "message",
+                              "out of memory: one fewer pending call slot");
+        return;
+    }
+    c->svc = svc;
+    c->method_index = i;
+    c->method = i == SIZE_MAX ? NULL : &mla_service__methods[i];
+    c->t_new = (tag){TAG_NEW, c};
+    c->t_close = (tag){TAG_CLOSE, c};
+    c->t_send = (tag){TAG_SEND, c};
+    grpc_metadata_array_init(&c->md);
+    grpc_call_details_init(&c->details);
+    mla_buf_init(&c->submitter, MLA_LOG_SUBMITTER_MAX);
+    pthread_mutex_lock(&svc->mu);
+    svc->live++;
+    pthread_mutex_unlock(&svc->mu);
+    grpc_call_error e;
+    if (c->method)
+        e = grpc_server_request_registered_call(svc->server, svc->registered[i], &c->call,
+                                                &c->deadline, &c->md, &c->payload, svc->cq, svc->cq,
+                                                &c->t_new);
+    else
+        e = grpc_server_request_call(svc->server, &c->call, &c->details, &c->md, svc->cq, svc->cq,
+                                     &c->t_new);
+    if (e != GRPC_CALL_OK) call_free(c);
+}
+
+/* ---- sending ------------------------------------------------------------- */
+
+static void method_path(char *out, size_t n, const mla_service_call *c)
+{
+    if (c->method) {
+        snprintf(out, n, "%s", c->method->path);
+        return;
+    }
+    const grpc_slice m = c->details.method;
+    snprintf(out, n, "%.*s", (int)GRPC_SLICE_LENGTH(m), (const char *)GRPC_SLICE_START_PTR(m));
+}
+
+/* One batch: initial metadata if not yet sent, then a message and/or the
+ * status. Only one send batch is outstanding per call at any time. */
+static void start_send(mla_service_call *c, const mla_slice *msg, bool final, grpc_status_code code,
+                       const char *details)
+{
+    grpc_op ops[3];
+    size_t n = 0;
+    MLA_ASSERT(!c->final_sent);
+    memset(ops, 0, sizeof ops);
+    if (!c->md_sent) {
+        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+        ops[n].data.send_initial_metadata.count = 0;
+        n++;
+        c->md_sent = true;
+    }
+    if (msg) {
+        grpc_slice s =
+            grpc_slice_from_copied_buffer(msg->len ? (const char *)msg->ptr : "", msg->len);
+        c->send_bb = grpc_raw_byte_buffer_create(&s, 1); /* takes its own reference */
+        grpc_slice_unref(s);
+        ops[n].op = GRPC_OP_SEND_MESSAGE;
+        ops[n].data.send_message.send_message = c->send_bb;
+        n++;
+    }
+    if (final) {
+        c->status_details = grpc_slice_from_copied_string(details);
+        c->has_details = true;
+        ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+        ops[n].data.send_status_from_server.status = code;
+        ops[n].data.send_status_from_server.status_details = &c->status_details;
+        ops[n].data.send_status_from_server.trailing_metadata_count = 0;
+        n++;
+        c->final_sent = true;
+    }
+    grpc_call_error e = grpc_call_start_batch(c->call, ops, n, &c->t_send, NULL);
+    if (e != GRPC_CALL_OK) {
+        mla_service_log_event("error", "send", "{s:s, s:i}", "message", "call batch refused",
+                              "grpc_call_error", (int)e);
+        if (c->send_bb) grpc_byte_buffer_destroy(c->send_bb);
+        c->send_bb = NULL;
+        if (c->has_details) grpc_slice_unref(c->status_details);
+        c->has_details = false;
+        call_release(c);
+    }
+}
+
+static void fail_code(mla_service_call *c, grpc_status_code code, const char *msg)
+{
+    char path[256];
+    method_path(path, sizeof path, c);
+    mla_service_log_event(code == GRPC_STATUS_INTERNAL ? "error" : "warn", "refused",
+                          "{s:s, s:s, s:s, s:s%}", "method", path, "code",
+                          mla_service__code_name(code), "message", msg, "peer",
+                          c->submitter.len ? (const char *)c->submitter.ptr : "", c->submitter.len);
+    start_send(c, NULL, true, code, msg);
+}
+
+void mla_service__fail(mla_service_call *c, mla_status rc)
+{
+    char msg[MLA_ERROR_MSG_MAX];
+    const mla_error *e = mla_error_last();
+    snprintf(msg, sizeof msg, "%s", e->code == rc && e->msg[0] ? e->msg : mla_status_name(rc));
+    fail_code(c, mla_service__status_code(rc), msg);
+}
+
+void mla_service__reply_raw(mla_service_call *c, mla_slice bytes)
+{
+    start_send(c, &bytes, true, GRPC_STATUS_OK, "");
+}
+
+static mla_status encode(mla_buf *out, const ProtobufCMessage *m)
+{
+    mla_buf_init(out, MLA_LIMIT_RPC_BYTES);
+    return mla_codec_rpc_encode(out, m);
+}
+
+void mla_service__reply(mla_service_call *c, const ProtobufCMessage *m)
+{
+    mla_buf b;
+    mla_status rc = encode(&b, m);
+    if (rc == MLA_OK)
+        mla_service__reply_raw(c, mla_buf_slice(&b));
+    else
+        mla_service__fail(c, rc);
+    mla_buf_dispose(&b);
+}
+
+void mla_service__stream_send(mla_service_call *c, const ProtobufCMessage *m, bool last)
+{
+    mla_buf b;
+    mla_status rc = encode(&b, m);
+    if (rc == MLA_OK) {
+        mla_slice s = mla_buf_slice(&b);
+        start_send(c, &s, last, GRPC_STATUS_OK, "");
+    } else {
+        mla_service__fail(c, rc);
+    }
+    mla_buf_dispose(&b);
+}
+
+void mla_service__stream_end(mla_service_call *c) { start_send(c, NULL, true, GRPC_STATUS_OK, ""); }
+
+/* ---- workers -------------------------------------------------------------- */
+
+static void enqueue(mla_service_call *c)
+{
+    mla_service *svc = c->svc;
+    pthread_mutex_lock(&svc->mu);
+    c->next_work = NULL;
+    if (svc->work_tail)
+        svc->work_tail->next_work = c;
+    else
+        svc->work_head = c;
+    svc->work_tail = c;
+    pthread_cond_signal(&svc->work_cv);
+    pthread_mutex_unlock(&svc->mu);
+}
+
+static mla_status read_payload(mla_buf *out, grpc_byte_buffer *bb, size_t max)
+{
+    grpc_byte_buffer_reader r;
+    grpc_slice s;
+    mla_buf_init(out, max);
+    if (!grpc_byte_buffer_reader_init(&r, bb))
+        return mla_err(MLA_EINVAL, "request: message cannot be decompressed");
+    mla_status rc = MLA_OK;
+    while (rc == MLA_OK && grpc_byte_buffer_reader_next(&r, &s)) {
+        rc = mla_buf_append(out, GRPC_SLICE_START_PTR(s), GRPC_SLICE_LENGTH(s));
+        grpc_slice_unref(s);
+    }
+    grpc_byte_buffer_reader_destroy(&r);
+    return rc;
+}
+
+static void work(mla_service_call *c)
+{
+    if (c->resume) {
+        c->resume = false;
+        c->method->resume(c);
+        return;
+    }
+    if (!c->payload) {
+        mla_service__fail(c, mla_err(MLA_EINVAL, "request: no request message received"));
+        return;
+    }
+    mla_buf req;
+    mla_status rc = read_payload(&req, c->payload, c->svc->opts.request_bytes);
+    grpc_byte_buffer_destroy(c->payload);
+    c->payload = NULL;
+    if (rc == MLA_OK)
+        c->method->handle(c, mla_buf_slice(&req));
+    else
+        mla_service__fail(c, rc);
+    mla_buf_dispose(&req);
+}
+
+static void *worker_main(void *arg)
+{
+    mla_service *svc = arg;
+    for (;;) {
+        pthread_mutex_lock(&svc->mu);
+        while (!svc->work_head && !svc->workers_stop) pthread_cond_wait(&svc->work_cv, &svc->mu);
+        mla_service_call *c = svc->work_head;
+        if (c) {
+            svc->work_head = c->next_work;
+            if (!svc->work_head) svc->work_tail = NULL;
+        }
+        pthread_mutex_unlock(&svc->mu);
+        if (!c) return NULL;
+        mla_error_clear();
+        work(c);
+    }
+}
+
+/* ---- completion-queue thread ------------------------------------------------ */
+
+static void on_new(mla_service_call *c, bool ok)
+{
+    mla_service *svc = c->svc;
+    if (!ok) { /* the server is shutting down: this request will never be a call */
+        call_free(c);
+        return;
+    }
+    pthread_mutex_lock(&svc->mu);
+    bool stopping = svc->stopping;
+    pthread_mutex_unlock(&svc->mu);
+    if (!stopping) request_call(svc, c->method_index);
+
+    /* Learn of cancellation (and of the end of the call) whatever happens. */
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    op.data.recv_close_on_server.cancelled = &c->close_cancelled;
+    c->refs = 2;
+    if (grpc_call_start_batch(c->call, &op, 1, &c->t_close, NULL) != GRPC_CALL_OK) c->refs = 1;
+
+    mla_status rc = mla_service__identity(&c->submitter, c->call, svc->opts.insecure);
+    if (rc != MLA_OK) {
+        mla_service__fail(c, rc);
+        return;
+    }
+    if (!c->method) {
+        char path[256], msg[400];
+        method_path(path, sizeof path, c);
+        bool planned = false;
+        for (size_t i = 0; i < sizeof planned_methods / sizeof planned_methods[0]; i++)
+            if (strcmp(path, planned_methods[i]) == 0) planned = true;
+        if (planned)
+            snprintf(msg, sizeof msg, "method %s: not implemented by this server yet", path);
+        else
+            snprintf(msg, sizeof msg, "method %s: unknown method", path);
+        fail_code(c, GRPC_STATUS_UNIMPLEMENTED, msg);
+        return;
+    }
+    enqueue(c);
+}
+
+static void on_send(mla_service_call *c, bool ok)
+{
+    if (c->send_bb) grpc_byte_buffer_destroy(c->send_bb);
+    c->send_bb = NULL;
+    if (c->has_details) grpc_slice_unref(c->status_details);
+    c->has_details = false;
+    if (c->final_sent || !ok || mla_service__cancelled(c)) {
+        call_release(c); /* a failed stream send means the call is gone */
+        return;
+    }
+    c->resume = true;
+    enqueue(c);
+}
+
+static void cq_loop(mla_service *svc)
+{
+    for (;;) {
+        gpr_timespec dl = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                                       gpr_time_from_millis(CQ_TICK_MS, GPR_TIMESPAN));
+        grpc_event ev = grpc_completion_queue_next(svc->cq, dl, NULL);
+        if (ev.type == GRPC_QUEUE_SHUTDOWN) return;
+        if (ev.type == GRPC_OP_COMPLETE) {
+            tag *t = ev.tag;
+            switch (t->kind) {
+            case TAG_NEW: on_new(t->call, ev.success != 0); break;
+            case TAG_CLOSE:
+                __atomic_store_n(&t->call->cancelled, t->call->close_cancelled, __ATOMIC_RELEASE);
+                call_release(t->call);
+                break;
+            case TAG_SEND: on_send(t->call, ev.success != 0); break;
+            case TAG_SHUTDOWN:
+                pthread_mutex_lock(&svc->mu);
+                svc->shutdown_notified = true;
+                pthread_mutex_unlock(&svc->mu);
+                break;
+            }
+        }
+        pthread_mutex_lock(&svc->mu);
+        bool cancel = svc->stopping && !svc->shutdown_notified && !svc->cancelled_all &&
+                      mla_time_mono_ns() >= svc->grace_deadline_ns;
+        if (cancel) svc->cancelled_all = true;
+        bool drained =
+            svc->stopping && svc->shutdown_notified && svc->live == 0 && !svc->cq_shutdown;
+        if (drained) svc->cq_shutdown = true;
+        pthread_mutex_unlock(&svc->mu);
+        if (cancel) {
+            mla_service_log_event("warn", "drain", "{s:s}", "message",
+                                  "grace period over: cancelling the calls still running");
+            grpc_server_cancel_all_calls(svc->server);
+        }
+        if (drained) grpc_completion_queue_shutdown(svc->cq);
+    }
+}
+
+static void *cq_main(void *arg)
+{
+    cq_loop(arg);
+    return NULL;
+}
+
+/* ---- start / stop ---------------------------------------------------------- */
+
+static mla_status read_pem(char **out, const char *path, const char *field)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return mla_err(MLA_EIO, "%s: cannot open %s: %s", field, path, strerror(errno));
+    mla_buf b;
+    mla_buf_init(&b, PEM_MAX);
+    uint8_t chunk[4096];
+    size_t n;
+    mla_status rc = MLA_OK;
+    while (rc == MLA_OK && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        rc = mla_buf_append(&b, chunk, n);
+        if (rc == MLA_ELIMIT)
+            rc = mla_err(MLA_EINVAL, "%s: %s is over %u bytes", field, path, PEM_MAX);
+    }
+    if (rc == MLA_OK && ferror(f)) rc = mla_err(MLA_EIO, "%s: cannot read %s", field, path);
+    fclose(f);
+    mla_wipe(chunk, sizeof chunk);
+    if (rc == MLA_OK && b.len == 0) rc = mla_err(MLA_EINVAL, "%s: %s is empty", field, path);
+    if (rc == MLA_OK && !(*out = mla_buf_cstr_new(&b)))
+        rc = mla_err(MLA_ENOMEM, "%s: out of memory", field);
+    mla_buf_dispose(&b);
+    return rc;
+}
+
+static void free_pem(char *p)
+{
+    if (p) mla_wipe(p, strlen(p));
+    mla_free(p);
+}
+
+static mla_status server_credentials(grpc_server_credentials **out, const mla_service_options *o)
+{
+    *out = NULL;
+    if (o->insecure) {
+        *out = grpc_insecure_server_credentials_create();
+        return MLA_OK;
+    }
+    if (!o->tls_cert || !o->tls_key)
+        return mla_err(MLA_EINVAL, "%s: required unless insecure (TLS is the default)",
+                       o->tls_cert ? "tls_key" : "tls_cert");
+    char *cert = NULL, *key = NULL, *ca = NULL;
+    mla_status rc;
+    if ((rc = read_pem(&cert, o->tls_cert, "tls_cert")) != MLA_OK) goto out;
+    if ((rc = read_pem(&key, o->tls_key, "tls_key")) != MLA_OK) goto out;
+    if (o->tls_client_ca && (rc = read_pem(&ca, o->tls_client_ca, "tls_client_ca")) != MLA_OK)
+        goto out;
+    grpc_ssl_pem_key_cert_pair pair = {key, cert};
+    *out = grpc_ssl_server_credentials_create_ex(
+        ca, &pair, 1,
+        ca ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+           : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE,
+        NULL);
+    if (!*out) rc = mla_err(MLA_EINVAL, "tls_cert: gRPC refused the certificate or key");
+out:
+    free_pem(cert);
+    free_pem(key);
+    free_pem(ca);
+    return rc;
+}
+
+static void stop_workers(mla_service *svc)
+{
+    pthread_mutex_lock(&svc->mu);
+    svc->workers_stop = true;
+    pthread_cond_broadcast(&svc->work_cv);
+    pthread_mutex_unlock(&svc->mu);
+    for (size_t i = 0; i < svc->n_workers; i++) pthread_join(svc->workers[i], NULL);
+    svc->n_workers = 0;
+}
+
+static void svc_free(mla_service *svc)
+{
+    stop_workers(svc);
+    if (svc->server) grpc_server_destroy(svc->server);
+    if (svc->cq) grpc_completion_queue_destroy(svc->cq);
+    pthread_cond_destroy(&svc->work_cv);
+    pthread_mutex_destroy(&svc->mu);
+    mla_free(svc->registered);
+    mla_free(svc->workers);
+    mla_free(svc);
+    grpc_shutdown();
+}
+
+static void normalize(mla_service_options *o)
+{
+    if (!o->workers) o->workers = MLA_SERVICE_WORKERS_DEFAULT;
+    if (!o->grace_ms) o->grace_ms = MLA_SERVICE_GRACE_MS_DEFAULT;
+    if (!o->request_bytes || o->request_bytes > MLA_LIMIT_RPC_BYTES)
+        o->request_bytes = MLA_LIMIT_RPC_BYTES;
+    if (!o->stream_entries) o->stream_entries = MLA_SERVICE_STREAM_ENTRIES_DEFAULT;
+    if (!o->stream_bytes) o->stream_bytes = MLA_SERVICE_STREAM_BYTES_DEFAULT;
+}
+
+mla_status mla_service_start(mla_service **out, mla_log *log, const mla_service_options *opts)
+{
+    *out = NULL;
+    if (!opts->listen || !opts->listen[0]) return mla_err(MLA_EINVAL, "listen: required");
+    if (opts->insecure && !mla_service_address_is_loopback(opts->listen))
+        return mla_err(MLA_EINVAL,
+                       "insecure: plaintext is allowed only on a loopback address, and %s is "
+                       "not one (listen on 127.0.0.1 or ::1, or configure tls_cert and tls_key)",
+                       opts->listen);
+    if (opts->workers > MLA_SERVICE_WORKERS_MAX)
+        return mla_err(MLA_EINVAL, "workers: %u exceeds limit %d", opts->workers,
+                       MLA_SERVICE_WORKERS_MAX);
+
+    grpc_init();
+    mla_service__log_capture_grpc();
+    mla_service *svc = mla_calloc(1, sizeof *svc);
+    if (!svc) {
+        grpc_shutdown();
+        return mla_err(MLA_ENOMEM, "service: out of memory");
+    }
+    pthread_mutex_init(&svc->mu, NULL);
+    pthread_cond_init(&svc->work_cv, NULL);
+    svc->log = log;
+    svc->opts = *opts;
+    normalize(&svc->opts);
+    svc->opts.listen = NULL; /* borrowed strings are not kept past start */
+    svc->opts.tls_cert = svc->opts.tls_key = svc->opts.tls_client_ca = NULL;
+    svc->t_shutdown = (tag){TAG_SHUTDOWN, NULL};
+    mla_status rc = MLA_OK;
+
+    svc->registered = mla_calloc(mla_service__n_methods, sizeof *svc->registered);
+    svc->workers = mla_calloc(svc->opts.workers, sizeof *svc->workers);
+    if (!svc->registered || !svc->workers) {
+        rc = mla_err(MLA_ENOMEM, "service: out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < svc->opts.workers; i++) {
+        if (pthread_create(&svc->workers[i], NULL, worker_main, svc) != 0) {
+            rc = mla_err(MLA_ENOMEM, "workers: cannot start thread %zu", i);
+            goto fail;
+        }
+        svc->n_workers++;
+    }
+
+    grpc_arg args[1];
+    args[0].type = GRPC_ARG_INTEGER;
+    args[0].key = (char *)(uintptr_t)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+    args[0].value.integer = (int)svc->opts.request_bytes;
+    grpc_channel_args chargs = {1, args};
+    svc->server = grpc_server_create(&chargs, NULL);
+    svc->cq = grpc_completion_queue_create_for_next(NULL);
+    grpc_server_register_completion_queue(svc->server, svc->cq, NULL);
+    for (size_t i = 0; i < mla_service__n_methods; i++) {
+        svc->registered[i] =
+            grpc_server_register_method(svc->server, mla_service__methods[i].path, NULL,
+                                        GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+        MLA_ASSERT(svc->registered[i] != NULL);
+    }
+    grpc_server_credentials *creds = NULL;
+    if ((rc = server_credentials(&creds, opts)) != MLA_OK) goto fail;
+    svc->port = grpc_server_add_http2_port(svc->server, opts->listen, creds);
+    grpc_server_credentials_release(creds);
+    if (svc->port <= 0) {
+        rc = mla_err(MLA_EINVAL, "listen: cannot bind %s (address in use, or not of this host)",
+                     opts->listen);
+        goto fail;
+    }
+    grpc_server_start(svc->server);
+    for (size_t i = 0; i < mla_service__n_methods; i++)
+        for (int k = 0; k < REQUESTS_PER_METHOD; k++) request_call(svc, i);
+    for (int k = 0; k < REQUESTS_UNKNOWN; k++) request_call(svc, SIZE_MAX);
+    if (pthread_create(&svc->cq_thread, NULL, cq_main, svc) != 0) {
+        /* Unwind a started server the normal way, on this thread. */
+        pthread_mutex_lock(&svc->mu);
+        svc->stopping = true;
+        pthread_mutex_unlock(&svc->mu);
+        grpc_server_shutdown_and_notify(svc->server, svc->cq, &svc->t_shutdown);
+        grpc_server_cancel_all_calls(svc->server);
+        cq_loop(svc);
+        svc_free(svc);
+        return mla_err(MLA_ENOMEM, "service: cannot start the completion-queue thread");
+    }
+    *out = svc;
+    return MLA_OK;
+fail:
+    svc_free(svc);
+    return rc;
+}
+
+int mla_service_port(const mla_service *s) { return s->port; }
+
+bool mla_service_stop(mla_service *svc)
+{
+    if (!svc) return true;
+    pthread_mutex_lock(&svc->mu);
+    svc->stopping = true;
+    svc->grace_deadline_ns = mla_time_mono_ns() + (int64_t)svc->opts.grace_ms * 1000000;
+    pthread_mutex_unlock(&svc->mu);
+    /* SPEC §9: stop accepting, then let every in-flight call finish. */
+    grpc_server_shutdown_and_notify(svc->server, svc->cq, &svc->t_shutdown);
+    pthread_join(svc->cq_thread, NULL);
+    bool clean = !svc->cancelled_all;
+    svc_free(svc);
+    return clean;
+}
