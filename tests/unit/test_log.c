@@ -9,6 +9,7 @@
 #include "codec/codec.h"
 #include "codec/codec_int.h"
 #include "log/log.h"
+#include "log/log_int.h"
 #include "testutil.h"
 
 /* ---- fixture ------------------------------------------------------------ */
@@ -784,6 +785,62 @@ START_TEST(test_log_randomized_crashes_lose_no_acknowledged_entry)
 }
 END_TEST
 
+/* The audit re-checks every signature, in parallel, and names the first
+ * entry whose signature fails even when chain and tree are intact. */
+START_TEST(test_log_audit_names_first_bad_signature)
+{
+    fx f;
+    fx_init(&f, false);
+    mla_receipt r;
+    for (int i = 0; i < 40; i++) {
+        char v[8];
+        snprintf(v, sizeof v, "%d", i);
+        if (i == 17 || i == 31) {
+            /* Smuggle a forged signature past the append-time check. */
+            change_spec s = {.kind = MLAUDIT__V1__KIND__KIND_MODEL,
+                             .name = "m",
+                             .version = v,
+                             .digest = (uint8_t)(i + 1)};
+            mla_buf env;
+            mla_privkey *signer = f.admin;
+            make_envelope(&env, &s, &signer, 1);
+            mla_pb_envelope *e = NULL;
+            tu_assert_ok(mla_codec_envelope_decode(&e, mla_buf_slice(&env)));
+            e->signatures[0]->sig.data[5] ^= 0x40;
+            mla_buf bad;
+            mla_buf_init(&bad, 1 << 20);
+            tu_assert_ok(mla_codec_envelope_encode(&bad, e));
+            mla_codec_envelope_free(e);
+            mla_log__bench_skip_signature_checks(f.log, true);
+            tu_assert_ok(mla_log_append(f.log, mla_buf_slice(&bad), mla_slice_cstr("x"), &r));
+            mla_log__bench_skip_signature_checks(f.log, false);
+            mla_buf_dispose(&bad);
+            mla_buf_dispose(&env);
+        } else {
+            tu_assert_ok(append_model(&f, "m", v, (uint8_t)(i + 1), &r));
+        }
+    }
+    mla_audit_result res;
+    mla_audit_options ao = {.admin_keys = &f.admin_pub,
+                            .n_admin_keys = 1,
+                            .log_verifiers = mla_log_verifier(f.log),
+                            .n_log_verifiers = 1,
+                            .check_signatures = true};
+    tu_assert_ok(mla_log_audit(&res, f.store, &ao));
+    ck_assert(!res.ok);
+    ck_assert_uint_eq(res.first_bad_seq, 17);
+    ck_assert_msg(strstr(res.problem, "seq 17: envelope.signatures[0]: signature by key") != NULL,
+                  "%s", res.problem);
+    ck_assert_ptr_nonnull(strstr(res.problem, "does not verify"));
+    /* Without signature checks the chain and tree are fine. */
+    ao.check_signatures = false;
+    tu_assert_ok(mla_log_audit(&res, f.store, &ao));
+    ck_assert_msg(res.ok, "%s", res.problem);
+    ck_assert_uint_eq(res.n_entries, 40);
+    fx_dispose(&f);
+}
+END_TEST
+
 static Suite *log_suite(void)
 {
     Suite *s = suite_create("log");
@@ -802,6 +859,7 @@ static Suite *log_suite(void)
     suite_add_tcase(s, t);
     t = tcase_create("open_and_audit");
     tcase_add_test(t, test_log_open_refuses_tampered_store_naming_seq);
+    tcase_add_test(t, test_log_audit_names_first_bad_signature);
     suite_add_tcase(s, t);
     t = tcase_create("faults");
     tcase_set_timeout(t, 600);
