@@ -19,7 +19,7 @@ step() { printf '\n==== %s\n' "$*"; }
 packages=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev clang-format
           libgcrypt20-dev libleveldb-dev libsnappy-dev protobuf-c-compiler
           libprotobuf-c-dev check libgrpc-dev libjansson-dev libinih-dev
-          python3 python3-grpcio python3-grpc-tools python3-protobuf python3-cryptography)
+          python3 python3-grpcio python3-grpc-tools python3-protobuf python3-cryptography openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
