@@ -295,7 +295,7 @@ static mla_status log_line(void *vctx, uint64_t seq, mla_slice entry, const mla_
         return MLA_OK;
     }
     const char *subject = json_string_value(json_object_get(j, "subject"));
-    printf("%-6llu  %-30s  %-10s  %-40s  %s\n", (unsigned long long)seq,
+    printf("%-6llu  %-30s  %-12s  %-40s  %s\n", (unsigned long long)seq,
            json_string_value(json_object_get(j, "time")),
            json_string_value(json_object_get(j, "kind")), subject ? subject : "-",
            str_or_dash(json_object_get(j, "actor")));
@@ -333,7 +333,7 @@ static int log_run(cli_ctx *ctx)
     w.next = from;
     mla_merkle_frontier_init(&w.frontier);
     if (!ctx->json)
-        printf("%-6s  %-30s  %-10s  %-40s  %s\n", "SEQ", "TIME", "KIND", "SUBJECT", "ACTOR");
+        printf("%-6s  %-30s  %-12s  %-40s  %s\n", "SEQ", "TIME", "KIND", "SUBJECT", "ACTOR");
     mla_status rc = mla_client_entries(ctx->client, from, to, log_line, &w);
     if (rc != MLA_OK) {
         code = cli_fail_server(ctx, rc);
@@ -345,6 +345,7 @@ static int log_run(cli_ctx *ctx)
                      (unsigned long long)w.next, (unsigned long long)from, (unsigned long long)to);
         goto out;
     }
+    fflush(stdout); /* the summary on stderr comes after the lines */
     if (from == 0 && to == ctx->cp.size) {
         /* Every leaf is here: the root must be the checkpoint's. */
         mla_hash root;
@@ -533,6 +534,10 @@ static int prove_run(cli_ctx *ctx)
             printf("  %s\n", h);
         }
         printf("verified   RFC 9162 inclusion proof against the signed checkpoint\n");
+        if (cpfile)
+            printf("consistent the checkpoint of size %llu is a prefix of the latest (size %llu): "
+                   "consistency proof verified\n",
+                   (unsigned long long)cp.size, (unsigned long long)ctx->cp.size);
     }
 out:
     mla_buf_dispose(&note);

@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# The mlaudit demo, on a fresh Debian 12 machine: installs the missing
+# packages, builds, generates keys, starts mlauditd on a temporary data
+# directory (loopback, plaintext), records a small realistic ML history
+# (a dataset snapshot, a code commit, a training config, an environment, a
+# model trained from them, an evaluation, an approval, a canary then a
+# production deployment, a rollback), prints the checkpoint, proves an entry,
+# verifies consistency and an export offline, stops the daemon, audits its
+# data directory, and says where everything is.
+# Usage: ./deploy/demo.sh   (env JOBS: build parallelism; BUILD_DIR: default build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+B=${BUILD_DIR:-build}
+
+step() { printf '\n==== %s\n' "$*"; }
+show() { printf '$ %s\n' "$*" | sed "s|$root/$B/cli/||; s|$D/||g"; "$@"; }
+
+# ---- packages (the same list as tests/run.sh) ---------------------------------
+packages=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev clang-format
+          libgcrypt20-dev libleveldb-dev libsnappy-dev protobuf-c-compiler
+          libprotobuf-c-dev check libgrpc-dev libjansson-dev libinih-dev
+          python3 python3-grpcio python3-grpc-tools python3-protobuf python3-cryptography)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  step "installing: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# ---- build ----------------------------------------------------------------------
+step "building mlauditd and mlaudit into $B/"
+if [ ! -f "$B/build.ninja" ]; then
+  meson setup "$B" >"$B.setup.log" 2>&1 || { cat "$B.setup.log"; exit 1; }
+fi
+ninja -C "$B" -j "${JOBS:-$(nproc)}" ledger/mlauditd cli/mlaudit
+MLAUDITD=$root/$B/ledger/mlauditd
+mlaudit() { "$root/$B/cli/mlaudit" "$@"; }
+
+# ---- keys -----------------------------------------------------------------------------
+D=$(mktemp -d "${TMPDIR:-/tmp}/mlaudit-demo.XXXXXX")
+mkdir -p "$D/keys" "$D/work" "$D/state"
+step "keys in $D/keys"
+for k in admin data-pipeline trainer reviewer deployer; do
+  mlaudit keygen --out "$D/keys/$k" | head -1 | sed "s/^/$k: /"
+done
+
+# ---- the daemon ---------------------------------------------------------------------
+step "starting mlauditd (data in $D/data, loopback, plaintext)"
+PID=
+stop_daemon() {
+  if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then kill -TERM "$PID"; wait "$PID" || true; fi
+  PID=
+}
+trap stop_daemon EXIT
+"$MLAUDITD" --init --data-dir "$D/data" --origin demo.mlaudit.local/ledger \
+  --admin-key "$D/keys/admin.pub" --listen 127.0.0.1:0 --insecure --port-file "$D/port" \
+  2>"$D/mlauditd.log" &
+PID=$!
+for _ in $(seq 300); do
+  [ -s "$D/port" ] && [ -s "$D/data/log.vkey" ] && break
+  kill -0 "$PID" 2>/dev/null || { cat "$D/mlauditd.log"; echo "mlauditd exited"; exit 1; }
+  sleep 0.1
+done
+[ -s "$D/port" ] || { echo "mlauditd did not start within 30 s"; exit 1; }
+export MLAUDIT_SERVER=$(cat "$D/port") MLAUDIT_INSECURE=1 MLAUDIT_LOG_KEY="@$D/data/log.vkey"
+mlaudit() { "$root/$B/cli/mlaudit" --state-dir "$D/state" "$@"; }
+echo "listening on $MLAUDIT_SERVER; log key $(cat "$D/data/log.vkey")"
+
+# ---- register the signing keys (KEY entries signed by the admin) ----------------------------
+step "registering keys"
+K=$D/keys
+mlaudit key register "$K/data-pipeline.pub" --kinds dataset --label data-pipeline \
+  --key "$K/admin.key" --actor security-team --reason "nightly snapshot job may record datasets" >/dev/null
+mlaudit key register "$K/trainer.pub" --kinds code,config,environment,model,evaluation \
+  --label training-ci --key "$K/admin.key" --actor security-team \
+  --reason "training CI records code, configs, environments, models and evaluations" >/dev/null
+mlaudit key register "$K/reviewer.pub" --kinds approval --label model-risk \
+  --key "$K/admin.key" --actor security-team --reason "model risk team approves releases" >/dev/null
+mlaudit key register "$K/deployer.pub" --kinds deployment,rollback --label release \
+  --key "$K/admin.key" --actor security-team --reason "release pipeline deploys and rolls back" >/dev/null
+echo "4 keys registered"
+
+# ---- a small ML history -------------------------------------------------------------------
+W=$D/work
+step "recording an ML history (artifacts in $W)"
+# The data snapshot, the code, the config, the environment.
+mkdir -p "$W/transactions-2026-06"
+for part in 0 1 2; do
+  { echo "tx_id,amount,merchant,label"
+    for i in $(seq 1 200); do echo "$part$i,$((i * 37 % 1000)).$((i % 100)),m$((i % 17)),$((i % 23 == 0))"; done
+  } >"$W/transactions-2026-06/part-$part.csv"
+done
+cat >"$W/train.py" <<'EOF'
+import json, random, sys
+cfg = json.load(open(sys.argv[1]))
+random.seed(cfg["seed"])
+print("training gradient-boosted trees with", cfg["hyperparameters"])
+EOF
+cat >"$W/train-config.json" <<'EOF'
+{"hyperparameters": {"learning_rate": 0.01, "max_depth": 6, "n_estimators": 400},
+ "seed": 42, "features": ["amount", "merchant"]}
+EOF
+printf 'python==3.11.2\nxgboost==2.0.3\nscikit-learn==1.4.2\nnumpy==1.26.4\n' >"$W/requirements.lock"
+mkdir -p "$W/fraud-detector-3"
+head -c 65536 /dev/urandom >"$W/fraud-detector-3/model.ubj"
+printf '{"format": "xgboost-ubj", "features": ["amount", "merchant"]}\n' >"$W/fraud-detector-3/meta.json"
+mkdir -p "$W/fraud-detector-2"
+head -c 65536 /dev/urandom >"$W/fraud-detector-2/model.ubj"
+
+rec() { printf '%-12s ' "$1"; mlaudit record "$@" | head -1; }
+rec model --name fraud-detector --version 2 --path "$W/fraud-detector-2" \
+  --uri s3://models/fraud-detector/2 --actor alice --key "$K/trainer.key" \
+  --reason "last month's production model, recorded for the timeline"
+rec deployment --name fraud-detector --version 2 --target fraud-api --stage production \
+  --traffic 1 --actor release-bot --key "$K/deployer.key" --reason "v2 in production since May"
+rec dataset --name transactions --version 2026-06 --path "$W/transactions-2026-06" \
+  --uri s3://data/transactions/2026-06 --attr rows=600 --actor nightly-snapshot \
+  --key "$K/data-pipeline.key" --reason "June transactions snapshot for retraining"
+rec code --name fraud-training --version 9f2c1e7 --path "$W/train.py" \
+  --uri git+https://git.example/ml/fraud-training@9f2c1e7 --actor alice --key "$K/trainer.key" \
+  --reason "training code at the commit used for v3"
+rec config --name fraud-train-config --version 3 --path "$W/train-config.json" \
+  --attr learning_rate=0.01 --attr max_depth=6 --attr n_estimators=400 --attr seed=42 \
+  --actor alice --key "$K/trainer.key" --reason "hyperparameters chosen by the June sweep"
+rec environment --name fraud-train-env --version 2026-06-01 --path "$W/requirements.lock" \
+  --attr python=3.11.2 --attr xgboost=2.0.3 --attr scikit-learn=1.4.2 --attr numpy=1.26.4 \
+  --actor alice --key "$K/trainer.key" --reason "pinned training environment"
+printf '%-12s ' model
+mlaudit record model --name fraud-detector --version 3 --path "$W/fraud-detector-3" \
+  --uri s3://models/fraud-detector/3 \
+  --input dataset:transactions@2026-06:training-data \
+  --input code:fraud-training@9f2c1e7:code \
+  --input config:fraud-train-config@3:config \
+  --input environment:fraud-train-env@2026-06-01:environment \
+  --input model:fraud-detector@2:base-model \
+  --attr learning_rate=0.01 --attr seed=42 --metric train_auc=0.94 --actor alice \
+  --key "$K/trainer.key" --reason "retrained on June data to catch new card-testing patterns" \
+  --receipt-out "$D/receipt-model-3.json" | head -1
+MODEL_SEQ=$("$root/$B/cli/mlaudit" verify "$D/receipt-model-3.json" --json |
+  sed -n 's/.*"seq": \([0-9]*\).*/\1/p')
+rec evaluation --name fraud-detector-eval --version 3 --type evaluation \
+  --input model:fraud-detector@3:evaluated-model \
+  --input dataset:transactions@2026-06:test-data \
+  --metric auc=0.91 --metric recall_at_1pct_fpr=0.62 --metric auc_delta_vs_v2=0.015 \
+  --actor bob --key "$K/trainer.key" --reason "holdout evaluation before release"
+rec approval --name fraud-detector --version 3 --approves "$MODEL_SEQ" --scope production \
+  --actor carol --key "$K/reviewer.key" \
+  --reason "model risk review passed: metrics, data lineage and documentation complete"
+rec deployment --name fraud-detector --version 3 --target fraud-api --stage canary \
+  --traffic 0.05 --actor release-bot --key "$K/deployer.key" --reason "canary at 5% of traffic"
+rec deployment --name fraud-detector --version 3 --target fraud-api --stage production \
+  --traffic 1 --actor release-bot --key "$K/deployer.key" --reason "canary healthy for 24h"
+rec rollback --target fraud-api --to model:fraud-detector@2 --actor dave \
+  --key "$K/deployer.key" --reason "false-positive rate doubled on merchant m7; back to v2"
+
+# ---- reading and proving ----------------------------------------------------------------------
+step "the log"
+show mlaudit log
+step "the latest checkpoint (verified, consistent with what this CLI saw before)"
+show mlaudit checkpoint
+step "entry $MODEL_SEQ (model v3), verified by its inclusion proof"
+show mlaudit get "$MODEL_SEQ"
+step "proving entry $MODEL_SEQ in the checkpoint of its receipt, and that checkpoint consistent with the latest"
+/usr/bin/python3 -c "import json,sys; sys.stdout.write(json.load(open('$D/receipt-model-3.json'))['checkpoint'])" \
+  >"$D/checkpoint-at-model-3.note"
+show mlaudit prove "$MODEL_SEQ" --checkpoint "$D/checkpoint-at-model-3.note"
+step "the receipt, verified offline"
+show mlaudit verify "$D/receipt-model-3.json"
+step "export and offline verification of every entry and signature"
+show mlaudit export -o "$D/export.jsonl"
+show mlaudit verify "$D/export.jsonl" --admin-key "$K/admin.pub"
+
+# ---- stop and audit ---------------------------------------------------------------------------
+step "stopping mlauditd and auditing its data directory offline"
+stop_daemon
+show mlaudit audit "$D/data" --admin-key "$K/admin.pub" --log-key "@$D/data/log.vkey"
+
+step "where everything is"
+cat <<EOF
+data directory (LevelDB store, log key)   $D/data
+log verifier key                          $D/data/log.vkey
+daemon log (JSON lines)                   $D/mlauditd.log
+signing keys                              $D/keys
+artifacts that were recorded              $D/work
+receipt of model v3                       $D/receipt-model-3.json
+verifiable export                         $D/export.jsonl
+remembered checkpoints (fork detection)   $D/state
+CLI                                       $root/$B/cli/mlaudit --help
+Restart the daemon on the same data:
+  $MLAUDITD --data-dir $D/data --admin-key $D/keys/admin.pub --insecure --listen 127.0.0.1:7070
+Remove everything: rm -rf $D
+EOF
