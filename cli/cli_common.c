@@ -201,9 +201,9 @@ static void flags_help(FILE *f, const cli_flag *flags)
     for (const cli_flag *fl = flags; fl->name; fl++) {
         char left[64];
         snprintf(left, sizeof left, "%s%c%s--%s%s%s%s", fl->short_name ? "-" : "",
-                 fl->short_name ? fl->short_name : ' ', fl->short_name ? "," : " ", fl->name,
+                 fl->short_name ? fl->short_name : ' ', fl->short_name ? ", " : "  ", fl->name,
                  fl->arg ? " " : "", fl->arg ? fl->arg : "", fl->repeat ? " ..." : "");
-        fprintf(f, "  %-28s %s\n", fl->short_name ? left : left + 2, fl->help);
+        fprintf(f, "  %-28s %s\n", fl->short_name ? left : left + 3, fl->help);
     }
 }
 

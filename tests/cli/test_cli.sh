@@ -132,6 +132,11 @@ run 2 "digest refuses symlinks" "$M" digest model
 has "$T/err" "symbolic link" "symlink refusal says why"
 rm model/link.json
 run 2 "digest of a missing path" "$M" digest nowhere
+run 0 "record --dry-run needs no server or key" "$M" --server 127.0.0.1:1 record model \
+    --name m --version 1 --path model --reason "dry" --dry-run
+eq "$(json "$T/out" "d['subject']['digest']")" "$indep" "dry run shows the directory digest"
+run 2 "errors in JSON with --json" "$M" --json record model --name m --version 1 --path model
+eq "$(json "$T/out" "d['error']['exit_code']")" 2 "JSON error carries the exit code"
 
 # ---- a daemon ----------------------------------------------------------------------
 start A "$T/dataA" --signing-key "$T/log.key" --origin mlaudit.test/ledger
