@@ -1,7 +1,7 @@
 #!/bin/sh
 # Interoperability test: a real mlauditd, and the independent Python client
 # (interop_client.py, built only from proto/ and the published formats)
-# appending twice and verifying receipts, inclusion and consistency proofs
+# appending five times and verifying receipts, inclusion and consistency proofs
 # and checkpoint signatures with its own code; then a graceful SIGTERM stop.
 #
 # Environment: MLAUDITD (daemon binary, required), MLAUDIT (CLI binary,
@@ -62,7 +62,7 @@ keygen admin
 
 mkdir "$D/data"
 "$MLAUDITD" --data-dir "$D/data" --listen 127.0.0.1:0 --insecure --port-file "$D/port" \
-    --signing-key "$D/log.key" --admin-key "$D/admin.pub" 2>"$D/daemon.log" &
+    --signing-key "$D/log.key" --admin-key "$D/admin.pub" --init 2>"$D/daemon.log" &
 PID=$!
 
 # Wait (bounded: 30 s) for the port file and the verifier key.
@@ -84,9 +84,14 @@ run_client() {
 }
 run_client 1.0.0
 grep -q '^interop: OK seq=0 tree_size=1 ' "$D/client-1.0.0.out" || fail "first append: want seq 0 in a tree of 1"
-run_client 1.0.1
-grep -q '^interop: OK seq=1 tree_size=2 .*(earlier size 1)' "$D/client-1.0.1.out" ||
-    fail "second append: want seq 1 in a tree of 2, consistency from 1"
+# Later runs: trees of 2..5 leaves (odd sizes and powers of two), each with a
+# consistency proof from the previous signed checkpoint and from every
+# earlier size.
+for n in 1 2 3 4; do
+    run_client "1.0.$n"
+    grep -q "^interop: OK seq=$n tree_size=$((n + 1)) .*(earlier size $n)" "$D/client-1.0.$n.out" ||
+        fail "append $((n + 1)): want seq $n in a tree of $((n + 1)), consistency from $n"
+done
 
 # Graceful stop: SIGTERM, exit status 0 within 30 s.
 kill -TERM "$PID"
