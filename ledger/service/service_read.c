@@ -11,6 +11,12 @@
 
 /* ---- GetEntries --------------------------------------------------------- */
 
+/* Encoded bytes of a StoredEntry beyond its entry bytes: field tags and
+ * lengths, seq, the 32-byte leaf hash, the redacted flag (at most 59). With
+ * it the whole message stays within stream_bytes, which by default is gRPC's
+ * default client receive limit of 4 MiB. */
+#define STORED_ENTRY_OVERHEAD 64
+
 typedef struct entries_state {
     uint64_t next, end;
 } entries_state;
@@ -31,13 +37,14 @@ static void send_entries(mla_service_call *c)
         rc = mla_err(MLA_ENOMEM, "GetEntries: out of memory");
         goto out;
     }
-    /* At most stream_entries entries and stream_bytes of entry bytes per
+    /* At most stream_entries entries and stream_bytes of message per
      * message, but always at least one entry so the stream advances. */
     while (st->next < st->end && n < max_n) {
         mla_buf_init(&bufs[n], MLA_LIMIT_ENTRY_BYTES);
         if ((rc = mla_log_entry(log, st->next, &bufs[n])) != MLA_OK) goto out;
         if ((rc = mla_log_leaf_hash(log, st->next, &leaves[n])) != MLA_OK) goto out;
-        if (n > 0 && bytes + bufs[n].len > o->stream_bytes) {
+        size_t cost = bufs[n].len + STORED_ENTRY_OVERHEAD;
+        if (n > 0 && bytes + cost > o->stream_bytes) {
             mla_buf_dispose(&bufs[n]);
             break;
         }
@@ -49,7 +56,7 @@ static void send_entries(mla_service_call *c)
         items[n].leaf_hash.data = leaves[n].b;
         items[n].leaf_hash.len = sizeof leaves[n].b;
         ptrs[n] = &items[n];
-        bytes += bufs[n].len;
+        bytes += cost;
         n++;
         st->next++;
     }

@@ -306,6 +306,11 @@ static mla_status read_payload(mla_buf *out, grpc_byte_buffer *bb, size_t max)
     grpc_byte_buffer_reader r;
     grpc_slice s;
     mla_buf_init(out, max);
+    size_t len = grpc_byte_buffer_length(bb);
+    if (len > max)
+        return mla_err(MLA_ELIMIT,
+                       "request: %zu bytes exceeds the limit of %zu ([limits] request_bytes)", len,
+                       max);
     if (!grpc_byte_buffer_reader_init(&r, bb))
         return mla_err(MLA_EINVAL, "request: message cannot be decompressed");
     mla_status rc = MLA_OK;
@@ -603,7 +608,10 @@ mla_status mla_service_start(mla_service **out, mla_log *log, const mla_service_
     grpc_arg args[1];
     args[0].type = GRPC_ARG_INTEGER;
     args[0].key = (char *)(uintptr_t)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-    args[0].value.integer = (int)svc->opts.request_bytes;
+    /* gRPC refuses messages over twice our limit before they are read;
+     * between the two we refuse them ourselves, so the refusal is logged and
+     * names the limit. */
+    args[0].value.integer = (int)(2 * svc->opts.request_bytes);
     grpc_channel_args chargs = {1, args};
     svc->server = grpc_server_create(&chargs, NULL);
     svc->cq = grpc_completion_queue_create_for_next(NULL);

@@ -533,14 +533,14 @@ START_TEST(test_append_bad_input_refused_and_changes_nothing)
     assert_status(code, st, GRPC_STATUS_INVALID_ARGUMENT, "request");
     assert_unchanged(&d, &before, 1, "no message");
 
-    /* A message over the request limit is refused by the transport. */
+    /* A message over the request limit ([limits] request_bytes). */
     mla_buf huge;
     mla_buf_init(&huge, 20u << 20);
     tu_assert_ok(mla_buf_reserve(&huge, 17u << 20));
     memset(huge.ptr, 0x0a, 17u << 20);
     huge.len = 17u << 20;
     code = rpc_unary_raw(d.conn, M_APPEND, mla_buf_slice(&huge), NULL, &st);
-    ck_assert_msg(code == GRPC_STATUS_RESOURCE_EXHAUSTED, "status %d: %s", code, st.message);
+    assert_status(code, st, GRPC_STATUS_RESOURCE_EXHAUSTED, "request_bytes");
     mla_buf_dispose(&huge);
     assert_unchanged(&d, &before, 1, "oversized message");
 
@@ -550,6 +550,7 @@ START_TEST(test_append_bad_input_refused_and_changes_nothing)
     ck_assert(log_has("\"event\":\"refused\",\"method\":\"/mlaudit.v1.Ledger/Append\","
                       "\"code\":\"PERMISSION_DENIED\""));
     ck_assert(log_has("\"code\":\"INVALID_ARGUMENT\",\"message\":\"change.reason"));
+    ck_assert(log_has("\"code\":\"RESOURCE_EXHAUSTED\",\"message\":\"request: 17825792 bytes"));
 }
 END_TEST
 
