@@ -23,6 +23,7 @@
 #define REQUESTS_UNKNOWN 2
 /* The completion-queue thread wakes at least this often while stopping. */
 #define CQ_TICK_MS 50
+#define CQ_IDLE_TICK_MS 1000
 #define PEM_MAX (1u << 20)
 
 typedef enum tag_kind { TAG_NEW, TAG_CLOSE, TAG_SEND, TAG_SHUTDOWN } tag_kind;
@@ -422,8 +423,11 @@ static void on_send(mla_service_call *c, bool ok)
 static void cq_loop(mla_service *svc)
 {
     for (;;) {
-        gpr_timespec dl = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                       gpr_time_from_millis(CQ_TICK_MS, GPR_TIMESPAN));
+        pthread_mutex_lock(&svc->mu);
+        int tick_ms = svc->stopping ? CQ_TICK_MS : CQ_IDLE_TICK_MS;
+        pthread_mutex_unlock(&svc->mu);
+        gpr_timespec dl =
+            gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(tick_ms, GPR_TIMESPAN));
         grpc_event ev = grpc_completion_queue_next(svc->cq, dl, NULL);
         if (ev.type == GRPC_QUEUE_SHUTDOWN) return;
         if (ev.type == GRPC_OP_COMPLETE) {
@@ -542,6 +546,13 @@ static void svc_free(mla_service *svc)
 {
     stop_workers(svc);
     if (svc->server) grpc_server_destroy(svc->server);
+    if (svc->cq && !svc->cq_shutdown) { /* a server that never started */
+        grpc_completion_queue_shutdown(svc->cq);
+        while (
+            grpc_completion_queue_next(svc->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
+            GRPC_QUEUE_SHUTDOWN) {
+        }
+    }
     if (svc->cq) grpc_completion_queue_destroy(svc->cq);
     pthread_cond_destroy(&svc->work_cv);
     pthread_mutex_destroy(&svc->mu);
@@ -605,14 +616,19 @@ mla_status mla_service_start(mla_service **out, mla_log *log, const mla_service_
         svc->n_workers++;
     }
 
-    grpc_arg args[1];
+    grpc_arg args[2];
+    /* No SO_REUSEPORT: a second daemon on a taken port must fail to start,
+     * not silently share (and split) the traffic. */
+    args[1].type = GRPC_ARG_INTEGER;
+    args[1].key = (char *)(uintptr_t)GRPC_ARG_ALLOW_REUSEPORT;
+    args[1].value.integer = 0;
     args[0].type = GRPC_ARG_INTEGER;
     args[0].key = (char *)(uintptr_t)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
     /* gRPC refuses messages over twice our limit before they are read;
      * between the two we refuse them ourselves, so the refusal is logged and
      * names the limit. */
     args[0].value.integer = (int)(2 * svc->opts.request_bytes);
-    grpc_channel_args chargs = {1, args};
+    grpc_channel_args chargs = {2, args};
     svc->server = grpc_server_create(&chargs, NULL);
     svc->cq = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(svc->server, svc->cq, NULL);

@@ -991,6 +991,27 @@ START_TEST(test_bad_config_refused_naming_the_key)
 }
 END_TEST
 
+/* A port already taken: exit 1 naming the listen address, not a hang. */
+START_TEST(test_listen_address_in_use_refused)
+{
+    srv d, e;
+    daemon_start(&d, NULL);
+    daemon_prepare(&e);
+    const char *args[] = {"--config", e.config, "--init", "--insecure", "--listen", d.target, NULL};
+    ck_assert_int_eq(run_to_exit(&e, args), 1);
+    mla_buf log;
+    read_text(&log, e.log_path);
+    ck_assert_msg(strstr((const char *)log.ptr, "listen: cannot bind"), "%s",
+                  (const char *)log.ptr);
+    mla_buf_dispose(&log);
+    mla_crypto_key_free(e.admin);
+    tu_rmtree(e.dir);
+    free(e.dir);
+    append_ok(&d, "still-serving", NULL);
+    daemon_stop(&d);
+}
+END_TEST
+
 /* The shipped example configuration is valid as it stands: with only the
  * paths and transport overridden by flags, the daemon starts from it. */
 START_TEST(test_example_config_starts)
@@ -1118,6 +1139,7 @@ static Suite *daemon_suite(void)
     tcase_add_test(t, test_insecure_on_non_loopback_refused);
     tcase_add_test(t, test_bad_config_refused_naming_the_key);
     tcase_add_test(t, test_example_config_starts);
+    tcase_add_test(t, test_listen_address_in_use_refused);
     suite_add_tcase(s, t);
     t = tcase_create("shutdown");
     tcase_set_timeout(t, 60);
