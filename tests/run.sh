@@ -49,6 +49,7 @@ step "normal build (gcc, -Werror)"
 build_and_test build
 step "benchmark smoke run (the full run is ./build/tests/bench/bench_ledger)"
 ./build/tests/bench/bench_ledger --smoke
+./build/tests/bench/bench_grpc --smoke --mlauditd ./build/ledger/mlauditd
 [ $quick = 1 ] && exit 0
 
 # ---- 3. sanitizers ------------------------------------------------------------

@@ -1,0 +1,887 @@
+/* bench_grpc: the daemon's figures over loopback gRPC beside the limits
+ * measured in the same run, printed as ratios to them and to the targets:
+ *   limits   gRPC unary echo rate with 16 outstanding calls (a C-core echo
+ *            server in a child process, 16 client threads, one pluck queue
+ *            per call: the client library's call pattern), Ed25519 verify
+ *            rate x cores, LevelDB synced-batch rate;
+ *   figures  Append/s with 1 and 16 concurrent clients, AppendBatch of 256,
+ *            p50/p99 time to receipt at half the measured maximum rate
+ *            (open loop), GetInclusionProof/s at 1M entries.
+ * A program, not a test:
+ *   ./build/tests/bench/bench_grpc [--smoke] [--mlauditd PATH] [--dir DIR]
+ * mlauditd comes from --mlauditd, else $MLAUDITD, else ./build/ledger/mlauditd.
+ * Every loop is bounded in count and in time. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/time.h>
+
+#include "client/client.h"
+#include "codec/codec.h"
+#include "log/log.h"
+#include "log/log_int.h"
+
+extern char **environ;
+
+#define ORIGIN "bench.mlaudit.example/log"
+#define CLIENTS 16
+#define BATCH 256
+#define ECHO_METHOD "/bench.Echo/Echo"
+#define ECHO_BYTES 512
+
+static bool smoke;
+static char workdir[4096] = "/tmp";
+static const char *mlauditd_path;
+static long n_cores;
+
+#define CHECK(expr)                                                                                \
+    do {                                                                                           \
+        mla_status rc__ = (expr);                                                                  \
+        if (rc__ != MLA_OK) {                                                                      \
+            fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, mla_status_name(rc__),          \
+                    mla_error_last()->msg);                                                        \
+            exit(1);                                                                               \
+        }                                                                                          \
+    } while (0)
+
+#define DIE(...)                                                                                   \
+    do {                                                                                           \
+        fprintf(stderr, __VA_ARGS__);                                                              \
+        fputc('\n', stderr);                                                                       \
+        exit(1);                                                                                   \
+    } while (0)
+
+static double secs_since(int64_t t0) { return (double)(mla_time_mono_ns() - t0) / 1e9; }
+
+static void sleep_ns(int64_t ns)
+{
+    if (ns <= 0) return;
+    struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) continue;
+}
+
+static mla_privkey *key_from_byte(uint8_t b)
+{
+    uint8_t seed[32];
+    mla_privkey *k = NULL;
+    memset(seed, b, sizeof seed);
+    CHECK(mla_crypto_key_from_seed(&k, seed));
+    return k;
+}
+
+static char *tmpdir_new(const char *tag)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/mlaudit-bench-%s-XXXXXX", workdir, tag);
+    if (!mkdtemp(path)) DIE("mkdtemp %s: %s", path, strerror(errno));
+    return strdup(path);
+}
+
+static void rmtree(const char *path)
+{
+    char cmd[4300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+    if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", path);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* ---- the echo server (child process) -------------------------------------- */
+
+typedef struct echo_call {
+    grpc_call *call;
+    grpc_call_details details;
+    grpc_metadata_array md;
+    grpc_byte_buffer *payload;
+    int cancelled;
+    bool answering;
+} echo_call;
+
+typedef struct echo_server {
+    grpc_server *server;
+    grpc_completion_queue *cq;
+    void *method;
+} echo_server;
+
+static void echo_request(echo_server *e)
+{
+    echo_call *c = calloc(1, sizeof *c);
+    if (!c) DIE("echo: out of memory");
+    grpc_metadata_array_init(&c->md);
+    gpr_timespec deadline;
+    if (grpc_server_request_registered_call(e->server, e->method, &c->call, &deadline, &c->md,
+                                            &c->payload, e->cq, e->cq, c) != GRPC_CALL_OK)
+        DIE("echo: request_registered_call refused");
+}
+
+/* Answer with the request bytes: one batch, then free on its completion. */
+static void *echo_cq_main(void *arg)
+{
+    echo_server *e = arg;
+    for (;;) {
+        grpc_event ev =
+            grpc_completion_queue_next(e->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+        if (ev.type != GRPC_OP_COMPLETE) return NULL;
+        echo_call *c = ev.tag;
+        if (!c->answering) {
+            if (!ev.success) return NULL; /* shutting down */
+            echo_request(e);
+            c->answering = true;
+            grpc_op ops[4];
+            memset(ops, 0, sizeof ops);
+            ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+            ops[1].op = GRPC_OP_SEND_MESSAGE;
+            ops[1].data.send_message.send_message = c->payload;
+            ops[2].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+            ops[2].data.send_status_from_server.status = GRPC_STATUS_OK;
+            ops[3].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+            ops[3].data.recv_close_on_server.cancelled = &c->cancelled;
+            if (grpc_call_start_batch(c->call, ops, c->payload ? 4 : 3, c, NULL) != GRPC_CALL_OK)
+                DIE("echo: start_batch refused");
+            continue;
+        }
+        if (c->payload) grpc_byte_buffer_destroy(c->payload);
+        grpc_call_unref(c->call);
+        grpc_metadata_array_destroy(&c->md);
+        free(c);
+    }
+}
+
+/* Serve until `ctl` reaches EOF (the parent closed it), then exit. */
+static void echo_server_main(int ctl, int port_out)
+{
+    grpc_init();
+    echo_server e;
+    e.server = grpc_server_create(NULL, NULL);
+    e.cq = grpc_completion_queue_create_for_next(NULL);
+    grpc_server_register_completion_queue(e.server, e.cq, NULL);
+    e.method = grpc_server_register_method(e.server, ECHO_METHOD, NULL,
+                                           GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    int port = grpc_server_add_http2_port(e.server, "127.0.0.1:0", creds);
+    grpc_server_credentials_release(creds);
+    if (port <= 0) DIE("echo: cannot bind 127.0.0.1:0");
+    grpc_server_start(e.server);
+    for (int i = 0; i < 4 * CLIENTS; i++) echo_request(&e);
+    pthread_t t[16];
+    long n = n_cores < 1 ? 1 : n_cores > 16 ? 16 : n_cores;
+    for (long i = 0; i < n; i++)
+        if (pthread_create(&t[i], NULL, echo_cq_main, &e) != 0) DIE("echo: pthread_create");
+    if (write(port_out, &port, sizeof port) != (ssize_t)sizeof port) DIE("echo: write port");
+    char b;
+    while (read(ctl, &b, 1) > 0) continue;
+    _exit(0);
+}
+
+typedef struct echo_child {
+    pid_t pid;
+    int ctl;
+    char target[64];
+} echo_child;
+
+/* Fork the echo server before this process calls grpc_init (gRPC's threads
+ * do not survive a fork). */
+static void echo_child_start(echo_child *ec)
+{
+    int ctl[2], port[2];
+    if (pipe(ctl) != 0 || pipe(port) != 0) DIE("pipe: %s", strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) DIE("fork: %s", strerror(errno));
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        close(ctl[1]);
+        close(port[0]);
+        echo_server_main(ctl[0], port[1]);
+    }
+    close(ctl[0]);
+    close(port[1]);
+    int p = 0;
+    if (read(port[0], &p, sizeof p) != (ssize_t)sizeof p) DIE("echo server did not start");
+    close(port[0]);
+    ec->pid = pid;
+    ec->ctl = ctl[1];
+    snprintf(ec->target, sizeof ec->target, "127.0.0.1:%d", p);
+}
+
+static void echo_child_stop(echo_child *ec)
+{
+    close(ec->ctl);
+    int status;
+    waitpid(ec->pid, &status, 0);
+}
+
+typedef struct echo_arg {
+    const char *target;
+    long max;
+    double max_s;
+    int64_t t0;
+    long done;
+} echo_arg;
+
+static void *echo_client_main(void *arg)
+{
+    echo_arg *a = arg;
+    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
+    grpc_channel *ch = grpc_channel_create(a->target, creds, NULL);
+    grpc_channel_credentials_release(creds);
+    uint8_t msg[ECHO_BYTES];
+    memset(msg, 0x42, sizeof msg);
+    while (a->done < a->max && secs_since(a->t0) < a->max_s) {
+        grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
+        gpr_timespec deadline =
+            gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(10000, GPR_TIMESPAN));
+        grpc_call *call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
+                                                   grpc_slice_from_static_string(ECHO_METHOD), NULL,
+                                                   deadline, NULL);
+        grpc_slice s = grpc_slice_from_copied_buffer((const char *)msg, sizeof msg);
+        grpc_byte_buffer *send = grpc_raw_byte_buffer_create(&s, 1), *recv = NULL;
+        grpc_slice_unref(s);
+        grpc_metadata_array md_init, md_trail;
+        grpc_metadata_array_init(&md_init);
+        grpc_metadata_array_init(&md_trail);
+        grpc_status_code status = GRPC_STATUS_UNKNOWN;
+        grpc_slice details = grpc_empty_slice();
+        grpc_op ops[6];
+        memset(ops, 0, sizeof ops);
+        ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+        ops[1].op = GRPC_OP_SEND_MESSAGE;
+        ops[1].data.send_message.send_message = send;
+        ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+        ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+        ops[3].data.recv_initial_metadata.recv_initial_metadata = &md_init;
+        ops[4].op = GRPC_OP_RECV_MESSAGE;
+        ops[4].data.recv_message.recv_message = &recv;
+        ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+        ops[5].data.recv_status_on_client.trailing_metadata = &md_trail;
+        ops[5].data.recv_status_on_client.status = &status;
+        ops[5].data.recv_status_on_client.status_details = &details;
+        if (grpc_call_start_batch(call, ops, 6, call, NULL) != GRPC_CALL_OK)
+            DIE("echo client: start_batch refused");
+        grpc_event ev =
+            grpc_completion_queue_pluck(cq, call, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+        if (ev.type != GRPC_OP_COMPLETE || status != GRPC_STATUS_OK || !recv ||
+            grpc_byte_buffer_length(recv) != ECHO_BYTES)
+            DIE("echo client: call failed (status %d)", (int)status);
+        grpc_byte_buffer_destroy(send);
+        grpc_byte_buffer_destroy(recv);
+        grpc_slice_unref(details);
+        grpc_metadata_array_destroy(&md_init);
+        grpc_metadata_array_destroy(&md_trail);
+        grpc_call_unref(call);
+        grpc_completion_queue_shutdown(cq);
+        while (
+            grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
+            GRPC_QUEUE_SHUTDOWN) {
+        }
+        grpc_completion_queue_destroy(cq);
+        a->done++;
+    }
+    grpc_channel_destroy(ch);
+    return NULL;
+}
+
+static double bench_echo(const char *target)
+{
+    grpc_init();
+    echo_arg a[CLIENTS];
+    pthread_t t[CLIENTS];
+    long total = 0;
+    int64_t t0 = mla_time_mono_ns();
+    for (int i = 0; i < CLIENTS; i++) {
+        a[i] = (echo_arg){target, smoke ? 20 : 1000000, smoke ? 2.0 : 4.0, t0, 0};
+        if (pthread_create(&t[i], NULL, echo_client_main, &a[i]) != 0) DIE("pthread_create");
+    }
+    for (int i = 0; i < CLIENTS; i++) {
+        pthread_join(t[i], NULL);
+        total += a[i].done;
+    }
+    double rate = (double)total / secs_since(t0);
+    grpc_shutdown();
+    return rate;
+}
+
+/* ---- same-run limits of the core -------------------------------------------- */
+
+static double bench_verify(void)
+{
+    mla_privkey *k = key_from_byte(9);
+    uint8_t msg[512], sig[64];
+    memset(msg, 1, sizeof msg);
+    CHECK(mla_crypto_sign(sig, k, mla_slice_make(msg, sizeof msg)));
+    long n = 0, max = smoke ? 200 : 50000;
+    int64_t t0 = mla_time_mono_ns();
+    while (n < max && (n % 64 || secs_since(t0) < 2.0)) {
+        CHECK(mla_crypto_verify(mla_crypto_key_public(k), mla_slice_make(msg, sizeof msg),
+                                mla_slice_make(sig, 64)));
+        n++;
+    }
+    mla_crypto_key_free(k);
+    return (double)n / secs_since(t0);
+}
+
+static double bench_leveldb_batches(void)
+{
+    char *dir = tmpdir_new("ldb");
+    mla_store *s = NULL;
+    mla_store_leveldb_options o = {.create_if_missing = true, .bloom_bits_per_key = 10};
+    CHECK(mla_store_open_leveldb(&s, dir, &o));
+    uint8_t key[16], val[600];
+    memset(val, 7, sizeof val);
+    mla_store_batch *b = NULL;
+    CHECK(mla_store_batch_new(&b));
+    long n = 0, max = smoke ? 20 : 5000;
+    int64_t t0 = mla_time_mono_ns();
+    while (n < max && secs_since(t0) < 3.0) {
+        mla_store_batch_clear(b);
+        for (int i = 0; i < 256; i++) {
+            mla_put_be64(key, (uint64_t)n);
+            mla_put_be64(key + 8, (uint64_t)i);
+            CHECK(mla_store_batch_put(b, mla_slice_make(key, 16), mla_slice_make(val, sizeof val)));
+        }
+        CHECK(mla_store_write(s, b, true));
+        n++;
+    }
+    double rate = (double)n / secs_since(t0);
+    mla_store_batch_free(b);
+    mla_store_close(s);
+    rmtree(dir);
+    free(dir);
+    return rate;
+}
+
+/* ---- envelopes ---------------------------------------------------------------- */
+
+/* A MODEL change "model-<i>" with ~512 bytes of payload (the core
+ * benchmark's shape), signed by k; with k NULL the signature is 64 zero
+ * bytes under the admin keyid `keyid` (for a log that skips checks). */
+static void make_envelope(mla_buf *out, const mla_privkey *k, const char *keyid, uint64_t i,
+                          size_t pad_len)
+{
+    char name[32], pad[600];
+    uint8_t digest[32];
+    snprintf(name, sizeof name, "model-%llu", (unsigned long long)i);
+    if (pad_len >= sizeof pad) pad_len = sizeof pad - 1;
+    memset(pad, 'x', pad_len);
+    pad[pad_len] = '\0';
+    for (int j = 0; j < 32; j++) digest[j] = (uint8_t)(i >> (8 * (j % 8))) ^ (uint8_t)j;
+    Mlaudit__V1__Change c = MLAUDIT__V1__CHANGE__INIT;
+    Mlaudit__V1__Artifact a = MLAUDIT__V1__ARTIFACT__INIT;
+    a.type = (char *)(uintptr_t) "model";
+    a.name = name;
+    a.version = (char *)(uintptr_t) "1";
+    a.digest.data = digest;
+    a.digest.len = 32;
+    c.kind = MLAUDIT__V1__KIND__KIND_MODEL;
+    c.subject = &a;
+    c.actor = (char *)(uintptr_t) "bench@example.com";
+    c.reason = pad;
+    mla_buf payload;
+    mla_buf_init(&payload, 1 << 16);
+    CHECK(mla_codec_change_encode(&payload, &c));
+    uint8_t sig[64] = {0};
+    char kid[65];
+    if (k) {
+        CHECK(mla_crypto_dsse_sign(sig, k, mla_slice_cstr(MLA_PAYLOAD_TYPE_CHANGE),
+                                   mla_buf_slice(&payload)));
+        mla_crypto_keyid(kid, mla_crypto_key_public(k));
+    } else {
+        snprintf(kid, sizeof kid, "%s", keyid);
+    }
+    Mlaudit__V1__Signature s = MLAUDIT__V1__SIGNATURE__INIT, *sp = &s;
+    s.sig.data = sig;
+    s.sig.len = 64;
+    s.keyid = kid;
+    Mlaudit__V1__Envelope e = MLAUDIT__V1__ENVELOPE__INIT;
+    e.payload.data = payload.ptr;
+    e.payload.len = payload.len;
+    e.payload_type = (char *)(uintptr_t)MLA_PAYLOAD_TYPE_CHANGE;
+    e.signatures = &sp;
+    e.n_signatures = 1;
+    mla_buf_init(out, 1 << 16);
+    CHECK(mla_codec_envelope_encode(out, &e));
+    mla_buf_dispose(&payload);
+}
+
+/* ---- the daemon ------------------------------------------------------------------ */
+
+typedef struct ledgerd {
+    char *dir;
+    char data[4200], port[4200], logkey_path[4200], admin_path[4200], log_path[4200];
+    pid_t pid;
+    char target[128];
+    mla_privkey *admin, *logkey;
+    mla_note_verifier verifier;
+} ledgerd;
+
+/* Key files for a daemon in dir (its data directory is dir/data). */
+static void ledgerd_init(ledgerd *d, char *dir)
+{
+    memset(d, 0, sizeof *d);
+    d->pid = -1;
+    d->dir = dir;
+    d->admin = key_from_byte(1);
+    d->logkey = key_from_byte(3);
+    CHECK(mla_note_verifier_init(&d->verifier, mla_slice_cstr(ORIGIN),
+                                 mla_crypto_key_public(d->logkey)));
+    snprintf(d->data, sizeof d->data, "%s/data", dir);
+    snprintf(d->port, sizeof d->port, "%s/port", dir);
+    snprintf(d->logkey_path, sizeof d->logkey_path, "%s/log.key", dir);
+    snprintf(d->admin_path, sizeof d->admin_path, "%s/admin.pub", dir);
+    snprintf(d->log_path, sizeof d->log_path, "%s/daemon.log", dir);
+    CHECK(mla_crypto_keyfile_write_private(d->logkey_path, d->logkey));
+    CHECK(mla_crypto_keyfile_write_public(d->admin_path, mla_crypto_key_public(d->admin)));
+}
+
+static void ledgerd_start(ledgerd *d)
+{
+    unlink(d->port);
+    const char *argv[] = {
+        mlauditd_path,   "--init",       "--data-dir",  d->data,       "--origin", ORIGIN,
+        "--signing-key", d->logkey_path, "--admin-key", d->admin_path, "--listen", "127.0.0.1:0",
+        "--insecure",    "--port-file",  d->port,       "--cache-mb",  "64",       NULL};
+    int log_fd = open(d->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (log_fd < 0) DIE("%s: %s", d->log_path, strerror(errno));
+    fflush(NULL);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) DIE("fork: %s", strerror(errno));
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(127);
+        dup2(log_fd, 2);
+        execve(mlauditd_path, (char *const *)(uintptr_t)argv, environ);
+        _exit(127);
+    }
+    close(log_fd);
+    d->pid = pid;
+    int64_t t0 = mla_time_mono_ns();
+    char addr[256] = "";
+    for (;;) {
+        FILE *f = fopen(d->port, "rb");
+        if (f) {
+            size_t n = fread(addr, 1, sizeof addr - 1, f);
+            fclose(f);
+            addr[n] = '\0';
+            if (strchr(addr, '\n')) break;
+        }
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            DIE("mlauditd (%s) exited (status 0x%x); see %s", mlauditd_path, status, d->log_path);
+        if (secs_since(t0) > 60) DIE("mlauditd did not start in 60 s; see %s", d->log_path);
+        sleep_ns(5000000);
+    }
+    *strchr(addr, '\n') = '\0';
+    snprintf(d->target, sizeof d->target, "%s", addr);
+}
+
+static void ledgerd_stop(ledgerd *d)
+{
+    if (d->pid <= 0) return;
+    kill(d->pid, SIGTERM);
+    int status = 0;
+    int64_t t0 = mla_time_mono_ns();
+    pid_t w;
+    while ((w = waitpid(d->pid, &status, WNOHANG)) == 0 && secs_since(t0) < 30) sleep_ns(5000000);
+    if (w == 0) {
+        kill(d->pid, SIGKILL);
+        waitpid(d->pid, &status, 0);
+        fprintf(stderr, "warning: mlauditd did not stop in 30 s after SIGTERM\n");
+    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "warning: mlauditd stopped with status 0x%x\n", status);
+    }
+    d->pid = -1;
+}
+
+static void ledgerd_dispose(ledgerd *d)
+{
+    ledgerd_stop(d);
+    mla_crypto_key_free(d->admin);
+    mla_crypto_key_free(d->logkey);
+    rmtree(d->dir);
+    free(d->dir);
+}
+
+static mla_client *ledgerd_client(const ledgerd *d)
+{
+    mla_client *c = NULL;
+    mla_client_options o = {
+        .target = d->target, .insecure = true, .verifier = &d->verifier, .timeout_ms = 30000};
+    CHECK(mla_client_open(&c, &o));
+    return c;
+}
+
+/* ---- appends over gRPC -------------------------------------------------------------- */
+
+typedef struct appender {
+    const ledgerd *d;
+    mla_buf *envs; /* this thread's */
+    size_t count;
+    double max_s;
+    int64_t t0;
+    int64_t interval_ns; /* open loop: one call per interval; 0 = closed loop */
+    int64_t offset_ns;
+    int64_t *lat_ns; /* count slots */
+    size_t done;
+} appender;
+
+static void *append_main(void *arg)
+{
+    appender *a = arg;
+    mla_client *c = ledgerd_client(a->d);
+    mla_receipt *r = malloc(sizeof *r);
+    for (size_t i = 0; i < a->count && secs_since(a->t0) < a->max_s; i++) {
+        /* Open loop: latency counts from the planned send time, so a slow
+         * answer delays the next call's clock, not the measurement. */
+        int64_t planned = a->interval_ns ? a->t0 + a->offset_ns + (int64_t)i * a->interval_ns
+                                         : mla_time_mono_ns();
+        sleep_ns(planned - mla_time_mono_ns());
+        CHECK(mla_client_append(c, mla_buf_slice(&a->envs[i]), r));
+        if (a->lat_ns) a->lat_ns[i] = mla_time_mono_ns() - planned;
+        a->done++;
+    }
+    free(r);
+    mla_client_close(c);
+    return NULL;
+}
+
+/* `clients` threads, each its own mla_client, over envs split evenly;
+ * returns appends/s (and the latencies, when lat is not NULL). */
+static double run_appends(const ledgerd *d, mla_buf *envs, size_t n, int clients, double max_s,
+                          double rate, int64_t *lat, size_t *n_lat)
+{
+    appender a[CLIENTS];
+    pthread_t t[CLIENTS];
+    size_t per = n / (size_t)clients, total = 0;
+    int64_t t0 = mla_time_mono_ns() + 50000000; /* every thread starts its clock together */
+    for (int i = 0; i < clients; i++) {
+        a[i] = (appender){.d = d,
+                          .envs = envs + (size_t)i * per,
+                          .count = per,
+                          .max_s = max_s + 0.05,
+                          .t0 = t0,
+                          .lat_ns = lat ? lat + (size_t)i * per : NULL};
+        if (rate > 0) {
+            a[i].interval_ns = (int64_t)(1e9 * clients / rate);
+            a[i].offset_ns = a[i].interval_ns * i / clients;
+        }
+        if (pthread_create(&t[i], NULL, append_main, &a[i]) != 0) DIE("pthread_create");
+    }
+    for (int i = 0; i < clients; i++) pthread_join(t[i], NULL);
+    double el = secs_since(t0);
+    if (lat) {
+        /* Compact the measured latencies to the front. */
+        size_t k = 0;
+        for (int i = 0; i < clients; i++)
+            for (size_t j = 0; j < a[i].done; j++) lat[k++] = lat[(size_t)i * per + j];
+        *n_lat = k;
+    }
+    for (int i = 0; i < clients; i++) total += a[i].done;
+    return (double)total / el;
+}
+
+/* Pre-sign envelopes from index `first` on 2 threads (signing is the
+ * client's cost, not the ledger's). */
+typedef struct signer {
+    mla_buf *envs;
+    const mla_privkey *k;
+    uint64_t first;
+    size_t from, to;
+} signer;
+
+static void *sign_main(void *arg)
+{
+    signer *s = arg;
+    for (size_t i = s->from; i < s->to; i++)
+        make_envelope(&s->envs[i], s->k, NULL, s->first + i, 300);
+    return NULL;
+}
+
+static mla_buf *sign_envelopes(const mla_privkey *k, uint64_t first, size_t n)
+{
+    mla_buf *envs = calloc(n ? n : 1, sizeof *envs);
+    if (!envs) DIE("out of memory");
+    signer s[2] = {{envs, k, first, 0, n / 2}, {envs, k, first, n / 2, n}};
+    pthread_t t;
+    if (pthread_create(&t, NULL, sign_main, &s[1]) != 0) DIE("pthread_create");
+    sign_main(&s[0]);
+    pthread_join(t, NULL);
+    return envs;
+}
+
+static void free_envelopes(mla_buf *envs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) mla_buf_dispose(&envs[i]);
+    free(envs);
+}
+
+/* ---- a large log built offline ----------------------------------------------------- */
+
+typedef struct builder {
+    mla_log *log;
+    const char *keyid;
+    atomic_uint_fast64_t *next; /* next batch number */
+    uint64_t max_batches;
+    double max_s;
+    int64_t t0;
+} builder;
+
+static void *build_main(void *arg)
+{
+    builder *b = arg;
+    mla_buf envs[BATCH];
+    mla_slice sl[BATCH];
+    mla_receipt *r = malloc(BATCH * sizeof *r);
+    if (!r) DIE("out of memory");
+    for (;;) {
+        uint64_t k = atomic_fetch_add(b->next, 1);
+        if (k >= b->max_batches || secs_since(b->t0) > b->max_s) break;
+        for (int i = 0; i < BATCH; i++) {
+            /* Small entries: the proofs read tree nodes, not entries. */
+            make_envelope(&envs[i], NULL, b->keyid, 10000000 + k * BATCH + (uint64_t)i, 16);
+            sl[i] = mla_buf_slice(&envs[i]);
+        }
+        CHECK(mla_log_append_batch(b->log, sl, BATCH, mla_slice_cstr("bench-builder"), r));
+        for (int i = 0; i < BATCH; i++) mla_buf_dispose(&envs[i]);
+    }
+    free(r);
+    return NULL;
+}
+
+/* Build the daemon's store offline with the log library, signature checks
+ * skipped (the envelopes carry zero signatures): `want` entries or as many
+ * as fit in max_s. Returns the size reached. */
+static uint64_t build_log(ledgerd *d, uint64_t want, double max_s, double *secs)
+{
+    char db[4300];
+    if (mkdir(d->data, 0700) != 0) DIE("mkdir %s: %s", d->data, strerror(errno));
+    snprintf(db, sizeof db, "%s/db", d->data);
+    mla_store *s = NULL;
+    mla_store_leveldb_options o = {
+        .create_if_missing = true, .bloom_bits_per_key = 10, .cache_bytes = 64u << 20};
+    CHECK(mla_store_open_leveldb(&s, db, &o));
+    mla_pubkey admin = *mla_crypto_key_public(d->admin);
+    mla_log_options lo = {
+        .origin = ORIGIN, .signing_key = d->logkey, .admin_keys = &admin, .n_admin_keys = 1};
+    mla_log *log = NULL;
+    CHECK(mla_log_open(&log, s, &lo));
+    mla_log__bench_skip_signature_checks(log, true);
+    char keyid[65];
+    mla_crypto_keyid(keyid, &admin);
+    atomic_uint_fast64_t next;
+    atomic_init(&next, 0);
+    builder b = {log, keyid, &next, (want + BATCH - 1) / BATCH, max_s, mla_time_mono_ns()};
+    enum { BUILDERS = 6 };
+    pthread_t t[BUILDERS];
+    for (int i = 0; i < BUILDERS; i++)
+        if (pthread_create(&t[i], NULL, build_main, &b) != 0) DIE("pthread_create");
+    for (int i = 0; i < BUILDERS; i++) pthread_join(t[i], NULL);
+    *secs = secs_since(b.t0);
+    uint64_t size = mla_log_size(log);
+    mla_log_close(log);
+    mla_store_close(s);
+    return size;
+}
+
+typedef struct prover {
+    const ledgerd *d;
+    uint64_t size;
+    long max;
+    double max_s;
+    int64_t t0;
+    uint64_t rng;
+    long done;
+} prover;
+
+static void *prove_main(void *arg)
+{
+    prover *p = arg;
+    mla_client *c = ledgerd_client(p->d);
+    while (p->done < p->max && secs_since(p->t0) < p->max_s) {
+        p->rng ^= p->rng << 13, p->rng ^= p->rng >> 7, p->rng ^= p->rng << 17;
+        mla_merkle_proof pr;
+        mla_hash leaf;
+        uint64_t size;
+        CHECK(mla_client_inclusion_proof(c, p->rng % p->size, 0, &pr, &leaf, &size));
+        p->done++;
+    }
+    mla_client_close(c);
+    return NULL;
+}
+
+static double run_proofs(const ledgerd *d, uint64_t size)
+{
+    prover p[CLIENTS];
+    pthread_t t[CLIENTS];
+    long total = 0;
+    int64_t t0 = mla_time_mono_ns();
+    for (int i = 0; i < CLIENTS; i++) {
+        p[i] = (prover){d,
+                        size,
+                        smoke ? 20 : 1000000,
+                        smoke ? 2.0 : 5.0,
+                        t0,
+                        88172645463325252u + (uint64_t)i * 7919,
+                        0};
+        if (pthread_create(&t[i], NULL, prove_main, &p[i]) != 0) DIE("pthread_create");
+    }
+    for (int i = 0; i < CLIENTS; i++) {
+        pthread_join(t[i], NULL);
+        total += p[i].done;
+    }
+    return (double)total / secs_since(t0);
+}
+
+/* ---- main ------------------------------------------------------------------------------ */
+
+static const char *verdict(double value, double target)
+{
+    return value >= target ? "met" : "MISSED";
+}
+
+int main(int argc, char **argv)
+{
+    mlauditd_path = getenv("MLAUDITD");
+    if (!mlauditd_path || !*mlauditd_path) mlauditd_path = "./build/ledger/mlauditd";
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--smoke")) {
+            smoke = true;
+        } else if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
+            snprintf(workdir, sizeof workdir, "%s", argv[++i]);
+        } else if (!strcmp(argv[i], "--mlauditd") && i + 1 < argc) {
+            mlauditd_path = argv[++i];
+        } else {
+            fprintf(stderr, "usage: %s [--smoke] [--mlauditd PATH] [--dir DIR]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (access(mlauditd_path, X_OK) != 0)
+        DIE("%s: not an executable (give --mlauditd PATH or set MLAUDITD)", mlauditd_path);
+    n_cores = sysconf(_SC_NPROCESSORS_ONLN);
+    echo_child ec;
+    echo_child_start(&ec); /* before this process starts gRPC */
+    CHECK(mla_crypto_init());
+    printf("mlaudit gRPC benchmark (%s), %ld cores, loopback, mlauditd %s, store dir %s\n",
+           smoke ? "smoke" : "full", n_cores, mlauditd_path, workdir);
+    printf("(client threads, the daemon and the echo server share these cores)\n");
+
+    printf("\n-- limits, this run --\n");
+    double echo = bench_echo(ec.target);
+    echo_child_stop(&ec);
+    printf("gRPC unary echo (512 B, %d outstanding)  %10.0f calls/s\n", CLIENTS, echo);
+    double ver = bench_verify();
+    double verify_cores = ver * (double)n_cores;
+    printf("Ed25519 verify (512 B, 1 core)          %10.0f /s; x %ld cores = %.0f /s\n", ver,
+           n_cores, verify_cores);
+    double ldb = bench_leveldb_batches();
+    printf("LevelDB synced batch (256 puts)         %10.1f batches/s\n", ldb);
+    double limit = echo < verify_cores ? echo : verify_cores;
+    printf("append limit min(echo, cores x verify)  %10.0f /s (%s)\n", limit,
+           echo < verify_cores ? "gRPC" : "signature checks");
+
+    mla_privkey *signer_key = key_from_byte(1);
+    size_t n1 = smoke ? 16 : 3000, n16 = smoke ? 64 : 16000, nb = smoke ? 1 : 16;
+    size_t n_half = smoke ? 64 : 12000;
+    int64_t t_sign = mla_time_mono_ns();
+    mla_buf *e1 = sign_envelopes(signer_key, 0, n1);
+    mla_buf *e16 = sign_envelopes(signer_key, n1, n16);
+    mla_buf *eb = sign_envelopes(signer_key, n1 + n16, nb * BATCH);
+    mla_buf *eh = sign_envelopes(signer_key, n1 + n16 + nb * BATCH, n_half);
+    printf("(pre-signed %zu envelopes of ~512 B in %.1f s on 2 threads)\n",
+           n1 + n16 + nb * BATCH + n_half, secs_since(t_sign));
+
+    printf("\n-- appends over gRPC (mlauditd, LevelDB, synced group commit) --\n");
+    ledgerd d;
+    ledgerd_init(&d, tmpdir_new("grpc"));
+    ledgerd_start(&d);
+    double r1 = run_appends(&d, e1, n1, 1, smoke ? 2.0 : 5.0, 0, NULL, NULL);
+    printf("Append, 1 client                        %10.0f /s = %5.1f%% of the limit\n", r1,
+           100 * r1 / limit);
+    double r16 = run_appends(&d, e16, n16, CLIENTS, smoke ? 2.0 : 8.0, 0, NULL, NULL);
+    printf("Append, %d clients                      %10.0f /s = %5.1f%% of the limit (target >= "
+           "80%%: %s)\n",
+           CLIENTS, r16, 100 * r16 / limit, verdict(r16, 0.8 * limit));
+    {
+        mla_client *c = ledgerd_client(&d);
+        mla_slice sl[BATCH];
+        mla_receipt *r = malloc(BATCH * sizeof *r);
+        size_t done = 0;
+        int64_t t0 = mla_time_mono_ns();
+        for (size_t b = 0; b < nb && secs_since(t0) < 10.0; b++) {
+            for (size_t i = 0; i < BATCH; i++) sl[i] = mla_buf_slice(&eb[b * BATCH + i]);
+            CHECK(mla_client_append_batch(c, sl, BATCH, r));
+            done++;
+        }
+        double el = secs_since(t0);
+        printf("AppendBatch of %d, 1 client            %10.1f batches/s = %.0f envelopes/s = "
+               "%5.1f%% of cores x verify\n",
+               BATCH, (double)done / el, (double)done * BATCH / el,
+               100 * (double)done * BATCH / el / verify_cores);
+        free(r);
+        mla_client_close(c);
+    }
+    {
+        double rate = r16 / 2;
+        int64_t *lat = calloc(n_half, sizeof *lat);
+        size_t n_lat = 0;
+        double secs = smoke ? 1.0 : 5.0;
+        size_t use = (size_t)(rate * secs);
+        if (use > n_half) use = n_half;
+        if (use < CLIENTS) use = CLIENTS;
+        double got = run_appends(&d, eh, use, CLIENTS, secs + 5, rate, lat, &n_lat);
+        qsort(lat, n_lat, sizeof *lat, cmp_i64);
+        double p50 = n_lat ? (double)lat[n_lat / 2] / 1e6 : 0;
+        double p99 =
+            n_lat ? (double)lat[(n_lat * 99) / 100 < n_lat ? (n_lat * 99) / 100 : n_lat - 1] / 1e6
+                  : 0;
+        printf("time to receipt at %.0f/s (half of the %d-client rate; got %.0f/s, %zu calls): "
+               "p50 %.2f ms, p99 %.2f ms (target p99 <= 10 ms: %s)\n",
+               rate, CLIENTS, got, n_lat, p50, p99, verdict(10.0, p99));
+        free(lat);
+    }
+    ledgerd_dispose(&d);
+
+    printf("\n-- inclusion proofs over gRPC --\n");
+    {
+        ledgerd big;
+        ledgerd_init(&big, tmpdir_new("proofs"));
+        double build_s = 0;
+        uint64_t want = smoke ? 4096 : 1000000;
+        uint64_t size = build_log(&big, want, smoke ? 30.0 : 120.0, &build_s);
+        printf("built a %llu-entry log offline in %.1f s (%.0f entries/s, log library, "
+               "AppendBatch of %d from 6 threads, signature checks skipped)%s\n",
+               (unsigned long long)size, build_s, (double)size / build_s, BATCH,
+               size < want ? " -- stopped at the time cap, short of 1M" : "");
+        ledgerd_start(&big);
+        double pr = run_proofs(&big, size);
+        printf("GetInclusionProof at %llu entries, %d clients %10.0f /s = %5.1f%% of gRPC echo "
+               "(target >= 50%%: %s)\n",
+               (unsigned long long)size, CLIENTS, pr, 100 * pr / echo, verdict(pr, 0.5 * echo));
+        ledgerd_dispose(&big);
+    }
+
+    free_envelopes(e1, n1);
+    free_envelopes(e16, n16);
+    free_envelopes(eb, nb * BATCH);
+    free_envelopes(eh, n_half);
+    mla_crypto_key_free(signer_key);
+    return 0;
+}
