@@ -5,15 +5,18 @@
 #ifndef MLA_CODEC_LIMITS_H
 #define MLA_CODEC_LIMITS_H
 
-/* An encoded Envelope: the unit a client signs and sends (gRPC messages are
- * refused above this before they reach the codec). */
-#define MLA_LIMIT_ENVELOPE_BYTES 262144
+/* An envelope's payload. Each signature is Ed25519 over the DSSE PAE, and
+ * libgcrypt holds the signed message in one S-expression token, whose length
+ * is 16 bits: the PAE must stay under MLA_CRYPTO_MESSAGE_MAX (65280). The PAE
+ * adds at most 6 + 1 + 3 + 1 + MLA_LIMIT_PAYLOAD_TYPE + 1 + 5 + 1 = 146
+ * bytes, so 65000 leaves room. Changes are metadata: a few KiB in practice. */
+#define MLA_LIMIT_PAYLOAD_BYTES 65000
+/* An encoded Envelope: the payload plus the payload type and
+ * MLA_LIMIT_SIGNATURES signatures (each 64-byte sig + 64-char keyid + tags). */
+#define MLA_LIMIT_ENVELOPE_BYTES (MLA_LIMIT_PAYLOAD_BYTES + 4096)
 /* An encoded Entry: the envelope plus what the server adds (seq, time,
  * prev_hash, submitter, up to MLA_LIMIT_LINKS links). */
 #define MLA_LIMIT_ENTRY_BYTES (MLA_LIMIT_ENVELOPE_BYTES + 8192)
-/* An envelope's payload: the envelope less room for the payload type and
- * MLA_LIMIT_SIGNATURES signatures (each 64-byte sig + 64-char keyid + tags). */
-#define MLA_LIMIT_PAYLOAD_BYTES (MLA_LIMIT_ENVELOPE_BYTES - 4096)
 /* An encoded Change is an envelope payload. */
 #define MLA_LIMIT_CHANGE_BYTES MLA_LIMIT_PAYLOAD_BYTES
 /* An encoded Decision receipt: an id, a target, digests and one artifact. */

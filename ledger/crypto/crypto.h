@@ -10,6 +10,11 @@
 #define MLA_ED25519_SEED_LEN 32
 #define MLA_ED25519_SIG_LEN 64
 #define MLA_KEYID_HEX_LEN 64
+/* Longest message Ed25519 signs or verifies here. libgcrypt 1.10 keeps it in
+ * an S-expression with 16-bit lengths: near 65,450 bytes it fails, a little
+ * further it aborts the whole process (sexp.c "Ohhhh jeeee"). 0xff00 leaves a
+ * margin for the S-expression's own framing. */
+#define MLA_CRYPTO_MESSAGE_MAX 65280
 
 /** Initialise libgcrypt once: version check, secure memory for private keys.
  * MLA_EIO if the library is too old or cannot initialise. */

@@ -257,9 +257,11 @@ static mla_status sig_part(uint8_t out[32], gcry_sexp_t sig, const char *token)
 
 static mla_status check_msg_len(mla_slice msg)
 {
-    /* gcry_sexp_build's %b takes an int length. */
-    if (msg.len > INT_MAX)
-        return mla_err(MLA_EINVAL, "message: %zu bytes exceeds limit %d", msg.len, INT_MAX);
+    /* libgcrypt stores the message as one S-expression token with a 16-bit
+     * length (sexp.c DATALEN) and aborts the process on anything longer. */
+    if (msg.len > MLA_CRYPTO_MESSAGE_MAX)
+        return mla_err(MLA_EINVAL, "message: %zu bytes exceeds limit %d", msg.len,
+                       MLA_CRYPTO_MESSAGE_MAX);
     return MLA_OK;
 }
 

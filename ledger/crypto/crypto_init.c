@@ -20,6 +20,10 @@ static void init_gcrypt(void)
     if (!gcry_control(GCRYCTL_INITIALIZATION_FINISHED_P)) {
         gcry_control(GCRYCTL_SUSPEND_SECMEM_WARN);
         if (gcry_control(GCRYCTL_INIT_SECMEM, MLA_SECMEM_BYTES, 0)) return;
+        /* gcry_pk_sign copies the message into secure memory next to a
+         * secure key; a fixed pool aborts the process ("Ohhhh jeeee") on a
+         * large payload. Let the pool grow in steps instead. */
+        if (gcry_control(GCRYCTL_AUTO_EXPAND_SECMEM, MLA_SECMEM_BYTES * 16, 0)) return;
         gcry_control(GCRYCTL_RESUME_SECMEM_WARN);
         gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
     }

@@ -691,6 +691,47 @@ START_TEST(test_dsse_pae_lengths_are_byte_counts_without_leading_zeros)
 }
 END_TEST
 
+/* The longest message we let libgcrypt take signs and verifies, from several
+ * threads at once; longer ones, which abort libgcrypt 1.10, are refused. */
+static void *sign_big(void *arg)
+{
+    mla_privkey *k = arg;
+    static uint8_t big[MLA_CRYPTO_MESSAGE_MAX];
+    uint8_t sig[64];
+    for (int i = 0; i < 2; i++) {
+        if (mla_crypto_sign(sig, k, mla_slice_make(big, sizeof big)) != MLA_OK) return (void *)1;
+        if (mla_crypto_verify(mla_crypto_key_public(k), mla_slice_make(big, sizeof big),
+                              mla_slice_make(sig, 64)) != MLA_OK)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+START_TEST(test_ed25519_signs_longest_message_concurrently_and_refuses_longer)
+{
+    mla_privkey *k = key_of_hex_seed(TEST1_SEED);
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) ck_assert_int_eq(pthread_create(&t[i], NULL, sign_big, k), 0);
+    for (int i = 0; i < 4; i++) {
+        void *ret;
+        pthread_join(t[i], &ret);
+        ck_assert_ptr_null(ret);
+    }
+    static uint8_t over[MLA_CRYPTO_MESSAGE_MAX + 1];
+    uint8_t sig[64] = {0};
+    tu_assert_fail_with(mla_crypto_sign(sig, k, mla_slice_make(over, sizeof over)), MLA_EINVAL,
+                        "message: 65281 bytes exceeds limit 65280");
+    tu_assert_fail_with(
+        mla_crypto_dsse_sign(sig, k, mla_slice_cstr("t"), mla_slice_make(over, sizeof over - 10)),
+        MLA_EINVAL, "exceeds limit 65280");
+    tu_assert_fail_with(mla_crypto_verify(mla_crypto_key_public(k),
+                                          mla_slice_make(over, sizeof over),
+                                          mla_slice_make(sig, 64)),
+                        MLA_EINVAL, "message");
+    mla_crypto_key_free(k);
+}
+END_TEST
+
 START_TEST(test_dsse_sign_verify_round_trip_and_tamper)
 {
     mla_privkey *k = key_of_hex_seed(TEST1_SEED);
@@ -865,6 +906,7 @@ static Suite *crypto_suite(void)
     tcase_add_test(t, test_dsse_pae_matches_spec_example);
     tcase_add_test(t, test_dsse_pae_lengths_are_byte_counts_without_leading_zeros);
     tcase_add_test(t, test_dsse_sign_verify_round_trip_and_tamper);
+    tcase_add_test(t, test_ed25519_signs_longest_message_concurrently_and_refuses_longer);
     suite_add_tcase(s, t);
     t = tcase_create("alloc");
     tcase_add_test(t, test_alloc_failure_key_generate_and_from_seed);
