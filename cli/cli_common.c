@@ -233,6 +233,8 @@ void cli_help(const cli_cmd *cmd, FILE *f)
 /* ---- errors ----------------------------------------------------------- */
 
 static void fail_v(cli_ctx *ctx, int code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static void fail_v(cli_ctx *ctx, int code, const char *fmt, va_list ap)
 {
     char msg[2048];
     vsnprintf(msg, sizeof msg, fmt, ap);
