@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -111,6 +112,7 @@ typedef struct echo_call {
     grpc_call_details details;
     grpc_metadata_array md;
     grpc_byte_buffer *payload;
+    gpr_timespec deadline; /* written by gRPC when the call arrives */
     int cancelled;
     bool answering;
 } echo_call;
@@ -126,8 +128,7 @@ static void echo_request(echo_server *e)
     echo_call *c = calloc(1, sizeof *c);
     if (!c) DIE("echo: out of memory");
     grpc_metadata_array_init(&c->md);
-    gpr_timespec deadline;
-    if (grpc_server_request_registered_call(e->server, e->method, &c->call, &deadline, &c->md,
+    if (grpc_server_request_registered_call(e->server, e->method, &c->call, &c->deadline, &c->md,
                                             &c->payload, e->cq, e->cq, c) != GRPC_CALL_OK)
         DIE("echo: request_registered_call refused");
 }
@@ -280,7 +281,8 @@ static void *echo_client_main(void *arg)
             grpc_completion_queue_pluck(cq, call, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
         if (ev.type != GRPC_OP_COMPLETE || status != GRPC_STATUS_OK || !recv ||
             grpc_byte_buffer_length(recv) != ECHO_BYTES)
-            DIE("echo client: call failed (status %d)", (int)status);
+            DIE("echo client: call failed (status %d: %.*s)", (int)status,
+                (int)GRPC_SLICE_LENGTH(details), (const char *)GRPC_SLICE_START_PTR(details));
         grpc_byte_buffer_destroy(send);
         grpc_byte_buffer_destroy(recv);
         grpc_slice_unref(details);
@@ -427,7 +429,7 @@ typedef struct ledgerd {
     char *dir;
     char data[4200], port[4200], logkey_path[4200], admin_path[4200], log_path[4200];
     pid_t pid;
-    char target[128];
+    char target[256];
     mla_privkey *admin, *logkey;
     mla_note_verifier verifier;
 } ledgerd;
@@ -529,6 +531,50 @@ static mla_client *ledgerd_client(const ledgerd *d)
     return c;
 }
 
+/* CPU seconds used so far by process pid (from /proc) and by this one, to
+ * show where the shared cores went during a phase. */
+static double cpu_of_pid(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    unsigned long long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return 0;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static double cpu_self(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+typedef struct cpu_mark {
+    double daemon, self;
+    int64_t t0;
+} cpu_mark;
+
+static cpu_mark cpu_start(pid_t daemon)
+{
+    return (cpu_mark){cpu_of_pid(daemon), cpu_self(), mla_time_mono_ns()};
+}
+
+static void cpu_print(const cpu_mark *m, pid_t daemon, double ops)
+{
+    double el = secs_since(m->t0), dd = cpu_of_pid(daemon) - m->daemon, ds = cpu_self() - m->self;
+    printf("    cpu: mlauditd %.2f cores, clients %.2f cores (of %ld); per call %.2f ms daemon, "
+           "%.2f ms client\n",
+           dd / el, ds / el, n_cores, ops > 0 ? 1e3 * dd / ops : 0, ops > 0 ? 1e3 * ds / ops : 0);
+}
+
 /* ---- appends over gRPC -------------------------------------------------------------- */
 
 typedef struct appender {
@@ -548,6 +594,7 @@ static void *append_main(void *arg)
     appender *a = arg;
     mla_client *c = ledgerd_client(a->d);
     mla_receipt *r = malloc(sizeof *r);
+    sleep_ns(a->t0 - mla_time_mono_ns()); /* every thread starts at t0 */
     for (size_t i = 0; i < a->count && secs_since(a->t0) < a->max_s; i++) {
         /* Open loop: latency counts from the planned send time, so a slow
          * answer delays the next call's clock, not the measurement. */
@@ -812,13 +859,17 @@ int main(int argc, char **argv)
     ledgerd d;
     ledgerd_init(&d, tmpdir_new("grpc"));
     ledgerd_start(&d);
+    cpu_mark m = cpu_start(d.pid);
     double r1 = run_appends(&d, e1, n1, 1, smoke ? 2.0 : 5.0, 0, NULL, NULL);
     printf("Append, 1 client                        %10.0f /s = %5.1f%% of the limit\n", r1,
            100 * r1 / limit);
+    cpu_print(&m, d.pid, r1 * secs_since(m.t0));
+    m = cpu_start(d.pid);
     double r16 = run_appends(&d, e16, n16, CLIENTS, smoke ? 2.0 : 8.0, 0, NULL, NULL);
     printf("Append, %d clients                      %10.0f /s = %5.1f%% of the limit (target >= "
            "80%%: %s)\n",
            CLIENTS, r16, 100 * r16 / limit, verdict(r16, 0.8 * limit));
+    cpu_print(&m, d.pid, r16 * secs_since(m.t0));
     {
         mla_client *c = ledgerd_client(&d);
         mla_slice sl[BATCH];
