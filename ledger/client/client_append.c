@@ -59,6 +59,7 @@ mla_status mla_client_append(mla_client *c, mla_slice envelope, mla_receipt *out
     if (rc != MLA_OK) goto out;
     const Mlaudit__V1__AppendResponse *r = (const Mlaudit__V1__AppendResponse *)resp;
     rc = mla_client__receipt_from_pb(out, r->receipt, NULL, &c->verifier, NULL, "receipt");
+    if (rc == MLA_OK) rc = mla_client__receipt_entry_check(r->receipt, out, envelope, "receipt");
 out:
     if (rc != MLA_OK) memset(out, 0, sizeof *out);
     mla_codec_rpc_free(resp);
@@ -103,6 +104,9 @@ mla_status mla_client_append_batch(mla_client *c, const mla_slice *envelopes, si
         snprintf(field, sizeof field, "receipts[%zu]", i);
         rc = mla_client__receipt_from_pb(&receipts_out[i], r->receipts[i], r->checkpoint,
                                          &c->verifier, &cache, field);
+        if (rc == MLA_OK)
+            rc = mla_client__receipt_entry_check(r->receipts[i], &receipts_out[i], envelopes[i],
+                                                 field);
         if (rc != MLA_OK) goto out;
     }
 out:

@@ -62,6 +62,10 @@ typedef struct mla_client__cp_cache {
  * leaf_index == seq in tree_size == the checkpoint's size and leads from the
  * leaf hash to the checkpoint's root. MLA_ECORRUPT naming `field` and what
  * failed. `cache` may be NULL. */
+/** The receipt's entry bytes hash to its leaf and hold the envelope that was
+ * sent (compared in canonical encoding): MLA_ECORRUPT naming field if not. */
+mla_status mla_client__receipt_entry_check(const Mlaudit__V1__Receipt *r, const mla_receipt *out,
+                                           mla_slice sent, const char *field) MLA_MUST_USE;
 mla_status mla_client__receipt_from_pb(mla_receipt *out, const Mlaudit__V1__Receipt *r,
                                        const Mlaudit__V1__Checkpoint *fallback,
                                        const mla_note_verifier *v, mla_client__cp_cache *cache,

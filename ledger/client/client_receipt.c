@@ -95,6 +95,7 @@ mla_status mla_client__receipt_from_pb(mla_receipt *out, const Mlaudit__V1__Rece
     MLA_TRY(mla_client__proof(&out->inclusion, r->inclusion->hashes, r->inclusion->n_hashes, f));
     out->seq = r->seq;
     out->ledger_time_ns = r->ledger_time_ns;
+    out->duplicate = r->duplicate;
     out->tree_size = r->inclusion->tree_size;
     memcpy(out->checkpoint, cpm->note.data, cpm->note.len);
     out->checkpoint_len = cpm->note.len;
@@ -110,6 +111,52 @@ mla_status mla_client__receipt_from_pb(mla_receipt *out, const Mlaudit__V1__Rece
                        (unsigned long long)out->tree_size, (unsigned long long)cp.size);
     out->root = cp.root;
     return check_inclusion(out, field);
+}
+
+static mla_status canonical_envelope(mla_buf *out, const mla_pb_envelope *env)
+{
+    mla_buf_init(out, MLA_LIMIT_ENVELOPE_BYTES);
+    return mla_codec_envelope_encode(out, env);
+}
+
+mla_status mla_client__receipt_entry_check(const Mlaudit__V1__Receipt *r, const mla_receipt *out,
+                                           mla_slice sent, const char *field)
+{
+    if (r->entry.len == 0)
+        return mla_err(MLA_ECORRUPT,
+                       "%s.entry: missing: the server did not show the entry it proved", field);
+    mla_hash leaf;
+    mla_merkle_leaf_hash(&leaf, mla_slice_make(r->entry.data, r->entry.len));
+    if (!mla_hash_eq(&leaf, &out->leaf_hash))
+        return mla_err(MLA_ECORRUPT, "%s.entry: does not hash to the receipt's leaf hash", field);
+    mla_pb_entry *e = NULL;
+    mla_pb_envelope *s = NULL;
+    mla_buf a, b;
+    mla_buf_init(&a, 0);
+    mla_buf_init(&b, 0);
+    mla_status rc = mla_codec_entry_decode(&e, mla_slice_make(r->entry.data, r->entry.len));
+    if (rc != MLA_OK) {
+        if (rc != MLA_ENOMEM)
+            rc = mla_err(MLA_ECORRUPT, "%s.entry: does not decode: %.300s", field,
+                         mla_error_last()->msg);
+        goto out;
+    }
+    if (e->seq != out->seq) {
+        rc = mla_err(MLA_ECORRUPT, "%s.entry: is entry %llu, not %llu", field,
+                     (unsigned long long)e->seq, (unsigned long long)out->seq);
+        goto out;
+    }
+    if ((rc = mla_codec_envelope_decode(&s, sent)) != MLA_OK) goto out;
+    if ((rc = canonical_envelope(&a, e->envelope)) != MLA_OK) goto out;
+    if ((rc = canonical_envelope(&b, s)) != MLA_OK) goto out;
+    if (!mla_slice_eq(mla_buf_slice(&a), mla_buf_slice(&b)))
+        rc = mla_err(MLA_ECORRUPT, "%s.entry: holds a different envelope than the one sent", field);
+out:
+    mla_buf_dispose(&a);
+    mla_buf_dispose(&b);
+    mla_codec_envelope_free(s);
+    mla_codec_entry_free(e);
+    return rc;
 }
 
 mla_status mla_client_receipt_verify(const mla_receipt *r, const mla_note_verifier *v)

@@ -17,7 +17,7 @@ void mla_service__proof_fill(size_t *n_out, ProtobufCBinaryData *hashes, const m
     *n_out = p->n;
 }
 
-void mla_service__receipt_fill(mla_service__receipt_pb *pb, const mla_receipt *r)
+void mla_service__receipt_fill(mla_service__receipt_pb *pb, const mla_receipt *r, mla_slice entry)
 {
     Mlaudit__V1__Receipt rc0 = MLAUDIT__V1__RECEIPT__INIT;
     Mlaudit__V1__Checkpoint cp0 = MLAUDIT__V1__CHECKPOINT__INIT;
@@ -37,6 +37,9 @@ void mla_service__receipt_fill(mla_service__receipt_pb *pb, const mla_receipt *r
     pb->inclusion.hashes = pb->hashes;
     pb->receipt.checkpoint = &pb->checkpoint;
     pb->receipt.inclusion = &pb->inclusion;
+    pb->receipt.duplicate = r->duplicate;
+    pb->receipt.entry.data = (uint8_t *)(uintptr_t)entry.ptr;
+    pb->receipt.entry.len = entry.len;
 }
 
 /* The canonical bytes of a decoded envelope (validated by the encoder,
@@ -55,8 +58,9 @@ static mla_status envelope_bytes(mla_buf *out, const mla_pb_envelope *env, const
 void mla_service__append(mla_service_call *c, mla_slice request)
 {
     ProtobufCMessage *m = NULL;
-    mla_buf env;
+    mla_buf env, entry;
     mla_buf_init(&env, 0);
+    mla_buf_init(&entry, MLA_LIMIT_ENTRY_BYTES);
     mla_receipt r;
     mla_status rc = mla_codec_rpc_decode(&m, &mlaudit__v1__append_request__descriptor, request,
                                          "AppendRequest");
@@ -66,13 +70,17 @@ void mla_service__append(mla_service_call *c, mla_slice request)
     if ((rc = mla_log_append(mla_service__log(c), mla_buf_slice(&env), mla_service__submitter(c),
                              &r)) != MLA_OK)
         goto out;
+    /* The entry travels with its receipt, so the client can check that the
+     * proven leaf holds its envelope. */
+    if ((rc = mla_log_entry(mla_service__log(c), r.seq, &entry)) != MLA_OK) goto out;
     mla_service__receipt_pb pb;
-    mla_service__receipt_fill(&pb, &r);
+    mla_service__receipt_fill(&pb, &r, mla_buf_slice(&entry));
     Mlaudit__V1__AppendResponse resp = MLAUDIT__V1__APPEND_RESPONSE__INIT;
     resp.receipt = &pb.receipt;
     mla_service__reply(c, &resp.base);
 out:
     if (rc != MLA_OK) mla_service__fail(c, rc);
+    mla_buf_dispose(&entry);
     mla_buf_dispose(&env);
     if (m) mla_codec_rpc_free(m);
 }
@@ -80,7 +88,7 @@ out:
 void mla_service__append_batch(mla_service_call *c, mla_slice request)
 {
     ProtobufCMessage *m = NULL;
-    mla_buf *bufs = NULL;
+    mla_buf *bufs = NULL, *entries = NULL;
     mla_slice *slices = NULL;
     mla_receipt *receipts = NULL;
     mla_service__receipt_pb *pbs = NULL;
@@ -100,11 +108,12 @@ void mla_service__append_batch(mla_service_call *c, mla_slice request)
         goto out;
     }
     bufs = mla_calloc(n, sizeof *bufs);
+    entries = mla_calloc(n, sizeof *entries);
     slices = mla_calloc(n, sizeof *slices);
     receipts = mla_calloc(n, sizeof *receipts);
     pbs = mla_calloc(n, sizeof *pbs);
     ptrs = mla_calloc(n, sizeof *ptrs);
-    if (!bufs || !slices || !receipts || !pbs || !ptrs) {
+    if (!bufs || !entries || !slices || !receipts || !pbs || !ptrs) {
         rc = mla_err(MLA_ENOMEM, "envelopes: out of memory for %zu", n);
         goto out;
     }
@@ -125,7 +134,10 @@ void mla_service__append_batch(mla_service_call *c, mla_slice request)
                                    receipts)) != MLA_OK)
         goto out;
     for (size_t i = 0; i < n; i++) {
-        mla_service__receipt_fill(&pbs[i], &receipts[i]);
+        mla_buf_init(&entries[i], MLA_LIMIT_ENTRY_BYTES);
+        if ((rc = mla_log_entry(mla_service__log(c), receipts[i].seq, &entries[i])) != MLA_OK)
+            goto out;
+        mla_service__receipt_fill(&pbs[i], &receipts[i], mla_buf_slice(&entries[i]));
         ptrs[i] = &pbs[i].receipt;
     }
     Mlaudit__V1__AppendBatchResponse resp = MLAUDIT__V1__APPEND_BATCH_RESPONSE__INIT;
@@ -137,6 +149,9 @@ out:
     if (rc != MLA_OK) mla_service__fail(c, rc);
     if (bufs)
         for (size_t i = 0; i < n; i++) mla_buf_dispose(&bufs[i]);
+    if (entries)
+        for (size_t i = 0; i < n; i++) mla_buf_dispose(&entries[i]);
+    mla_free(entries);
     mla_free(bufs);
     mla_free(slices);
     mla_free(receipts);

@@ -92,7 +92,9 @@ typedef struct mla_service__receipt_pb {
     Mlaudit__V1__InclusionProof inclusion;
     ProtobufCBinaryData hashes[MLA_MERKLE_PROOF_MAX];
 } mla_service__receipt_pb;
-void mla_service__receipt_fill(mla_service__receipt_pb *pb, const mla_receipt *r);
+/** Fill a Receipt message from a receipt and its entry's bytes (borrowed
+ * until the message is sent). */
+void mla_service__receipt_fill(mla_service__receipt_pb *pb, const mla_receipt *r, mla_slice entry);
 /** Point an InclusionProof message at a proof's hashes (hashes has room for
  * MLA_MERKLE_PROOF_MAX). */
 void mla_service__proof_fill(size_t *n_out, ProtobufCBinaryData *hashes, const mla_merkle_proof *p);

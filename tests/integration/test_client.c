@@ -1177,6 +1177,8 @@ typedef enum lie {
     LIE_NONE,
     LIE_INCLUSION, /* Append: a proof hash flipped */
     LIE_LEAF_INDEX, /* Append: the proof is for another index */
+    LIE_OTHER_ENTRY, /* Append: a valid receipt, but of an older entry (another envelope) */
+    LIE_NO_ENTRY, /* Append: a valid receipt without the entry's bytes */
     LIE_GARBAGE, /* any: bytes that are not the response message */
     LIE_BATCH_SHORT, /* AppendBatch: one receipt fewer than envelopes */
     LIE_ENTRY_HASH, /* GetEntries: entry 1's leaf hash flipped */
@@ -1239,26 +1241,41 @@ static void frame(mla_buf *out, uint8_t tag, mla_slice b)
 /* The Receipt bytes of an append to the genuine log, tampered as asked. */
 static void liar_receipt(liar *l, mla_buf *out, const mla_pb_envelope *env, lie mode)
 {
-    mla_buf envb;
+    mla_buf envb, entry;
     mla_receipt r;
     mla_buf_init(&envb, 1 << 20);
+    mla_buf_init(&entry, 1 << 20);
     tu_assert_ok(mla_codec_envelope_encode(&envb, env));
     tu_assert_ok(mla_log_append(l->log.log, mla_buf_slice(&envb), mla_slice_cstr("liar"), &r));
     if (mode == LIE_INCLUSION) r.inclusion.h[0].b[0] ^= 1;
+    if (mode == LIE_OTHER_ENTRY) {
+        /* Everything about entry 0 is genuine and proven; it just is not ours. */
+        r.seq = 0;
+        tu_assert_ok(mla_log_leaf_hash(l->log.log, 0, &r.leaf_hash));
+        tu_assert_ok(mla_log_inclusion_proof(l->log.log, 0, r.tree_size, &r.inclusion));
+    }
+    tu_assert_ok(mla_log_entry(l->log.log, r.seq, &entry));
     mla_buf rb;
     mla_buf_init(&rb, 1 << 20);
     tu_assert_ok(mla_client_receipt_encode(&rb, &r));
-    if (mode == LIE_LEAF_INDEX) {
-        ProtobufCMessage *m = NULL;
-        tu_assert_ok(mla_codec_rpc_decode(&m, &mlaudit__v1__receipt__descriptor, mla_buf_slice(&rb),
-                                          "receipt"));
-        ((Mlaudit__V1__Receipt *)m)->inclusion->leaf_index ^= 1;
-        mla_buf_clear(&rb);
-        tu_assert_ok(mla_codec_rpc_encode(&rb, m));
-        mla_codec_rpc_free(m);
+    ProtobufCMessage *m = NULL;
+    tu_assert_ok(
+        mla_codec_rpc_decode(&m, &mlaudit__v1__receipt__descriptor, mla_buf_slice(&rb), "receipt"));
+    Mlaudit__V1__Receipt *pb = (Mlaudit__V1__Receipt *)m;
+    if (mode == LIE_LEAF_INDEX) pb->inclusion->leaf_index ^= 1;
+    /* The entry's bytes travel with the receipt (borrowed for the encode). */
+    ProtobufCBinaryData saved = pb->entry;
+    if (mode != LIE_NO_ENTRY) {
+        pb->entry.data = entry.ptr;
+        pb->entry.len = entry.len;
     }
+    mla_buf_clear(&rb);
+    tu_assert_ok(mla_codec_rpc_encode(&rb, m));
+    pb->entry = saved;
+    mla_codec_rpc_free(m);
     frame(out, 0x0a, mla_buf_slice(&rb));
     mla_buf_dispose(&rb);
+    mla_buf_dispose(&entry);
     mla_buf_dispose(&envb);
 }
 
@@ -1555,6 +1572,12 @@ START_TEST(test_client_refuses_receipts_that_do_not_verify)
     ck_assert_uint_eq(r.seq, 0);
     l.mode = LIE_LEAF_INDEX;
     tu_assert_fail_with(liar_append(&l, c, "c", &r), MLA_ECORRUPT, "receipt.inclusion.leaf_index");
+    /* A proven, signed receipt of someone else's entry is still a lie. */
+    l.mode = LIE_OTHER_ENTRY;
+    tu_assert_fail_with(liar_append(&l, c, "o1", &r), MLA_ECORRUPT,
+                        "receipt.entry: holds a different envelope");
+    l.mode = LIE_NO_ENTRY;
+    tu_assert_fail_with(liar_append(&l, c, "o2", &r), MLA_ECORRUPT, "receipt.entry: missing");
     l.mode = LIE_GARBAGE;
     tu_assert_fail_with(liar_append(&l, c, "d", &r), MLA_ECORRUPT, "malformed");
     l.mode = LIE_BATCH_SHORT;
