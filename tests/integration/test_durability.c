@@ -537,7 +537,7 @@ START_TEST(test_durability_kill9_during_load)
     mla_checkpoint before = {.size = 0};
     snprintf(before.origin, sizeof before.origin, "%s", ORIGIN);
     mla_merkle_empty_root(&before.root);
-    size_t total_acked = 0, total_lost_calls = 0;
+    size_t total_acked = 0, total_lost_calls = 0, rounds_mid_load = 0;
     static load ld;
     for (int round = 0; round < KILL_ROUNDS; round++) {
         load_prepare(&ld, &d, "kill", round);
@@ -548,6 +548,7 @@ START_TEST(test_durability_kill9_during_load)
         sleep_ms(tu_rand(&rng) % 200);
         ledgerd_kill9(&d);
         load_join(&ld);
+        size_t lost_before = total_lost_calls;
         for (int t = 0; t < LOADERS; t++) {
             loader *l = &ld.l[t];
             total_acked += l->n_acked;
@@ -558,6 +559,7 @@ START_TEST(test_durability_kill9_during_load)
             ck_assert_msg(l->fail_rc == MLA_EIO, "round %d loader %d: %s: %s", round, t,
                           mla_status_name(l->fail_rc), l->fail_msg);
         }
+        if (total_lost_calls > lost_before) rounds_mid_load++;
         ledgerd_launch(&d, false);
         mla_client *c = ledgerd_client(&d);
         mla_checkpoint after;
@@ -566,6 +568,10 @@ START_TEST(test_durability_kill9_during_load)
         mla_client_close(c);
         load_dispose(&ld);
     }
+    /* The test means something only if most kills cut calls off. */
+    ck_assert_msg(rounds_mid_load >= KILL_ROUNDS / 2,
+                  "only %zu of %d kills landed while calls were in flight", rounds_mid_load,
+                  KILL_ROUNDS);
     fprintf(stderr,
             "test_durability: %d kills, %zu appends acknowledged, %zu calls cut off, final tree "
             "size %llu\n",
