@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc_security.h>
@@ -21,6 +22,9 @@
  * does not wait for the completion-queue thread to ask for each one. */
 #define REQUESTS_PER_METHOD 8
 #define REQUESTS_UNKNOWN 2
+/* On shutdown, how long new calls are answered UNAVAILABLE before the
+ * server stops accepting them. */
+#define REFUSE_MS 300
 /* The completion-queue thread wakes at least this often while stopping. */
 #define CQ_TICK_MS 50
 #define CQ_IDLE_TICK_MS 1000
@@ -72,6 +76,7 @@ struct mla_service {
     pthread_cond_t work_cv;
     mla_service_call *work_head, *work_tail;
     bool workers_stop;
+    bool refusing; /* shutting down: new calls get UNAVAILABLE, in-flight ones finish */
     bool stopping;
     int64_t grace_deadline_ns;
     bool cancelled_all;
@@ -385,6 +390,15 @@ static void on_new(mla_service_call *c, bool ok)
     c->refs = 2;
     if (grpc_call_start_batch(c->call, &op, 1, &c->t_close, NULL) != GRPC_CALL_OK) c->refs = 1;
 
+    pthread_mutex_lock(&svc->mu);
+    bool refusing = svc->refusing;
+    pthread_mutex_unlock(&svc->mu);
+    if (refusing) {
+        /* SPEC §4: UNAVAILABLE (shutting down), never a silent cancel. */
+        fail_code(c, GRPC_STATUS_UNAVAILABLE,
+                  "server: shutting down; nothing was recorded, retry against a running server");
+        return;
+    }
     mla_status rc = mla_service__identity(&c->submitter, c->call, svc->opts.insecure);
     if (rc != MLA_OK) {
         mla_service__fail(c, rc);
@@ -674,6 +688,16 @@ int mla_service_port(const mla_service *s) { return s->port; }
 bool mla_service_stop(mla_service *svc)
 {
     if (!svc) return true;
+    /* First refuse new calls with UNAVAILABLE for a moment while the ones in
+     * flight finish: a call that reaches a server already shut down is
+     * cancelled by gRPC, which tells the client nothing useful. */
+    pthread_mutex_lock(&svc->mu);
+    svc->refusing = true;
+    pthread_mutex_unlock(&svc->mu);
+    int64_t refuse_ms = svc->opts.grace_ms < REFUSE_MS ? (int64_t)svc->opts.grace_ms : REFUSE_MS;
+    struct timespec ts = {(time_t)(refuse_ms / 1000), (long)(refuse_ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
     pthread_mutex_lock(&svc->mu);
     svc->stopping = true;
     svc->grace_deadline_ns = mla_time_mono_ns() + (int64_t)svc->opts.grace_ms * 1000000;
