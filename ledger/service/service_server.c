@@ -77,6 +77,7 @@ struct mla_service {
     mla_service_call *work_head, *work_tail;
     bool workers_stop;
     bool refusing; /* shutting down: new calls get UNAVAILABLE, in-flight ones finish */
+    bool nudged; /* cancel_all issued with none of our calls live */
     bool stopping;
     int64_t grace_deadline_ns;
     bool cancelled_all;
@@ -377,10 +378,14 @@ static void on_new(mla_service_call *c, bool ok)
         call_free(c);
         return;
     }
+    /* Keep a request pending until shutdown completes: a call that arrives
+     * while the server drains must be matched (and refused UNAVAILABLE), or
+     * gRPC 1.51 may leave it unanswered until the client's deadline. Requests
+     * made after shutdown fail at once (ok == false) and end the chain. */
     pthread_mutex_lock(&svc->mu);
-    bool stopping = svc->stopping;
+    bool notified = svc->shutdown_notified;
     pthread_mutex_unlock(&svc->mu);
-    if (!stopping) request_call(svc, c->method_index);
+    if (!notified) request_call(svc, c->method_index);
 
     /* Learn of cancellation (and of the end of the call) whatever happens. */
     grpc_op op;
@@ -464,6 +469,11 @@ static void cq_loop(mla_service *svc)
         bool cancel = svc->stopping && !svc->shutdown_notified && !svc->cancelled_all &&
                       mla_time_mono_ns() >= svc->grace_deadline_ns;
         if (cancel) svc->cancelled_all = true;
+        /* Every call we matched has finished, yet gRPC 1.51 sometimes holds
+         * the shutdown notice for a call that never reached a handler:
+         * cancelling now loses nothing of ours and lets shutdown complete. */
+        bool nudge = svc->stopping && !svc->shutdown_notified && !svc->nudged && svc->live == 0;
+        if (nudge) svc->nudged = true;
         bool drained =
             svc->stopping && svc->shutdown_notified && svc->live == 0 && !svc->cq_shutdown;
         if (drained) svc->cq_shutdown = true;
@@ -473,6 +483,7 @@ static void cq_loop(mla_service *svc)
                                   "grace period over: cancelling the calls still running");
             grpc_server_cancel_all_calls(svc->server);
         }
+        if (nudge) grpc_server_cancel_all_calls(svc->server);
         if (drained) grpc_completion_queue_shutdown(svc->cq);
     }
 }
