@@ -16,22 +16,8 @@ B=${BUILD_DIR:-build}
 step() { printf '\n==== %s\n' "$*"; }
 show() { printf '$ %s\n' "$*" | sed "s|$root/$B/cli/||; s|$D/||g"; "$@"; }
 
-# ---- packages (the same list as tests/run.sh) ---------------------------------
-packages=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev clang-format
-          libgcrypt20-dev libleveldb-dev libsnappy-dev protobuf-c-compiler
-          libprotobuf-c-dev check libgrpc-dev libjansson-dev libinih-dev
-          python3 python3-grpcio python3-grpc-tools python3-protobuf python3-cryptography)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  step "installing: ${missing[*]}"
-  sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+# ---- packages (one list, deploy/packages.sh) -------------------------------------
+./deploy/packages.sh
 
 # ---- build ----------------------------------------------------------------------
 step "building mlauditd and mlaudit into $B/"
