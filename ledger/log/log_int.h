@@ -143,6 +143,7 @@ mla_status mla_log__entry_encode(mla_buf *out, uint64_t seq, int64_t ledger_time
 /* ---- the handle -------------------------------------------------------- */
 
 typedef struct mla_log_request mla_log_request;
+typedef struct mla_log_nodecache mla_log_nodecache;
 
 struct mla_log {
     mla_store *store;
@@ -164,6 +165,7 @@ struct mla_log {
     mla_log_tail tail;
     mla_log_overlay *overlay;
     mla_buf entry_buf;
+    mla_log_nodecache *nodecache;
 
     /* Published state, under `lock`. */
     pthread_mutex_t lock;
@@ -183,8 +185,18 @@ struct mla_log {
 };
 
 /** Read a node for merkle functions: ctx is an mla_log_nodes. */
+/* In-memory cache of the tree's upper levels (log_nodecache.c). */
+#define MLA_LOG_NODECACHE_MIN_LEVEL 6
+mla_status mla_log__nodecache_new(mla_log_nodecache **out) MLA_MUST_USE;
+void mla_log__nodecache_free(mla_log_nodecache *c);
+/** Copy a cached node into out; false if absent (or c is NULL). */
+bool mla_log__nodecache_get(mla_log_nodecache *c, unsigned level, uint64_t index, mla_hash *out);
+void mla_log__nodecache_put(mla_log_nodecache *c, unsigned level, uint64_t index,
+                            const mla_hash *h);
+
 typedef struct mla_log_nodes {
     mla_store *store;
+    mla_log_nodecache *cache; /* stored nodes already read; may be NULL */
     const mla_log_overlay *overlay; /* the group's new nodes; may be NULL */
     const mla_merkle_frontier *frontier; /* the tree before the group; may be NULL */
     mla_buf buf;

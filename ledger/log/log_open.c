@@ -127,7 +127,7 @@ mla_status mla_log__verify_tail(mla_log *log)
     log->size = cp.size;
     log->root = cp.root;
 
-    mla_log_nodes nodes = {log->store, NULL, NULL, {0}};
+    mla_log_nodes nodes = {log->store, log->nodecache, NULL, NULL, {0}};
     mla_buf_init(&nodes.buf, 64);
     rc = mla_merkle_frontier_load(&log->frontier, cp.size, mla_log__node_read, &nodes);
     mla_hash root, last;
@@ -225,6 +225,7 @@ mla_status mla_log_open(mla_log **out, mla_store *store, const mla_log_options *
         goto fail;
     if ((rc = mla_log__registry_new(&log->registry)) != MLA_OK) goto fail;
     if ((rc = mla_log__overlay_new(&log->overlay)) != MLA_OK) goto fail;
+    if ((rc = mla_log__nodecache_new(&log->nodecache)) != MLA_OK) goto fail;
     if ((rc = load_registry(log, opts)) != MLA_OK) goto fail;
     if ((rc = mla_log__verify_tail(log)) != MLA_OK) goto fail;
     if ((rc = sync_store(log)) != MLA_OK) goto fail;
@@ -252,6 +253,7 @@ void mla_log_close(mla_log *log)
         pthread_join(log->thread, NULL);
     }
     mla_log__overlay_free(log->overlay);
+    mla_log__nodecache_free(log->nodecache);
     mla_log__registry_free(log->registry);
     mla_buf_dispose(&log->entry_buf);
     pthread_rwlock_destroy(&log->registry_lock);

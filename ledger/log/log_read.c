@@ -48,7 +48,7 @@ mla_status mla_log_entry(mla_log *log, uint64_t seq, mla_buf *out)
 mla_status mla_log_leaf_hash(mla_log *log, uint64_t seq, mla_hash *out)
 {
     MLA_TRY(check_seq(log, seq, "seq"));
-    mla_log_nodes nodes = {log->store, NULL, NULL, {0}};
+    mla_log_nodes nodes = {log->store, log->nodecache, NULL, NULL, {0}};
     mla_buf_init(&nodes.buf, 64);
     mla_status rc = mla_log__node_read(&nodes, 0, seq, out);
     mla_buf_dispose(&nodes.buf);
@@ -93,7 +93,7 @@ mla_status mla_log_inclusion_proof(mla_log *log, uint64_t seq, uint64_t tree_siz
     if (seq >= tree_size)
         return mla_err(MLA_EINVAL, "seq: %llu is not in a tree of size %llu",
                        (unsigned long long)seq, (unsigned long long)tree_size);
-    mla_log_nodes nodes = {log->store, NULL, NULL, {0}};
+    mla_log_nodes nodes = {log->store, log->nodecache, NULL, NULL, {0}};
     mla_buf_init(&nodes.buf, 64);
     mla_status rc = mla_merkle_inclusion_prove(out, seq, tree_size, mla_log__node_read, &nodes);
     mla_buf_dispose(&nodes.buf);
@@ -109,7 +109,7 @@ mla_status mla_log_consistency_proof(mla_log *log, uint64_t from_size, uint64_t 
     if (from_size > to_size)
         return mla_err(MLA_EINVAL, "from_size: %llu is larger than to_size %llu",
                        (unsigned long long)from_size, (unsigned long long)to_size);
-    mla_log_nodes nodes = {log->store, NULL, NULL, {0}};
+    mla_log_nodes nodes = {log->store, log->nodecache, NULL, NULL, {0}};
     mla_buf_init(&nodes.buf, 64);
     mla_status rc =
         mla_merkle_consistency_prove(out, from_size, to_size, mla_log__node_read, &nodes);
@@ -120,7 +120,7 @@ mla_status mla_log_consistency_proof(mla_log *log, uint64_t from_size, uint64_t 
 mla_status mla_log_root_at(mla_log *log, uint64_t tree_size, mla_hash *out)
 {
     MLA_TRY(check_size(log, tree_size, "tree_size"));
-    mla_log_nodes nodes = {log->store, NULL, NULL, {0}};
+    mla_log_nodes nodes = {log->store, log->nodecache, NULL, NULL, {0}};
     mla_buf_init(&nodes.buf, 64);
     mla_status rc = mla_merkle_root_at(out, tree_size, mla_log__node_read, &nodes);
     mla_buf_dispose(&nodes.buf);

@@ -66,6 +66,7 @@ mla_status mla_log__node_read(void *ctx, unsigned level, uint64_t index, mla_has
         *out = f->nodes[level];
         return MLA_OK;
     }
+    if (mla_log__nodecache_get(nodes->cache, level, index, out)) return MLA_OK;
     mla_log__key_node(&k, level, index);
     if (!nodes->overlay ||
         mla_log__overlay_get(nodes->overlay, mla_log__key_slice(&k), &v) != MLA_OK) {
@@ -80,6 +81,8 @@ mla_status mla_log__node_read(void *ctx, unsigned level, uint64_t index, mla_has
         return mla_err(MLA_ECORRUPT, "store: Merkle node (%u, %llu) has %zu bytes", level,
                        (unsigned long long)index, v.len);
     memcpy(out->b, v.ptr, 32);
+    /* Only committed nodes: the overlay's may yet be rolled back. */
+    if (v.ptr == nodes->buf.ptr) mla_log__nodecache_put(nodes->cache, level, index, out);
     return MLA_OK;
 }
 
@@ -164,7 +167,7 @@ static mla_status sequence_item(mla_log *log, log_item *it, const char *submitte
         it->duplicate = true;
         it->seq = mla_get_be64(v.ptr);
         it->time_ns = (int64_t)mla_get_be64(v.ptr + 8);
-        mla_log_nodes nodes = {log->store, log->overlay, NULL, *tmp};
+        mla_log_nodes nodes = {log->store, log->nodecache, log->overlay, NULL, *tmp};
         rc = mla_log__node_read(&nodes, 0, it->seq, &it->leaf);
         *tmp = nodes.buf;
         return rc;
@@ -320,7 +323,7 @@ mla_status mla_log__checkpoint_sign(const mla_log *log, uint64_t size, const mla
 static mla_status prove_group(mla_log *log, mla_log_request *reqs,
                               const mla_merkle_frontier *before, uint64_t size, mla_buf *tmp)
 {
-    mla_log_nodes nodes = {log->store, log->overlay, before, *tmp};
+    mla_log_nodes nodes = {log->store, log->nodecache, log->overlay, before, *tmp};
     mla_status rc = MLA_OK;
     for (mla_log_request *r = reqs; r && rc == MLA_OK; r = r->next) {
         if (r->rc != MLA_OK) continue;

@@ -382,7 +382,7 @@ int main(int argc, char **argv)
             }
         }
         printf("built a %llu-leaf tree in %.1f s\n", (unsigned long long)leaves, secs_since(t0));
-        mla_log_nodes nodes = {s, NULL, NULL, {0}};
+        mla_log_nodes nodes = {s, NULL, NULL, NULL, {0}};
         mla_buf_init(&nodes.buf, 64);
         mla_hash root;
         mla_merkle_frontier_root(&f, &root);
