@@ -841,6 +841,54 @@ START_TEST(test_log_audit_names_first_bad_signature)
 }
 END_TEST
 
+/* Large batches are verified by several threads; the first bad envelope by
+ * index is named, and nothing of the batch is recorded. */
+START_TEST(test_log_large_batch_verifies_in_parallel_and_names_first_bad)
+{
+    fx f;
+    fx_init(&f, false);
+    enum { N = 40 };
+    static mla_buf envs[N];
+    mla_slice sl[N];
+    static mla_receipt rs[N];
+    for (int i = 0; i < N; i++) {
+        char v[8];
+        snprintf(v, sizeof v, "%d", i);
+        change_spec s = {.kind = MLAUDIT__V1__KIND__KIND_MODEL,
+                         .name = "batch",
+                         .version = v,
+                         .digest = (uint8_t)(i + 1)};
+        /* Envelopes 23 and 31 are signed by a key the log does not know. */
+        mla_privkey *signer = (i == 23 || i == 31) ? f.stranger : f.admin;
+        make_envelope(&envs[i], &s, &signer, 1);
+        sl[i] = mla_buf_slice(&envs[i]);
+    }
+    tu_assert_fail_with(mla_log_append_batch(f.log, sl, N, mla_slice_cstr("x"), rs), MLA_EDENIED,
+                        "envelopes[23]: envelope.signatures[0]: unknown key");
+    ck_assert_uint_eq(mla_log_size(f.log), 0);
+    mla_buf_dispose(&envs[23]);
+    mla_buf_dispose(&envs[31]);
+    change_spec s23 = {
+        .kind = MLAUDIT__V1__KIND__KIND_MODEL, .name = "batch", .version = "23", .digest = 24};
+    change_spec s31 = {
+        .kind = MLAUDIT__V1__KIND__KIND_MODEL, .name = "batch", .version = "31", .digest = 32};
+    mla_privkey *admin = f.admin;
+    make_envelope(&envs[23], &s23, &admin, 1);
+    make_envelope(&envs[31], &s31, &admin, 1);
+    sl[23] = mla_buf_slice(&envs[23]);
+    sl[31] = mla_buf_slice(&envs[31]);
+    tu_assert_ok(mla_log_append_batch(f.log, sl, N, mla_slice_cstr("x"), rs));
+    for (int i = 0; i < N; i++) {
+        ck_assert_uint_eq(rs[i].seq, (uint64_t)i);
+        ck_assert_uint_eq(rs[i].tree_size, N);
+        mla_buf_dispose(&envs[i]);
+    }
+    assert_receipt_verifies(&f, &rs[N - 1]);
+    audit_ok(&f, N);
+    fx_dispose(&f);
+}
+END_TEST
+
 static Suite *log_suite(void)
 {
     Suite *s = suite_create("log");
@@ -850,6 +898,7 @@ static Suite *log_suite(void)
     tcase_add_test(t, test_log_identical_envelope_returns_original_receipt);
     tcase_add_test(t, test_log_identity_with_other_digest_is_refused);
     tcase_add_test(t, test_log_batch_is_all_or_nothing);
+    tcase_add_test(t, test_log_large_batch_verifies_in_parallel_and_names_first_bad);
     tcase_add_test(t, test_log_rejects_malformed_input_and_changes_nothing);
     tcase_add_test(t, test_log_concurrent_appenders_share_group_commits);
     suite_add_tcase(s, t);
