@@ -35,6 +35,7 @@
 #include "codec/codec.h"
 #include "log/log.h"
 #include "log/log_int.h"
+#include "bench_util.h"
 
 extern char **environ;
 
@@ -44,20 +45,8 @@ extern char **environ;
 #define ECHO_METHOD "/bench.Echo/Echo"
 #define ECHO_BYTES 512
 
-static bool smoke;
-static char workdir[4096] = "/tmp";
 static const char *mlauditd_path;
 static long n_cores;
-
-#define CHECK(expr)                                                                                \
-    do {                                                                                           \
-        mla_status rc__ = (expr);                                                                  \
-        if (rc__ != MLA_OK) {                                                                      \
-            fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, mla_status_name(rc__),          \
-                    mla_error_last()->msg);                                                        \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
 
 #define DIE(...)                                                                                   \
     do {                                                                                           \
@@ -66,37 +55,11 @@ static long n_cores;
         exit(1);                                                                                   \
     } while (0)
 
-static double secs_since(int64_t t0) { return (double)(mla_time_mono_ns() - t0) / 1e9; }
-
 static void sleep_ns(int64_t ns)
 {
     if (ns <= 0) return;
     struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) continue;
-}
-
-static mla_privkey *key_from_byte(uint8_t b)
-{
-    uint8_t seed[32];
-    mla_privkey *k = NULL;
-    memset(seed, b, sizeof seed);
-    CHECK(mla_crypto_key_from_seed(&k, seed));
-    return k;
-}
-
-static char *tmpdir_new(const char *tag)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/mlaudit-bench-%s-XXXXXX", workdir, tag);
-    if (!mkdtemp(path)) DIE("mkdtemp %s: %s", path, strerror(errno));
-    return strdup(path);
-}
-
-static void rmtree(const char *path)
-{
-    char cmd[4300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
-    if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", path);
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -246,7 +209,7 @@ static void *echo_client_main(void *arg)
     grpc_channel_credentials_release(creds);
     uint8_t msg[ECHO_BYTES];
     memset(msg, 0x42, sizeof msg);
-    while (a->done < a->max && secs_since(a->t0) < a->max_s) {
+    while (a->done < a->max && bench_secs_since(a->t0) < a->max_s) {
         grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
         gpr_timespec deadline =
             gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(10000, GPR_TIMESPAN));
@@ -309,66 +272,19 @@ static double bench_echo(const char *target)
     long total = 0;
     int64_t t0 = mla_time_mono_ns();
     for (int i = 0; i < CLIENTS; i++) {
-        a[i] = (echo_arg){target, smoke ? 20 : 1000000, smoke ? 2.0 : 4.0, t0, 0};
+        a[i] = (echo_arg){target, bench_smoke ? 20 : 1000000, bench_smoke ? 2.0 : 4.0, t0, 0};
         if (pthread_create(&t[i], NULL, echo_client_main, &a[i]) != 0) DIE("pthread_create");
     }
     for (int i = 0; i < CLIENTS; i++) {
         pthread_join(t[i], NULL);
         total += a[i].done;
     }
-    double rate = (double)total / secs_since(t0);
+    double rate = (double)total / bench_secs_since(t0);
     grpc_shutdown();
     return rate;
 }
 
 /* ---- same-run limits of the core -------------------------------------------- */
-
-static double bench_verify(void)
-{
-    mla_privkey *k = key_from_byte(9);
-    uint8_t msg[512], sig[64];
-    memset(msg, 1, sizeof msg);
-    CHECK(mla_crypto_sign(sig, k, mla_slice_make(msg, sizeof msg)));
-    long n = 0, max = smoke ? 200 : 50000;
-    int64_t t0 = mla_time_mono_ns();
-    while (n < max && (n % 64 || secs_since(t0) < 2.0)) {
-        CHECK(mla_crypto_verify(mla_crypto_key_public(k), mla_slice_make(msg, sizeof msg),
-                                mla_slice_make(sig, 64)));
-        n++;
-    }
-    mla_crypto_key_free(k);
-    return (double)n / secs_since(t0);
-}
-
-static double bench_leveldb_batches(void)
-{
-    char *dir = tmpdir_new("ldb");
-    mla_store *s = NULL;
-    mla_store_leveldb_options o = {.create_if_missing = true, .bloom_bits_per_key = 10};
-    CHECK(mla_store_open_leveldb(&s, dir, &o));
-    uint8_t key[16], val[600];
-    memset(val, 7, sizeof val);
-    mla_store_batch *b = NULL;
-    CHECK(mla_store_batch_new(&b));
-    long n = 0, max = smoke ? 20 : 5000;
-    int64_t t0 = mla_time_mono_ns();
-    while (n < max && secs_since(t0) < 3.0) {
-        mla_store_batch_clear(b);
-        for (int i = 0; i < 256; i++) {
-            mla_put_be64(key, (uint64_t)n);
-            mla_put_be64(key + 8, (uint64_t)i);
-            CHECK(mla_store_batch_put(b, mla_slice_make(key, 16), mla_slice_make(val, sizeof val)));
-        }
-        CHECK(mla_store_write(s, b, true));
-        n++;
-    }
-    double rate = (double)n / secs_since(t0);
-    mla_store_batch_free(b);
-    mla_store_close(s);
-    rmtree(dir);
-    free(dir);
-    return rate;
-}
 
 /* ---- envelopes ---------------------------------------------------------------- */
 
@@ -440,8 +356,8 @@ static void ledgerd_init(ledgerd *d, char *dir)
     memset(d, 0, sizeof *d);
     d->pid = -1;
     d->dir = dir;
-    d->admin = key_from_byte(1);
-    d->logkey = key_from_byte(3);
+    d->admin = bench_key_from_byte(1);
+    d->logkey = bench_key_from_byte(3);
     CHECK(mla_note_verifier_init(&d->verifier, mla_slice_cstr(ORIGIN),
                                  mla_crypto_key_public(d->logkey)));
     snprintf(d->data, sizeof d->data, "%s/data", dir);
@@ -488,7 +404,7 @@ static void ledgerd_start(ledgerd *d)
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid)
             DIE("mlauditd (%s) exited (status 0x%x); see %s", mlauditd_path, status, d->log_path);
-        if (secs_since(t0) > 60) DIE("mlauditd did not start in 60 s; see %s", d->log_path);
+        if (bench_secs_since(t0) > 60) DIE("mlauditd did not start in 60 s; see %s", d->log_path);
         sleep_ns(5000000);
     }
     *strchr(addr, '\n') = '\0';
@@ -502,7 +418,8 @@ static void ledgerd_stop(ledgerd *d)
     int status = 0;
     int64_t t0 = mla_time_mono_ns();
     pid_t w;
-    while ((w = waitpid(d->pid, &status, WNOHANG)) == 0 && secs_since(t0) < 30) sleep_ns(5000000);
+    while ((w = waitpid(d->pid, &status, WNOHANG)) == 0 && bench_secs_since(t0) < 30)
+        sleep_ns(5000000);
     if (w == 0) {
         kill(d->pid, SIGKILL);
         waitpid(d->pid, &status, 0);
@@ -518,7 +435,7 @@ static void ledgerd_dispose(ledgerd *d)
     ledgerd_stop(d);
     mla_crypto_key_free(d->admin);
     mla_crypto_key_free(d->logkey);
-    rmtree(d->dir);
+    bench_rmtree(d->dir);
     free(d->dir);
 }
 
@@ -569,7 +486,8 @@ static cpu_mark cpu_start(pid_t daemon)
 
 static void cpu_print(const cpu_mark *m, pid_t daemon, double ops)
 {
-    double el = secs_since(m->t0), dd = cpu_of_pid(daemon) - m->daemon, ds = cpu_self() - m->self;
+    double el = bench_secs_since(m->t0), dd = cpu_of_pid(daemon) - m->daemon,
+           ds = cpu_self() - m->self;
     printf("    cpu: mlauditd %.2f cores, clients %.2f cores (of %ld); per call %.2f ms daemon, "
            "%.2f ms client\n",
            dd / el, ds / el, n_cores, ops > 0 ? 1e3 * dd / ops : 0, ops > 0 ? 1e3 * ds / ops : 0);
@@ -595,7 +513,7 @@ static void *append_main(void *arg)
     mla_client *c = ledgerd_client(a->d);
     mla_receipt *r = malloc(sizeof *r);
     sleep_ns(a->t0 - mla_time_mono_ns()); /* every thread starts at t0 */
-    for (size_t i = 0; i < a->count && secs_since(a->t0) < a->max_s; i++) {
+    for (size_t i = 0; i < a->count && bench_secs_since(a->t0) < a->max_s; i++) {
         /* Open loop: latency counts from the planned send time, so a slow
          * answer delays the next call's clock, not the measurement. */
         int64_t planned = a->interval_ns ? a->t0 + a->offset_ns + (int64_t)i * a->interval_ns
@@ -633,7 +551,7 @@ static double run_appends(const ledgerd *d, mla_buf *envs, size_t n, int clients
         if (pthread_create(&t[i], NULL, append_main, &a[i]) != 0) DIE("pthread_create");
     }
     for (int i = 0; i < clients; i++) pthread_join(t[i], NULL);
-    double el = secs_since(t0);
+    double el = bench_secs_since(t0);
     if (lat) {
         /* Compact the measured latencies to the front. */
         size_t k = 0;
@@ -700,7 +618,7 @@ static void *build_main(void *arg)
     if (!r) DIE("out of memory");
     for (;;) {
         uint64_t k = atomic_fetch_add(b->next, 1);
-        if (k >= b->max_batches || secs_since(b->t0) > b->max_s) break;
+        if (k >= b->max_batches || bench_secs_since(b->t0) > b->max_s) break;
         for (int i = 0; i < BATCH; i++) {
             /* Small entries: the proofs read tree nodes, not entries. */
             make_envelope(&envs[i], NULL, b->keyid, 10000000 + k * BATCH + (uint64_t)i, 16);
@@ -741,7 +659,7 @@ static uint64_t build_log(ledgerd *d, uint64_t want, double max_s, double *secs)
     for (int i = 0; i < BUILDERS; i++)
         if (pthread_create(&t[i], NULL, build_main, &b) != 0) DIE("pthread_create");
     for (int i = 0; i < BUILDERS; i++) pthread_join(t[i], NULL);
-    *secs = secs_since(b.t0);
+    *secs = bench_secs_since(b.t0);
     uint64_t size = mla_log_size(log);
     mla_log_close(log);
     mla_store_close(s);
@@ -762,7 +680,7 @@ static void *prove_main(void *arg)
 {
     prover *p = arg;
     mla_client *c = ledgerd_client(p->d);
-    while (p->done < p->max && secs_since(p->t0) < p->max_s) {
+    while (p->done < p->max && bench_secs_since(p->t0) < p->max_s) {
         p->rng ^= p->rng << 13, p->rng ^= p->rng >> 7, p->rng ^= p->rng << 17;
         mla_merkle_proof pr;
         mla_hash leaf;
@@ -783,8 +701,8 @@ static double run_proofs(const ledgerd *d, uint64_t size)
     for (int i = 0; i < CLIENTS; i++) {
         p[i] = (prover){d,
                         size,
-                        smoke ? 20 : 1000000,
-                        smoke ? 2.0 : 5.0,
+                        bench_smoke ? 20 : 1000000,
+                        bench_smoke ? 2.0 : 5.0,
                         t0,
                         88172645463325252u + (uint64_t)i * 7919,
                         0};
@@ -794,7 +712,7 @@ static double run_proofs(const ledgerd *d, uint64_t size)
         pthread_join(t[i], NULL);
         total += p[i].done;
     }
-    return (double)total / secs_since(t0);
+    return (double)total / bench_secs_since(t0);
 }
 
 /* ---- main ------------------------------------------------------------------------------ */
@@ -810,9 +728,9 @@ int main(int argc, char **argv)
     if (!mlauditd_path || !*mlauditd_path) mlauditd_path = "./build/ledger/mlauditd";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--smoke")) {
-            smoke = true;
+            bench_smoke = true;
         } else if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
-            snprintf(workdir, sizeof workdir, "%s", argv[++i]);
+            snprintf(bench_workdir, sizeof bench_workdir, "%s", argv[++i]);
         } else if (!strcmp(argv[i], "--mlauditd") && i + 1 < argc) {
             mlauditd_path = argv[++i];
         } else {
@@ -827,7 +745,7 @@ int main(int argc, char **argv)
     echo_child_start(&ec); /* before this process starts gRPC */
     CHECK(mla_crypto_init());
     printf("mlaudit gRPC benchmark (%s), %ld cores, loopback, mlauditd %s, store dir %s\n",
-           smoke ? "smoke" : "full", n_cores, mlauditd_path, workdir);
+           bench_smoke ? "smoke" : "full", n_cores, mlauditd_path, bench_workdir);
     printf("(client threads, the daemon and the echo server share these cores)\n");
 
     printf("\n-- limits, this run --\n");
@@ -844,44 +762,44 @@ int main(int argc, char **argv)
     printf("append limit min(echo, cores x verify)  %10.0f /s (%s)\n", limit,
            echo < verify_cores ? "gRPC" : "signature checks");
 
-    mla_privkey *signer_key = key_from_byte(1);
-    size_t n1 = smoke ? 16 : 3000, n16 = smoke ? 64 : 16000, nb = smoke ? 1 : 16;
-    size_t n_half = smoke ? 64 : 12000;
+    mla_privkey *signer_key = bench_key_from_byte(1);
+    size_t n1 = bench_smoke ? 16 : 3000, n16 = bench_smoke ? 64 : 16000, nb = bench_smoke ? 1 : 16;
+    size_t n_half = bench_smoke ? 64 : 12000;
     int64_t t_sign = mla_time_mono_ns();
     mla_buf *e1 = sign_envelopes(signer_key, 0, n1);
     mla_buf *e16 = sign_envelopes(signer_key, n1, n16);
     mla_buf *eb = sign_envelopes(signer_key, n1 + n16, nb * BATCH);
     mla_buf *eh = sign_envelopes(signer_key, n1 + n16 + nb * BATCH, n_half);
     printf("(pre-signed %zu envelopes of ~512 B in %.1f s on 2 threads)\n",
-           n1 + n16 + nb * BATCH + n_half, secs_since(t_sign));
+           n1 + n16 + nb * BATCH + n_half, bench_secs_since(t_sign));
 
     printf("\n-- appends over gRPC (mlauditd, LevelDB, synced group commit) --\n");
     ledgerd d;
-    ledgerd_init(&d, tmpdir_new("grpc"));
+    ledgerd_init(&d, bench_tmpdir_new("grpc"));
     ledgerd_start(&d);
     cpu_mark m = cpu_start(d.pid);
-    double r1 = run_appends(&d, e1, n1, 1, smoke ? 2.0 : 5.0, 0, NULL, NULL);
+    double r1 = run_appends(&d, e1, n1, 1, bench_smoke ? 2.0 : 5.0, 0, NULL, NULL);
     printf("Append, 1 client                        %10.0f /s = %5.1f%% of the limit\n", r1,
            100 * r1 / limit);
-    cpu_print(&m, d.pid, r1 * secs_since(m.t0));
+    cpu_print(&m, d.pid, r1 * bench_secs_since(m.t0));
     m = cpu_start(d.pid);
-    double r16 = run_appends(&d, e16, n16, CLIENTS, smoke ? 2.0 : 8.0, 0, NULL, NULL);
+    double r16 = run_appends(&d, e16, n16, CLIENTS, bench_smoke ? 2.0 : 8.0, 0, NULL, NULL);
     printf("Append, %d clients                      %10.0f /s = %5.1f%% of the limit (target >= "
            "80%%: %s)\n",
            CLIENTS, r16, 100 * r16 / limit, verdict(r16, 0.8 * limit));
-    cpu_print(&m, d.pid, r16 * secs_since(m.t0));
+    cpu_print(&m, d.pid, r16 * bench_secs_since(m.t0));
     {
         mla_client *c = ledgerd_client(&d);
         mla_slice sl[BATCH];
         mla_receipt *r = malloc(BATCH * sizeof *r);
         size_t done = 0;
         int64_t t0 = mla_time_mono_ns();
-        for (size_t b = 0; b < nb && secs_since(t0) < 10.0; b++) {
+        for (size_t b = 0; b < nb && bench_secs_since(t0) < 10.0; b++) {
             for (size_t i = 0; i < BATCH; i++) sl[i] = mla_buf_slice(&eb[b * BATCH + i]);
             CHECK(mla_client_append_batch(c, sl, BATCH, r));
             done++;
         }
-        double el = secs_since(t0);
+        double el = bench_secs_since(t0);
         printf("AppendBatch of %d, 1 client            %10.1f batches/s = %.0f envelopes/s = "
                "%5.1f%% of cores x verify\n",
                BATCH, (double)done / el, (double)done * BATCH / el,
@@ -893,7 +811,7 @@ int main(int argc, char **argv)
         double rate = r16 / 2;
         int64_t *lat = calloc(n_half, sizeof *lat);
         size_t n_lat = 0;
-        double secs = smoke ? 1.0 : 5.0;
+        double secs = bench_smoke ? 1.0 : 5.0;
         size_t use = (size_t)(rate * secs);
         if (use > n_half) use = n_half;
         if (use < CLIENTS) use = CLIENTS;
@@ -913,10 +831,10 @@ int main(int argc, char **argv)
     printf("\n-- inclusion proofs over gRPC --\n");
     {
         ledgerd big;
-        ledgerd_init(&big, tmpdir_new("proofs"));
+        ledgerd_init(&big, bench_tmpdir_new("proofs"));
         double build_s = 0;
-        uint64_t want = smoke ? 4096 : 1000000;
-        uint64_t size = build_log(&big, want, smoke ? 30.0 : 120.0, &build_s);
+        uint64_t want = bench_smoke ? 4096 : 1000000;
+        uint64_t size = build_log(&big, want, bench_smoke ? 30.0 : 120.0, &build_s);
         printf("built a %llu-entry log offline in %.1f s (%.0f entries/s, log library, "
                "AppendBatch of %d from 6 threads, signature checks skipped)%s\n",
                (unsigned long long)size, build_s, (double)size / build_s, BATCH,

@@ -11,113 +11,11 @@
 #include "codec/codec.h"
 #include "log/log.h"
 #include "log/log_int.h"
+#include "bench_util.h"
 
-static bool smoke;
-static char workdir[4096] = "/tmp";
 static long n_cores;
 
-#define CHECK(expr)                                                                                \
-    do {                                                                                           \
-        mla_status rc__ = (expr);                                                                  \
-        if (rc__ != MLA_OK) {                                                                      \
-            fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, mla_status_name(rc__),          \
-                    mla_error_last()->msg);                                                        \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
-
-static double secs_since(int64_t t0) { return (double)(mla_time_mono_ns() - t0) / 1e9; }
-
-static mla_privkey *key_from_byte(uint8_t b)
-{
-    uint8_t seed[32];
-    mla_privkey *k = NULL;
-    memset(seed, b, sizeof seed);
-    CHECK(mla_crypto_key_from_seed(&k, seed));
-    return k;
-}
-
-static char *tmpdir_new(const char *tag)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/mlaudit-bench-%s-XXXXXX", workdir, tag);
-    if (!mkdtemp(path)) {
-        perror("mkdtemp");
-        exit(1);
-    }
-    return strdup(path);
-}
-
-static void rmtree(const char *path)
-{
-    char cmd[4300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
-    if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", path);
-}
-
 /* ---- physical limits --------------------------------------------------------- */
-
-static double bench_sha256_512(void)
-{
-    uint8_t buf[512];
-    memset(buf, 0x5a, sizeof buf);
-    mla_hash h;
-    long n = 0, max = smoke ? 20000 : 2000000;
-    int64_t t0 = mla_time_mono_ns();
-    while (n < max && (n % 1024 || secs_since(t0) < 2.0)) {
-        buf[0] = (uint8_t)n;
-        mla_crypto_sha256(&h, mla_slice_make(buf, sizeof buf));
-        n++;
-    }
-    return (double)n / secs_since(t0);
-}
-
-static double bench_verify(void)
-{
-    mla_privkey *k = key_from_byte(9);
-    uint8_t msg[512], sig[64];
-    memset(msg, 1, sizeof msg);
-    CHECK(mla_crypto_sign(sig, k, mla_slice_make(msg, sizeof msg)));
-    long n = 0, max = smoke ? 200 : 50000;
-    int64_t t0 = mla_time_mono_ns();
-    while (n < max && (n % 64 || secs_since(t0) < 2.0)) {
-        CHECK(mla_crypto_verify(mla_crypto_key_public(k), mla_slice_make(msg, sizeof msg),
-                                mla_slice_make(sig, 64)));
-        n++;
-    }
-    mla_crypto_key_free(k);
-    return (double)n / secs_since(t0);
-}
-
-static double bench_leveldb_batches(void)
-{
-    char *dir = tmpdir_new("ldb");
-    mla_store *s = NULL;
-    mla_store_leveldb_options o = {.create_if_missing = true, .bloom_bits_per_key = 10};
-    CHECK(mla_store_open_leveldb(&s, dir, &o));
-    uint8_t key[16], val[600];
-    memset(val, 7, sizeof val);
-    mla_store_batch *b = NULL;
-    CHECK(mla_store_batch_new(&b));
-    long n = 0, max = smoke ? 20 : 5000;
-    int64_t t0 = mla_time_mono_ns();
-    while (n < max && secs_since(t0) < 3.0) {
-        mla_store_batch_clear(b);
-        for (int i = 0; i < 256; i++) {
-            mla_put_be64(key, (uint64_t)n);
-            mla_put_be64(key + 8, (uint64_t)i);
-            CHECK(mla_store_batch_put(b, mla_slice_make(key, 16), mla_slice_make(val, sizeof val)));
-        }
-        CHECK(mla_store_write(s, b, true));
-        n++;
-    }
-    double rate = (double)n / secs_since(t0);
-    mla_store_batch_free(b);
-    mla_store_close(s);
-    rmtree(dir);
-    free(dir);
-    return rate;
-}
 
 /* ---- envelopes ------------------------------------------------------------------- */
 
@@ -176,9 +74,9 @@ typedef struct ledger {
 static void ledger_open(ledger *l, const char *tag)
 {
     memset(l, 0, sizeof *l);
-    l->dir = tmpdir_new(tag);
-    l->admin = key_from_byte(1);
-    l->logkey = key_from_byte(3);
+    l->dir = bench_tmpdir_new(tag);
+    l->admin = bench_key_from_byte(1);
+    l->logkey = bench_key_from_byte(3);
     l->admin_pub = *mla_crypto_key_public(l->admin);
     mla_store_leveldb_options o = {
         .create_if_missing = true, .bloom_bits_per_key = 10, .cache_bytes = 64u << 20};
@@ -196,7 +94,7 @@ static void ledger_close(ledger *l)
     mla_store_close(l->store);
     mla_crypto_key_free(l->admin);
     mla_crypto_key_free(l->logkey);
-    rmtree(l->dir);
+    bench_rmtree(l->dir);
     free(l->dir);
 }
 
@@ -215,7 +113,7 @@ static void *append_loop(void *arg)
     appender *a = arg;
     mla_receipt *r = malloc(sizeof *r);
     for (size_t i = 0; i < a->count; i++) {
-        if (secs_since(a->t0) > a->deadline_s) break;
+        if (bench_secs_since(a->t0) > a->deadline_s) break;
         int64_t t = mla_time_mono_ns();
         CHECK(mla_log_append(a->l->log, mla_buf_slice(&a->envs[a->first + i]),
                              mla_slice_cstr("bench"), r));
@@ -240,7 +138,7 @@ static double run_appenders(ledger *l, mla_buf *envs, size_t n_envs, int threads
         pthread_join(t[i], NULL);
         total += a[i].done;
     }
-    return (double)total / secs_since(t0);
+    return (double)total / bench_secs_since(t0);
 }
 
 static mla_status put_node(void *ctx, unsigned level, uint64_t index, const mla_hash *node)
@@ -256,9 +154,9 @@ int main(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--smoke")) {
-            smoke = true;
+            bench_smoke = true;
         } else if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
-            snprintf(workdir, sizeof workdir, "%s", argv[++i]);
+            snprintf(bench_workdir, sizeof bench_workdir, "%s", argv[++i]);
         } else {
             fprintf(stderr, "usage: %s [--smoke] [--dir DIR]\n", argv[0]);
             return 2;
@@ -266,8 +164,8 @@ int main(int argc, char **argv)
     }
     CHECK(mla_crypto_init());
     n_cores = sysconf(_SC_NPROCESSORS_ONLN);
-    printf("mlaudit core benchmark (%s), %ld cores, store dir %s\n", smoke ? "smoke" : "full",
-           n_cores, workdir);
+    printf("mlaudit core benchmark (%s), %ld cores, store dir %s\n", bench_smoke ? "smoke" : "full",
+           n_cores, bench_workdir);
 
     printf("\n-- physical limits, this run --\n");
     double sha = bench_sha256_512();
@@ -279,8 +177,8 @@ int main(int argc, char **argv)
     printf("LevelDB synced batch (256 puts) %12.1f batches/s = %.0f records/s\n", ldb, ldb * 256);
 
     /* Pre-signed envelopes: signing is the client's cost, not the ledger's. */
-    size_t n_envs = smoke ? 64 : 40000;
-    mla_privkey *admin = key_from_byte(1);
+    size_t n_envs = bench_smoke ? 64 : 40000;
+    mla_privkey *admin = bench_key_from_byte(1);
     mla_buf *envs = calloc(n_envs, sizeof *envs);
     for (size_t i = 0; i < n_envs; i++) make_envelope(&envs[i], admin, i);
 
@@ -290,7 +188,7 @@ int main(int argc, char **argv)
     {
         ledger l;
         ledger_open(&l, "a1");
-        size_t n1 = smoke ? 16 : 4000;
+        size_t n1 = bench_smoke ? 16 : 4000;
         double r1 = run_appenders(&l, envs, n1, 1, 10.0);
         printf("1 thread                        %12.0f appends/s  = %5.1f%% of cores x verify\n",
                r1, 100 * r1 / limit);
@@ -309,7 +207,7 @@ int main(int argc, char **argv)
         mla_log__bench_skip_signature_checks(l.log, true);
         int64_t t0 = mla_time_mono_ns();
         double rs = run_appenders(&l, envs, n_envs, threads, 15.0);
-        double groups = (double)mla_log__group_count(l.log) / secs_since(t0);
+        double groups = (double)mla_log__group_count(l.log) / bench_secs_since(t0);
         printf(
             "%2d threads                      %12.0f appends/s in %.0f group commits/s = %5.1f%% "
             "of LevelDB synced batches/s\n",
@@ -322,7 +220,7 @@ int main(int argc, char **argv)
         ledger l;
         ledger_open(&l, "audit");
         mla_log__bench_skip_signature_checks(l.log, true);
-        size_t n = smoke ? 64 : 20000;
+        size_t n = bench_smoke ? 64 : 20000;
         run_appenders(&l, envs, n, 16, 60.0);
         uint64_t size = mla_log_size(l.log);
         mla_note_verifier v = *mla_log_verifier(l.log);
@@ -337,7 +235,7 @@ int main(int argc, char **argv)
             mla_audit_result res;
             int64_t t0 = mla_time_mono_ns();
             CHECK(mla_log_audit(&res, l.store, &ao));
-            double rate = (double)res.n_entries / secs_since(t0);
+            double rate = (double)res.n_entries / bench_secs_since(t0);
             if (!res.ok) {
                 fprintf(stderr, "audit failed: %s\n", res.problem);
                 return 1;
@@ -351,7 +249,7 @@ int main(int argc, char **argv)
         l.store = NULL;
         mla_crypto_key_free(l.admin);
         mla_crypto_key_free(l.logkey);
-        rmtree(l.dir);
+        bench_rmtree(l.dir);
         free(l.dir);
     }
 
@@ -359,12 +257,12 @@ int main(int argc, char **argv)
     {
         /* A 1M-leaf tree's nodes in LevelDB, written as the sequencer writes
          * them; proofs read O(log n) nodes each. */
-        char *dir = tmpdir_new("proof");
+        char *dir = bench_tmpdir_new("proof");
         mla_store *s = NULL;
         mla_store_leveldb_options o = {
             .create_if_missing = true, .bloom_bits_per_key = 10, .cache_bytes = 64u << 20};
         CHECK(mla_store_open_leveldb(&s, dir, &o));
-        uint64_t leaves = smoke ? 5000 : 1000000;
+        uint64_t leaves = bench_smoke ? 5000 : 1000000;
         mla_merkle_frontier f;
         mla_merkle_frontier_init(&f);
         mla_store_batch *b = NULL;
@@ -381,27 +279,28 @@ int main(int argc, char **argv)
                 mla_store_batch_clear(b);
             }
         }
-        printf("built a %llu-leaf tree in %.1f s\n", (unsigned long long)leaves, secs_since(t0));
+        printf("built a %llu-leaf tree in %.1f s\n", (unsigned long long)leaves,
+               bench_secs_since(t0));
         mla_log_nodes nodes = {s, NULL, NULL, NULL, {0}};
         mla_buf_init(&nodes.buf, 64);
         mla_hash root;
         mla_merkle_frontier_root(&f, &root);
         uint64_t rng = 88172645463325252u;
-        long n = 0, max = smoke ? 1000 : 200000;
+        long n = 0, max = bench_smoke ? 1000 : 200000;
         t0 = mla_time_mono_ns();
-        while (n < max && (n % 256 || secs_since(t0) < 3.0)) {
+        while (n < max && (n % 256 || bench_secs_since(t0) < 3.0)) {
             rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
             mla_merkle_proof p;
             CHECK(mla_merkle_inclusion_prove(&p, rng % leaves, leaves, mla_log__node_read, &nodes));
             n++;
         }
-        double pr = (double)n / secs_since(t0);
+        double pr = (double)n / bench_secs_since(t0);
         printf("inclusion proofs at %llu leaves %12.0f proofs/s (1 thread)\n",
                (unsigned long long)leaves, pr);
         mla_buf_dispose(&nodes.buf);
         mla_store_batch_free(b);
         mla_store_close(s);
-        rmtree(dir);
+        bench_rmtree(dir);
         free(dir);
     }
 

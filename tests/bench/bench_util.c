@@ -1,0 +1,100 @@
+/* bench_util: same-run limits and scaffolding shared by the benchmarks. */
+#include "bench_util.h"
+
+#include <string.h>
+
+#include "store/store.h"
+
+bool bench_smoke;
+char bench_workdir[4096] = "/tmp";
+
+double bench_secs_since(int64_t t0) { return (double)(mla_time_mono_ns() - t0) / 1e9; }
+
+mla_privkey *bench_key_from_byte(uint8_t b)
+{
+    uint8_t seed[32];
+    mla_privkey *k = NULL;
+    memset(seed, b, sizeof seed);
+    CHECK(mla_crypto_key_from_seed(&k, seed));
+    return k;
+}
+
+char *bench_tmpdir_new(const char *tag)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/mlaudit-bench-%s-XXXXXX", bench_workdir, tag);
+    if (!mkdtemp(path)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    return strdup(path);
+}
+
+void bench_rmtree(const char *path)
+{
+    char cmd[4300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+    if (system(cmd) != 0) fprintf(stderr, "warning: could not remove %s\n", path);
+}
+
+double bench_sha256_512(void)
+{
+    uint8_t buf[512];
+    memset(buf, 0x5a, sizeof buf);
+    mla_hash h;
+    long n = 0, max = bench_smoke ? 20000 : 2000000;
+    int64_t t0 = mla_time_mono_ns();
+    while (n < max && (n % 1024 || bench_secs_since(t0) < 2.0)) {
+        buf[0] = (uint8_t)n;
+        mla_crypto_sha256(&h, mla_slice_make(buf, sizeof buf));
+        n++;
+    }
+    return (double)n / bench_secs_since(t0);
+}
+
+double bench_verify(void)
+{
+    mla_privkey *k = bench_key_from_byte(9);
+    uint8_t msg[512], sig[64];
+    memset(msg, 1, sizeof msg);
+    CHECK(mla_crypto_sign(sig, k, mla_slice_make(msg, sizeof msg)));
+    long n = 0, max = bench_smoke ? 200 : 50000;
+    int64_t t0 = mla_time_mono_ns();
+    while (n < max && (n % 64 || bench_secs_since(t0) < 2.0)) {
+        CHECK(mla_crypto_verify(mla_crypto_key_public(k), mla_slice_make(msg, sizeof msg),
+                                mla_slice_make(sig, 64)));
+        n++;
+    }
+    mla_crypto_key_free(k);
+    return (double)n / bench_secs_since(t0);
+}
+
+double bench_leveldb_batches(void)
+{
+    char *dir = bench_tmpdir_new("ldb");
+    mla_store *s = NULL;
+    mla_store_leveldb_options o = {.create_if_missing = true, .bloom_bits_per_key = 10};
+    CHECK(mla_store_open_leveldb(&s, dir, &o));
+    uint8_t key[16], val[600];
+    memset(val, 7, sizeof val);
+    mla_store_batch *b = NULL;
+    CHECK(mla_store_batch_new(&b));
+    long n = 0, max = bench_smoke ? 20 : 5000;
+    int64_t t0 = mla_time_mono_ns();
+    while (n < max && bench_secs_since(t0) < 3.0) {
+        mla_store_batch_clear(b);
+        for (int i = 0; i < 256; i++) {
+            mla_put_be64(key, (uint64_t)n);
+            mla_put_be64(key + 8, (uint64_t)i);
+            CHECK(mla_store_batch_put(b, mla_slice_make(key, 16), mla_slice_make(val, sizeof val)));
+        }
+        CHECK(mla_store_write(s, b, true));
+        n++;
+    }
+    double rate = (double)n / bench_secs_since(t0);
+    mla_store_batch_free(b);
+    mla_store_close(s);
+    bench_rmtree(dir);
+    free(dir);
+    return rate;
+}

@@ -1,0 +1,41 @@
+/* bench_util: what the benchmark programs share: the same-run physical
+ * limits (SHA-256, Ed25519 verify, LevelDB synced batches), temporary
+ * directories, fixed test keys. Every loop is bounded in count and time. */
+#ifndef MLA_BENCH_UTIL_H
+#define MLA_BENCH_UTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "crypto/crypto.h"
+
+#define CHECK(expr)                                                                                \
+    do {                                                                                           \
+        mla_status rc__ = (expr);                                                                  \
+        if (rc__ != MLA_OK) {                                                                      \
+            fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, mla_status_name(rc__),          \
+                    mla_error_last()->msg);                                                        \
+            exit(1);                                                                               \
+        }                                                                                          \
+    } while (0)
+
+/* Smoke runs (tests/run.sh) use tiny counts; set by each program's main. */
+extern bool bench_smoke;
+/* Where temporary stores go ("/tmp" unless --dir). */
+extern char bench_workdir[4096];
+
+double bench_secs_since(int64_t t0_mono_ns);
+/** The key of a 32-byte seed filled with b (fixed keys: reproducible runs). */
+mla_privkey *bench_key_from_byte(uint8_t b);
+/** A new directory under bench_workdir; caller frees the string. */
+char *bench_tmpdir_new(const char *tag);
+void bench_rmtree(const char *path);
+
+/** SHA-256 of 512-byte messages per second, one core. */
+double bench_sha256_512(void);
+/** Ed25519 verifications of 512-byte messages per second, one core. */
+double bench_verify(void);
+/** LevelDB synced WriteBatches of 256 puts of 600 bytes per second. */
+double bench_leveldb_batches(void);
+
+#endif
