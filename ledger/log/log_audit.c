@@ -240,6 +240,7 @@ static mla_status compare_node(void *ctx, unsigned level, uint64_t index, const 
     if (rc == MLA_ENOTFOUND)
         return bad(a, a->seq, "Merkle node (%u, %llu) is missing", level,
                    (unsigned long long)index);
+    if (rc == MLA_ECORRUPT) return bad(a, a->seq, "%s", mla_error_last()->msg);
     if (rc != MLA_OK) return rc;
     if (a->tmp.len != 32 || memcmp(a->tmp.ptr, node->b, 32) != 0)
         return bad(a, a->seq, "stored Merkle node (%u, %llu) differs from the recomputed tree",
@@ -486,6 +487,9 @@ mla_status mla_log_audit(mla_audit_result *res, mla_store *store, const mla_audi
         if (rc == MLA_OK) a.seq++;
     }
     if (rc == MLA_ENOTFOUND) rc = MLA_OK;
+    /* The store's own checksums failed: a finding about the data, not an
+     * inability to audit. */
+    if (rc == MLA_ECORRUPT && res->ok) rc = bad(&a, a.seq, "%s", mla_error_last()->msg);
     if (pool_started) {
         verify_pool_finish(&pool);
         /* A bad signature earlier in the log than the walk's own finding

@@ -58,6 +58,17 @@ static mla_status corrupt_with_audit(mla_log *log, const char *what)
     return mla_err(MLA_ECORRUPT, "store: refusing to open: %s", first);
 }
 
+/* Parse a stored checkpoint note's body without checking its signature,
+ * only to tell a misconfiguration from tampering in the error message. */
+static bool unverified_origin(mla_checkpoint *out, mla_slice note)
+{
+    for (size_t i = note.len; i-- > 1;) {
+        if (note.ptr[i] == '\n' && note.ptr[i - 1] == '\n')
+            return mla_note_checkpoint_parse(out, mla_slice_make(note.ptr, i)) == MLA_OK;
+    }
+    return false;
+}
+
 static mla_status init_empty(mla_log *log)
 {
     mla_merkle_frontier_init(&log->frontier);
@@ -103,16 +114,21 @@ mla_status mla_log__verify_tail(mla_log *log)
         goto out;
     }
     mla_checkpoint cp;
+    /* A configuration for another log is the likelier mistake than
+     * tampering: name the origin or key the store was written with. */
+    if (unverified_origin(&cp, mla_buf_slice(&v)) && strcmp(cp.origin, log->origin) != 0) {
+        rc = mla_err(MLA_EINVAL,
+                     "origin: the store's checkpoints are for \"%s\", not \"%s\" (set the "
+                     "origin it was created with)",
+                     cp.origin, log->origin);
+        goto out;
+    }
     if (v.len > MLA_LOG_CHECKPOINT_MAX ||
         mla_note_checkpoint_open(&cp, mla_buf_slice(&v), &log->verifier, 1) != MLA_OK) {
         rc = mla_err(MLA_ECORRUPT,
-                     "store: refusing to open: the latest checkpoint does not verify with key %s",
+                     "store: refusing to open: the latest checkpoint is not signed by key %s "
+                     "(wrong signing key or key name, or the checkpoint was altered)",
                      log->key_name);
-        goto out;
-    }
-    if (strcmp(cp.origin, log->origin) != 0) {
-        rc = mla_err(MLA_EINVAL, "origin: the store's checkpoints are for \"%s\", not \"%s\"",
-                     cp.origin, log->origin);
         goto out;
     }
     if (cp.size != log->tail.size) {

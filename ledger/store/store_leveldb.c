@@ -39,6 +39,8 @@ static mla_status ldb_fail(char *errptr, const char *what, const char *path)
     const char *msg = errptr ? errptr : "unknown error";
     mla_status code = MLA_EIO;
     if (strstr(msg, "No space left") || strstr(msg, "ENOSPC")) code = MLA_ELIMIT;
+    /* leveldb::Status::Corruption: a checksum or format check failed on disk. */
+    if (strncmp(msg, "Corruption:", 11) == 0) code = MLA_ECORRUPT;
     mla_status rc = mla_err(code, "store.%s: %s: %s", what, path, msg);
     leveldb_free(errptr);
     return rc;
@@ -118,11 +120,17 @@ static mla_status ldb_iter_next(mla_store_iter *i, mla_slice *key, mla_slice *va
         leveldb_iter_next(it->it);
     else
         it->started = true;
+    /* LevelDB's iterator steps over a block that fails its checksum and stays
+     * valid on the next one, recording the error: check it at every step, or
+     * a corrupted block silently drops keys from the range. */
+    char *err = NULL;
+    leveldb_iter_get_error(it->it, &err);
+    if (err) {
+        it->done = true;
+        return ldb_fail(err, "iter", it->store->path);
+    }
     if (!leveldb_iter_valid(it->it)) {
         it->done = true;
-        char *err = NULL;
-        leveldb_iter_get_error(it->it, &err);
-        if (err) return ldb_fail(err, "iter", it->store->path);
         return mla_err(MLA_ENOTFOUND, "store.iter: end");
     }
     size_t klen = 0, vlen = 0;

@@ -548,6 +548,71 @@ START_TEST(test_leveldb_reopen_keeps_synced_writes)
 }
 END_TEST
 
+/* A data block that fails its checksum is reported as MLA_ECORRUPT by reads
+ * and by iteration; LevelDB's iterator would otherwise step over the block
+ * and silently drop its keys from the range. */
+START_TEST(test_leveldb_corrupt_block_is_ecorrupt_not_skipped)
+{
+    char *dir = tu_tmpdir_new();
+    mla_store_leveldb_options o = {.create_if_missing = true};
+    mla_store *s = NULL;
+    tu_assert_ok(mla_store_open_leveldb(&s, dir, &o));
+    mla_store_batch *b = NULL;
+    tu_assert_ok(mla_store_batch_new(&b));
+    uint8_t key[8], val[600];
+    uint64_t rng = 7;
+    for (uint64_t i = 0; i < 400; i++) {
+        mla_put_be64(key, i);
+        tu_rand_bytes(&rng, val, sizeof val); /* incompressible: many blocks */
+        tu_assert_ok(
+            mla_store_batch_put(b, mla_slice_make(key, 8), mla_slice_make(val, sizeof val)));
+    }
+    tu_assert_ok(mla_store_write(s, b, true));
+    mla_store_batch_free(b);
+    mla_store_close(s);
+    /* Reopening turns the write-ahead log into a table file. */
+    tu_assert_ok(mla_store_open_leveldb(&s, dir, &o));
+    mla_store_close(s);
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "ls %s/*.ldb | head -1", dir);
+    FILE *ls = popen(cmd, "r");
+    char table[4096] = "";
+    ck_assert_ptr_nonnull(fgets(table, sizeof table, ls));
+    pclose(ls);
+    table[strcspn(table, "\n")] = '\0';
+    FILE *f = fopen(table, "r+b");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fseek(f, 100000, SEEK_SET), 0); /* a data block in the middle */
+    int c = fgetc(f);
+    ck_assert_int_ne(c, EOF);
+    ck_assert_int_eq(fseek(f, 100000, SEEK_SET), 0);
+    fputc(c ^ 0x01, f);
+    fclose(f);
+
+    tu_assert_ok(mla_store_open_leveldb(&s, dir, &o));
+    mla_store_iter *it = NULL;
+    tu_assert_ok(mla_store_iter_new(&it, s, S(""), S("")));
+    mla_slice k, v;
+    mla_status rc;
+    uint64_t n = 0;
+    while ((rc = mla_store_iter_next(it, &k, &v)) == MLA_OK) {
+        ck_assert_uint_eq(mla_get_be64(k.ptr), n); /* never a gap */
+        n++;
+    }
+    tu_assert_fail_with(rc, MLA_ECORRUPT, "Corruption");
+    ck_assert_uint_lt(n, 400);
+    mla_store_iter_free(it);
+    mla_buf out;
+    mla_buf_init(&out, 4096);
+    mla_put_be64(key, n);
+    tu_assert_fail_with(mla_store_get(s, mla_slice_make(key, 8), &out), MLA_ECORRUPT, "Corruption");
+    mla_buf_dispose(&out);
+    mla_store_close(s);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_leveldb_second_open_of_same_dir_is_eio_naming_path)
 {
     char *dir = tu_tmpdir_new();
@@ -1038,6 +1103,7 @@ static Suite *store_suite(void)
     tcase_set_timeout(t, 120);
     suite_add_tcase(s, t);
     t = tcase_create("leveldb");
+    tcase_add_test(t, test_leveldb_corrupt_block_is_ecorrupt_not_skipped);
     tcase_add_test(t, test_leveldb_reopen_keeps_synced_writes);
     tcase_add_test(t, test_leveldb_second_open_of_same_dir_is_eio_naming_path);
     tcase_add_test(t, test_leveldb_open_locked_by_another_process_is_eio);
