@@ -288,57 +288,6 @@ static double bench_echo(const char *target)
 
 /* ---- envelopes ---------------------------------------------------------------- */
 
-/* A MODEL change "model-<i>" with ~512 bytes of payload (the core
- * benchmark's shape), signed by k; with k NULL the signature is 64 zero
- * bytes under the admin keyid `keyid` (for a log that skips checks). */
-static void make_envelope(mla_buf *out, const mla_privkey *k, const char *keyid, uint64_t i,
-                          size_t pad_len)
-{
-    char name[32], pad[600];
-    uint8_t digest[32];
-    snprintf(name, sizeof name, "model-%llu", (unsigned long long)i);
-    if (pad_len >= sizeof pad) pad_len = sizeof pad - 1;
-    memset(pad, 'x', pad_len);
-    pad[pad_len] = '\0';
-    for (int j = 0; j < 32; j++) digest[j] = (uint8_t)(i >> (8 * (j % 8))) ^ (uint8_t)j;
-    Mlaudit__V1__Change c = MLAUDIT__V1__CHANGE__INIT;
-    Mlaudit__V1__Artifact a = MLAUDIT__V1__ARTIFACT__INIT;
-    a.type = (char *)(uintptr_t) "model";
-    a.name = name;
-    a.version = (char *)(uintptr_t) "1";
-    a.digest.data = digest;
-    a.digest.len = 32;
-    c.kind = MLAUDIT__V1__KIND__KIND_MODEL;
-    c.subject = &a;
-    c.actor = (char *)(uintptr_t) "bench@example.com";
-    c.reason = pad;
-    mla_buf payload;
-    mla_buf_init(&payload, 1 << 16);
-    CHECK(mla_codec_change_encode(&payload, &c));
-    uint8_t sig[64] = {0};
-    char kid[65];
-    if (k) {
-        CHECK(mla_crypto_dsse_sign(sig, k, mla_slice_cstr(MLA_PAYLOAD_TYPE_CHANGE),
-                                   mla_buf_slice(&payload)));
-        mla_crypto_keyid(kid, mla_crypto_key_public(k));
-    } else {
-        snprintf(kid, sizeof kid, "%s", keyid);
-    }
-    Mlaudit__V1__Signature s = MLAUDIT__V1__SIGNATURE__INIT, *sp = &s;
-    s.sig.data = sig;
-    s.sig.len = 64;
-    s.keyid = kid;
-    Mlaudit__V1__Envelope e = MLAUDIT__V1__ENVELOPE__INIT;
-    e.payload.data = payload.ptr;
-    e.payload.len = payload.len;
-    e.payload_type = (char *)(uintptr_t)MLA_PAYLOAD_TYPE_CHANGE;
-    e.signatures = &sp;
-    e.n_signatures = 1;
-    mla_buf_init(out, 1 << 16);
-    CHECK(mla_codec_envelope_encode(out, &e));
-    mla_buf_dispose(&payload);
-}
-
 /* ---- the daemon ------------------------------------------------------------------ */
 
 typedef struct ledgerd {
@@ -575,8 +524,11 @@ typedef struct signer {
 static void *sign_main(void *arg)
 {
     signer *s = arg;
-    for (size_t i = s->from; i < s->to; i++)
-        make_envelope(&s->envs[i], s->k, NULL, s->first + i, 300);
+    for (size_t i = s->from; i < s->to; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "model-%llu", (unsigned long long)(s->first + i));
+        bench_envelope(&s->envs[i], s->k, NULL, name, "1", 300);
+    }
     return NULL;
 }
 
@@ -621,7 +573,12 @@ static void *build_main(void *arg)
         if (k >= b->max_batches || bench_secs_since(b->t0) > b->max_s) break;
         for (int i = 0; i < BATCH; i++) {
             /* Small entries: the proofs read tree nodes, not entries. */
-            make_envelope(&envs[i], NULL, b->keyid, 10000000 + k * BATCH + (uint64_t)i, 16);
+            {
+                char name[32];
+                snprintf(name, sizeof name, "model-%llu",
+                         (unsigned long long)(10000000 + k * BATCH + (uint64_t)i));
+                bench_envelope(&envs[i], NULL, b->keyid, name, "1", 16);
+            }
             sl[i] = mla_buf_slice(&envs[i]);
         }
         CHECK(mla_log_append_batch(b->log, sl, BATCH, mla_slice_cstr("bench-builder"), r));

@@ -19,50 +19,6 @@ static long n_cores;
 
 /* ---- envelopes ------------------------------------------------------------------- */
 
-/* A MODEL change with ~512 bytes of payload, signed by `k`. */
-static void make_envelope(mla_buf *out, mla_privkey *k, uint64_t i)
-{
-    char name[32], version[32], pad[300];
-    uint8_t digest[32];
-    snprintf(name, sizeof name, "model-%llu", (unsigned long long)(i % 97));
-    snprintf(version, sizeof version, "%llu", (unsigned long long)i);
-    memset(pad, 'x', sizeof pad - 1);
-    pad[sizeof pad - 1] = '\0';
-    for (int j = 0; j < 32; j++) digest[j] = (uint8_t)(i >> (8 * (j % 8)));
-    Mlaudit__V1__Change c = MLAUDIT__V1__CHANGE__INIT;
-    Mlaudit__V1__Artifact a = MLAUDIT__V1__ARTIFACT__INIT;
-    a.type = (char *)(uintptr_t) "model";
-    a.name = name;
-    a.version = version;
-    a.digest.data = digest;
-    a.digest.len = 32;
-    c.kind = MLAUDIT__V1__KIND__KIND_MODEL;
-    c.subject = &a;
-    c.actor = (char *)(uintptr_t) "bench@example.com";
-    c.reason = pad;
-    mla_buf payload;
-    mla_buf_init(&payload, 1 << 16);
-    CHECK(mla_codec_change_encode(&payload, &c));
-    uint8_t sig[64];
-    char keyid[65];
-    CHECK(mla_crypto_dsse_sign(sig, k, mla_slice_cstr(MLA_PAYLOAD_TYPE_CHANGE),
-                               mla_buf_slice(&payload)));
-    mla_crypto_keyid(keyid, mla_crypto_key_public(k));
-    Mlaudit__V1__Signature s = MLAUDIT__V1__SIGNATURE__INIT, *sp = &s;
-    s.sig.data = sig;
-    s.sig.len = 64;
-    s.keyid = keyid;
-    Mlaudit__V1__Envelope e = MLAUDIT__V1__ENVELOPE__INIT;
-    e.payload.data = payload.ptr;
-    e.payload.len = payload.len;
-    e.payload_type = (char *)(uintptr_t)MLA_PAYLOAD_TYPE_CHANGE;
-    e.signatures = &sp;
-    e.n_signatures = 1;
-    mla_buf_init(out, 1 << 16);
-    CHECK(mla_codec_envelope_encode(out, &e));
-    mla_buf_dispose(&payload);
-}
-
 typedef struct ledger {
     char *dir;
     mla_store *store;
@@ -180,7 +136,12 @@ int main(int argc, char **argv)
     size_t n_envs = bench_smoke ? 64 : 40000;
     mla_privkey *admin = bench_key_from_byte(1);
     mla_buf *envs = calloc(n_envs, sizeof *envs);
-    for (size_t i = 0; i < n_envs; i++) make_envelope(&envs[i], admin, i);
+    for (size_t i = 0; i < n_envs; i++) {
+        char name[32], version[32];
+        snprintf(name, sizeof name, "model-%llu", (unsigned long long)(i % 97));
+        snprintf(version, sizeof version, "%llu", (unsigned long long)i);
+        bench_envelope(&envs[i], admin, NULL, name, version, 299);
+    }
 
     printf("\n-- signed appends (LevelDB, synced group commit, 512 B payloads) --\n");
     double limit = ver * (double)n_cores;

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "client/client.h"
 #include "store/store.h"
 
 bool bench_smoke;
@@ -97,4 +98,48 @@ double bench_leveldb_batches(void)
     bench_rmtree(dir);
     free(dir);
     return rate;
+}
+
+void bench_envelope(mla_buf *out, const mla_privkey *k, const char *keyid, const char *name,
+                    const char *version, size_t pad_len)
+{
+    char pad[600], id[128];
+    mla_hash digest;
+    if (pad_len >= sizeof pad) pad_len = sizeof pad - 1;
+    memset(pad, 'x', pad_len);
+    pad[pad_len] = '\0';
+    snprintf(id, sizeof id, "model:%s@%s", name, version);
+    mla_crypto_sha256(&digest, mla_slice_cstr(id));
+    Mlaudit__V1__Change c = MLAUDIT__V1__CHANGE__INIT;
+    Mlaudit__V1__Artifact a = MLAUDIT__V1__ARTIFACT__INIT;
+    a.type = (char *)(uintptr_t) "model";
+    a.name = (char *)(uintptr_t)name;
+    a.version = (char *)(uintptr_t)version;
+    a.digest.data = digest.b;
+    a.digest.len = 32;
+    c.kind = MLAUDIT__V1__KIND__KIND_MODEL;
+    c.subject = &a;
+    c.actor = (char *)(uintptr_t) "bench@example.com";
+    c.reason = pad;
+    mla_buf_init(out, 1 << 16);
+    if (k) {
+        CHECK(mla_client_envelope_sign(out, &c, &k, 1));
+        return;
+    }
+    mla_buf payload;
+    mla_buf_init(&payload, 1 << 16);
+    CHECK(mla_codec_change_encode(&payload, &c));
+    uint8_t sig[64] = {0};
+    Mlaudit__V1__Signature s = MLAUDIT__V1__SIGNATURE__INIT, *sp = &s;
+    s.sig.data = sig;
+    s.sig.len = 64;
+    s.keyid = (char *)(uintptr_t)keyid;
+    Mlaudit__V1__Envelope e = MLAUDIT__V1__ENVELOPE__INIT;
+    e.payload.data = payload.ptr;
+    e.payload.len = payload.len;
+    e.payload_type = (char *)(uintptr_t)MLA_PAYLOAD_TYPE_CHANGE;
+    e.signatures = &sp;
+    e.n_signatures = 1;
+    CHECK(mla_codec_envelope_encode(out, &e));
+    mla_buf_dispose(&payload);
 }

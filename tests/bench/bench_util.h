@@ -31,6 +31,13 @@ mla_privkey *bench_key_from_byte(uint8_t b);
 char *bench_tmpdir_new(const char *tag);
 void bench_rmtree(const char *path);
 
+/** A MODEL change of model:<name>@<version> whose reason is pad_len bytes
+ * (the benchmarks' ~512-byte payload), digest = SHA-256 of its identity.
+ * Signed by k through the client library; with k NULL it carries one
+ * all-zero signature under `keyid` (for a log that skips signature checks). */
+void bench_envelope(mla_buf *out, const mla_privkey *k, const char *keyid, const char *name,
+                    const char *version, size_t pad_len);
+
 /** SHA-256 of 512-byte messages per second, one core. */
 double bench_sha256_512(void);
 /** Ed25519 verifications of 512-byte messages per second, one core. */
