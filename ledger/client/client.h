@@ -105,4 +105,148 @@ mla_status mla_client_receipt_decode(mla_receipt *out, mla_slice in,
 mla_status mla_client_consistency_verify(mla_client *c, const mla_checkpoint *older,
                                          const mla_checkpoint *newer) MLA_MUST_USE;
 
+/* ---- ML semantics (SPEC §4, §6): queries, lineage, decisions, live tail.
+ * Every entry these return has been checked against a verified checkpoint
+ * (its leaf hash and inclusion proof), unless the function says otherwise. */
+
+/** One entry returned by a query: seq and verbatim bytes (leaf hash verified
+ * against the checkpoint the call fetched). */
+typedef struct mla_client_entry {
+    uint64_t seq;
+    mla_buf entry;
+} mla_client_entry;
+
+typedef struct mla_client_query {
+    mla_kind kind; /* 0 = any */
+    const char *subject_type, *subject_name, *subject_version;
+    const char *target, *actor;
+    int64_t from_time_ns, to_time_ns; /* [from, to); 0 = unbounded */
+    uint32_t page_size; /* 0 = server default */
+    mla_slice page_token; /* empty = first page */
+} mla_client_query;
+
+typedef struct mla_client_page {
+    mla_client_entry *entries;
+    size_t n_entries;
+    mla_buf next_page_token; /* empty = last page */
+} mla_client_page;
+
+/** One page of Query. Entries are proven included in the latest checkpoint
+ * (fetched and verified by the call). */
+mla_status mla_client_query_page(mla_client *c, const mla_client_query *q,
+                                 mla_client_page *out) MLA_MUST_USE;
+void mla_client_page_dispose(mla_client_page *p);
+
+typedef struct mla_client_edge {
+    char *from, *to, *role;
+    uint64_t seq;
+} mla_client_edge;
+
+typedef struct mla_client_lineage {
+    mla_client_edge *edges;
+    size_t n_edges;
+    mla_client_entry *entries; /* every entry behind an edge, ascending seq */
+    size_t n_entries;
+    mla_buf checkpoint; /* the signed note everything was proven against */
+} mla_client_lineage;
+
+/** GetLineage of identity "type:name@version" (upstream, or downstream),
+ * to depth (0 = server maximum). Each edge's entry is checked: its inclusion
+ * proof against the returned checkpoint, and that its change really records
+ * that edge (subject `to`, an input `from` with `role`): MLA_ECORRUPT naming
+ * the edge otherwise. */
+mla_status mla_client_lineage(mla_client *c, const char *identity, bool downstream, unsigned depth,
+                              mla_client_lineage *out) MLA_MUST_USE;
+void mla_client_lineage_dispose(mla_client_lineage *l);
+
+typedef struct mla_client_serving {
+    char *model; /* identity */
+    double traffic_fraction;
+    char *stage;
+    uint64_t deployment_seq;
+} mla_client_serving;
+
+/** The answer to "which model made decision X" / "what served target at T",
+ * with everything an offline verifier needs. */
+typedef struct mla_client_resolution {
+    mla_client_serving *serving;
+    size_t n_serving;
+    mla_client_entry *deployment_entries; /* the target's back-linked timeline */
+    size_t n_deployment_entries;
+    bool has_decision;
+    mla_buf decision; /* Decision bytes */
+    uint64_t decision_index, batch_count;
+    mla_client_entry batch_entry;
+    mla_hash decision_path[32];
+    size_t decision_path_len;
+    mla_merkle_proof batch_inclusion;
+    mla_buf checkpoint; /* signed note */
+    char **discrepancies;
+    size_t n_discrepancies;
+} mla_client_resolution;
+
+/** ResolveDecision by decision id (target may be NULL) or by (target, time).
+ * Verified before MLA_OK: the checkpoint signature; the decision's path to
+ * the batch entry's root; the batch entry's and every deployment entry's
+ * inclusion; that the deployment entries are the target's back-link chain
+ * (each links to the one before) and that replaying them gives the serving
+ * set returned. MLA_ECORRUPT naming the failing step. */
+mla_status mla_client_resolve(mla_client *c, const char *decision_id, const char *target,
+                              int64_t time_ns, mla_client_resolution *out) MLA_MUST_USE;
+void mla_client_resolution_dispose(mla_client_resolution *r);
+/** The same checks offline, on a resolution read back from its wire form
+ * (mla_client_resolution_encode / _decode: a ResolveDecisionResponse). */
+mla_status mla_client_resolution_verify(const mla_client_resolution *r,
+                                        const mla_note_verifier *v) MLA_MUST_USE;
+mla_status mla_client_resolution_encode(mla_buf *out, const mla_client_resolution *r) MLA_MUST_USE;
+mla_status mla_client_resolution_decode(mla_client_resolution *out, mla_slice in,
+                                        const mla_note_verifier *v) MLA_MUST_USE;
+
+/* -- decision recorder: an inference service adds one call per decision -- */
+
+typedef struct mla_recorder mla_recorder;
+typedef struct mla_recorder_options {
+    size_t max_pending; /* decisions buffered before record() blocks; 0 = 65536 */
+    unsigned flush_ms; /* send at least this often; 0 = 50 */
+    /* Sealed batches (optional): sign each batch with the serving key named in
+     * the target's DEPLOYMENT instead of letting the server seal. */
+    const mla_privkey *serving_key;
+    size_t batch_max; /* decisions per sealed batch; 0 = 1024 */
+} mla_recorder_options;
+
+/** Start a background thread that streams decisions over RecordDecisions. */
+mla_status mla_recorder_start(mla_recorder **out, mla_client *c,
+                              const mla_recorder_options *opts) MLA_MUST_USE;
+/** Queue one decision (copied). Blocks while max_pending are waiting. A
+ * decision that does not validate is refused here (MLA_EINVAL naming the
+ * field); after a stream error the recorder's error is returned. */
+mla_status mla_recorder_record(mla_recorder *r, const mla_pb_decision *d) MLA_MUST_USE;
+/** Wait until every decision queued so far is acknowledged (recorded in a
+ * batch entry); the last acknowledged batch seq into *last_seq_out if
+ * non-NULL. */
+mla_status mla_recorder_flush(mla_recorder *r, uint64_t *last_seq_out) MLA_MUST_USE;
+/** Flush, stop and free; returns the flush status. NULL is a no-op. */
+mla_status mla_recorder_close(mla_recorder *r);
+/** Decisions acknowledged so far. */
+uint64_t mla_recorder_acked(const mla_recorder *r);
+
+/* -- live tail -- */
+
+/** Called per entry of a Subscribe stream (entry bytes borrowed for the
+ * call; violations are the policy violations recorded with it, one per
+ * line, or empty); non-OK stops. */
+typedef mla_status (*mla_client_subscribe_fn)(void *ctx, uint64_t seq, mla_slice entry,
+                                              mla_slice violations);
+typedef struct mla_client_subscribe_filter {
+    mla_kind kind;
+    const char *subject_name, *target;
+} mla_client_subscribe_filter;
+/** Subscribe from from_seq until fn stops it, max_ms passes (0 = no limit;
+ * then MLA_OK), or the stream fails. A server cutting a slow subscriber
+ * returns MLA_ELIMIT with *resume_out the seq to resume from. */
+mla_status mla_client_subscribe(mla_client *c, uint64_t from_seq,
+                                const mla_client_subscribe_filter *f, int max_ms,
+                                mla_client_subscribe_fn fn, void *ctx,
+                                uint64_t *resume_out) MLA_MUST_USE;
+
 #endif

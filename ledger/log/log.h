@@ -12,7 +12,9 @@
 #include "base/base.h"
 #include "crypto/crypto.h"
 #include "merkle/merkle.h"
+#include "index/index.h"
 #include "note/note.h"
+#include "policy/policy.h"
 #include "store/store.h"
 
 /* Our checkpoints: origin and key name <= 255 bytes each, no extensions, so a
@@ -26,6 +28,9 @@
 
 /** Wall clock for ledger time (tests step it backwards). */
 typedef int64_t (*mla_log_clock)(void *ctx);
+/** Called on the sequencer thread after each group commit is durable and
+ * published, with the new tree size. Must not block or call mla_log_append*. */
+typedef void (*mla_log_commit_fn)(void *ctx, uint64_t size);
 
 typedef struct mla_log_options {
     const char *origin; /* checkpoint origin line, e.g. "mlaudit.example/ledger" */
@@ -36,6 +41,11 @@ typedef struct mla_log_options {
     size_t group_max; /* 0 = MLA_LOG_GROUP_MAX */
     mla_log_clock clock; /* NULL = mla_time_now_ns */
     void *clock_ctx;
+    /* Compliance policy checked at sequencing (borrowed until close); NULL =
+     * only the always-on per-kind rules of policy.h. */
+    const mla_policy *policy;
+    mla_log_commit_fn on_commit; /* may be NULL */
+    void *on_commit_ctx;
 } mla_log_options;
 
 typedef struct mla_log mla_log;
@@ -76,6 +86,37 @@ mla_status mla_log_append(mla_log *log, mla_slice envelope, mla_slice submitter,
  * checkpoint, or none is. receipts_out has n elements. */
 mla_status mla_log_append_batch(mla_log *log, const mla_slice *envelopes, size_t n,
                                 mla_slice submitter, mla_receipt *receipts_out) MLA_MUST_USE;
+
+/* ---- decisions (SPEC §3 decision receipts) ------------------------------ */
+
+/** Append a DECISION_BATCH envelope together with its decisions (each the
+ * verbatim Decision bytes, in leaf order). Beyond mla_log_append's checks:
+ * the batch's root must be the RFC 6962 root over SHA-256(0x00 || decision)
+ * (MLA_EINVAL "change.decision_batch.root"), count, first_time_ns and
+ * last_time_ns must match the decisions, every decision must be on the
+ * batch's target, and ids are unique per target (MLA_EEXISTS naming the id).
+ * The envelope must be signed by a writer key allowed DECISION_BATCH, by
+ * this log's own key, or by the serving key a DEPLOYMENT on that target
+ * named (SPEC §3: the receipt then binds to that deployment). Decisions and
+ * their id index are written in the batch entry's synced group commit.
+ * n is 1..MLA_INDEX_BATCH_DECISIONS_MAX. */
+mla_status mla_log_append_decisions(mla_log *log, mla_slice envelope, const mla_slice *decisions,
+                                    size_t n, mla_slice submitter, mla_receipt *out) MLA_MUST_USE;
+
+/** Seal decisions (verbatim bytes, all on one target) into a DECISION_BATCH
+ * change signed with this log's key, actor = submitter, and append it as
+ * mla_log_append_decisions does. The batch names a model when every decision
+ * names the same one. A decision id already recorded for the target with
+ * identical bytes is skipped (retries are safe; *skipped_out counts them;
+ * if all are skipped, MLA_OK with out->duplicate set and out->seq the batch
+ * of the first); with other bytes, MLA_EEXISTS naming the id. */
+mla_status mla_log_seal_decisions(mla_log *log, const mla_slice *decisions, size_t n,
+                                  mla_slice submitter, mla_receipt *out,
+                                  size_t *skipped_out) MLA_MUST_USE;
+
+/** A reader of this log's committed indexes, for index.h's queries:
+ * entries below the current tree size. Valid until close. */
+void mla_log_index_reader(mla_log *log, mla_index_reader *out);
 
 /** Current tree size. */
 uint64_t mla_log_size(mla_log *log);
