@@ -30,6 +30,7 @@
  *                                                   or the subject of approved_seq)
  *   'I' 'v' seq                  -> violation text  policy violations (audit mode),
  *                                                   one line per unmet rule
+ *   'I' 'q' target 00 pubkey(32) -> seq (8)         serving key a DEPLOYMENT named
  * Decisions (not derivable from entries: the batch entry only commits to
  * their root; an audit checks them against it):
  *   'D' batch seq                -> the batch's decisions: for each, be32
@@ -82,11 +83,14 @@ mla_status mla_index_view_scan(const mla_index_view *v, mla_slice prefix, mla_in
 
 /* ---- writing (called by the sequencer) ---------------------------------- */
 
+typedef struct mla_index_reader mla_index_reader;
+
 typedef mla_status (*mla_index_put)(void *ctx, mla_slice key, mla_slice value);
 
 /** Put the index records of one new entry (seq, its decoded change) through
- * put. `view` resolves an APPROVAL's approved_seq to its subject. */
-mla_status mla_index_entry_put(const mla_index_view *view, uint64_t seq, const mla_pb_change *c,
+ * put. The reader resolves an APPROVAL's approved_seq to its subject (an
+ * approved_seq at or past seq is MLA_EINVAL "change.approval.approved_seq"). */
+mla_status mla_index_entry_put(const mla_index_reader *r, uint64_t seq, const mla_pb_change *c,
                                mla_index_put put, void *put_ctx) MLA_MUST_USE;
 /** Put a policy violation record for seq (text: one line per unmet rule). */
 mla_status mla_index_violation_put(uint64_t seq, mla_slice text, mla_index_put put,
@@ -105,6 +109,11 @@ typedef struct mla_index_decision {
 mla_status mla_index_decisions_put(const mla_index_view *view, uint64_t batch_seq,
                                    const char *target, const mla_index_decision *ds, size_t n,
                                    mla_index_put put, void *put_ctx) MLA_MUST_USE;
+
+/** The DEPLOYMENT on target that named this serving key: MLA_OK, or
+ * MLA_ENOTFOUND. */
+mla_status mla_index_serving_key_find(const mla_index_view *view, const char *target,
+                                      const uint8_t pub[32], uint64_t *seq_out) MLA_MUST_USE;
 
 /** Where decision (target, id) was recorded: MLA_OK, or MLA_ENOTFOUND. */
 mla_status mla_index_decision_find(const mla_index_view *view, const char *target, const char *id,
@@ -132,12 +141,12 @@ mla_status mla_index_digest_store(mla_index_digest *out, mla_store *s) MLA_MUST_
 /** Copy the verbatim bytes of entry seq into out. */
 typedef mla_status (*mla_index_entry_read)(void *ctx, uint64_t seq, mla_buf *out);
 
-typedef struct mla_index_reader {
+struct mla_index_reader {
     mla_index_view view;
     mla_index_entry_read read_entry;
     void *read_ctx;
     uint64_t tree_size; /* only entries below this are answered */
-} mla_index_reader;
+};
 
 /* -- Query -- */
 typedef struct mla_index_query {
@@ -188,7 +197,7 @@ typedef struct mla_index_serving {
     uint64_t deployment_seq; /* the DEPLOYMENT (or ROLLBACK) that made it live */
 } mla_index_serving;
 
-typedef struct mla_index_timeline_at {
+typedef struct mla_index_timeline {
     mla_index_serving serving[MLA_INDEX_SERVING_MAX];
     size_t n_serving;
     /* The target-scope entries (DEPLOYMENT, ROLLBACK, RETIREMENT) from the
@@ -199,7 +208,7 @@ typedef struct mla_index_timeline_at {
     size_t n_chain;
     bool any_before; /* false: nothing was deployed on target at or before T */
     uint64_t retired_seq; /* UINT64_MAX, or the RETIREMENT that left nothing live */
-} mla_index_timeline_at;
+} mla_index_timeline;
 
 /** What served `target` at ledger time t_ns, replaying its DEPLOYMENT,
  * ROLLBACK and RETIREMENT entries with ledger_time_ns <= t_ns:
@@ -209,9 +218,9 @@ typedef struct mla_index_timeline_at {
  *  - ROLLBACK to M: M alone serves, at 1.0, with the stage it last had there.
  *  - RETIREMENT with an artifact: that model leaves; without: all leave.
  * Exactly at a deployment's time, that deployment is live. */
-mla_status mla_index_timeline_at(mla_index_timeline_at *out, const mla_index_reader *r,
+mla_status mla_index_timeline_at(mla_index_timeline *out, const mla_index_reader *r,
                                  const char *target, int64_t t_ns) MLA_MUST_USE;
-void mla_index_timeline_dispose(mla_index_timeline_at *t);
+void mla_index_timeline_dispose(mla_index_timeline *t);
 
 /** The seqs of every DEPLOYMENT/ROLLBACK/RETIREMENT on target, ascending
  * (history); *seqs_out is allocated (mla_free). */

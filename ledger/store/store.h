@@ -17,7 +17,7 @@ typedef struct mla_store_iter mla_store_iter;
 /* Upper bound for one value read through mla_store_get (its mla_buf max). */
 #define MLA_STORE_VALUE_MAX (64u << 20)
 /* Upper bound for one key in a batch (MLA_EINVAL naming "store.key"). */
-#define MLA_STORE_KEY_MAX 1024u
+#define MLA_STORE_KEY_MAX 2048u
 /* Upper bound for the keys and values of one batch together (MLA_ELIMIT
  * naming "store.batch"): a batch is held in memory before it is written. */
 #define MLA_STORE_BATCH_BYTES_MAX (1024u << 20)

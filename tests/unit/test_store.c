@@ -431,7 +431,7 @@ START_TEST(test_store_batch_refuses_oversized_key_and_value)
     static uint8_t key[MLA_STORE_KEY_MAX + 1];
     tu_assert_ok(mla_store_batch_put(b, mla_slice_make(key, MLA_STORE_KEY_MAX), S("v")));
     tu_assert_fail_with(mla_store_batch_put(b, mla_slice_make(key, MLA_STORE_KEY_MAX + 1), S("v")),
-                        MLA_EINVAL, "store.key: 1025 bytes exceeds limit 1024");
+                        MLA_EINVAL, "store.key: 2049 bytes exceeds limit 2048");
     tu_assert_fail_with(mla_store_batch_delete(b, mla_slice_make(key, MLA_STORE_KEY_MAX + 1)),
                         MLA_EINVAL, "store.key");
     /* calloc maps zero pages lazily: the refusal happens before any copy. */
