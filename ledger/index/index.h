@@ -28,9 +28,11 @@
  *   'I' 'w' input 00 subject 00 seq -> role         the same edge, downstream
  *   'I' 'p' approved 00 seq      -> ""              APPROVAL of an identity (approved,
  *                                                   or the subject of approved_seq)
- *   'I' 'v' seq                  -> violation text  policy violations (audit mode),
- *                                                   one line per unmet rule
- *   'I' 'q' target 00 pubkey(32) -> seq (8)         serving key a DEPLOYMENT named
+ *   'I' 'q' target 00 keyid(32)  -> seq (8), public key (32)
+ *                                                   serving key a DEPLOYMENT named
+ * Policy violations (audit mode) depend on the policy in force, so they are
+ * not rebuilt from entries and live outside 'I':
+ *   'V' seq                      -> violation text, one line per unmet rule
  * Decisions (not derivable from entries: the batch entry only commits to
  * their root; an audit checks them against it):
  *   'D' batch seq                -> the batch's decisions: for each, be32
@@ -42,6 +44,7 @@
 #define MLA_INDEX_K_DECISIONS 'D'
 #define MLA_INDEX_K_DECISION_ID 'X'
 #define MLA_INDEX_K_DECISION_BY_ID 'Y'
+#define MLA_INDEX_K_VIOLATION 'V'
 
 /* Most decisions in one DECISION_BATCH (its decisions are one store value). */
 #define MLA_INDEX_BATCH_DECISIONS_MAX 4096
@@ -110,10 +113,11 @@ mla_status mla_index_decisions_put(const mla_index_view *view, uint64_t batch_se
                                    const char *target, const mla_index_decision *ds, size_t n,
                                    mla_index_put put, void *put_ctx) MLA_MUST_USE;
 
-/** The DEPLOYMENT on target that named this serving key: MLA_OK, or
- * MLA_ENOTFOUND. */
+/** The DEPLOYMENT on target that named the serving key with this keyid
+ * (SHA-256 of the public key): its seq and the key. MLA_OK or MLA_ENOTFOUND. */
 mla_status mla_index_serving_key_find(const mla_index_view *view, const char *target,
-                                      const uint8_t pub[32], uint64_t *seq_out) MLA_MUST_USE;
+                                      const mla_hash *keyid, uint64_t *seq_out,
+                                      uint8_t pub_out[32]) MLA_MUST_USE;
 
 /** Where decision (target, id) was recorded: MLA_OK, or MLA_ENOTFOUND. */
 mla_status mla_index_decision_find(const mla_index_view *view, const char *target, const char *id,

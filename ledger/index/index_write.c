@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/crypto.h"
 #include "index/index.h"
 
 /* A key under construction: prefix bytes, text parts separated by 00, and
@@ -160,12 +161,16 @@ mla_status mla_index_entry_put(const mla_index_reader *r, uint64_t seq, const ml
     }
     if (c->detail_case == MLAUDIT__V1__CHANGE__DETAIL_DEPLOYMENT &&
         c->deployment->serving_key.len == 32) {
-        uint8_t v[8];
+        /* Signatures name keys by keyid; keep the key itself beside it. */
+        uint8_t v[40];
+        mla_hash keyid;
         mla_put_be64(v, seq);
+        memcpy(v + 8, c->deployment->serving_key.data, 32);
+        mla_crypto_sha256(&keyid, mla_slice_make(v + 8, 32));
         k_start(&k, 'q');
         k_text(&k, mla_slice_cstr(target));
-        k_bytes(&k, c->deployment->serving_key.data, 32);
-        if ((rc = k_put(&k, mla_slice_make(v, 8), put, ctx)) != MLA_OK) goto out;
+        k_bytes(&k, keyid.b, 32);
+        if ((rc = k_put(&k, mla_slice_make(v, 40), put, ctx)) != MLA_OK) goto out;
     }
 
     if (c->subject) {
@@ -209,10 +214,10 @@ out:
 
 mla_status mla_index_violation_put(uint64_t seq, mla_slice text, mla_index_put put, void *ctx)
 {
-    key k;
-    k_start(&k, 'v');
-    k_u64(&k, seq);
-    return k_put(&k, text, put, ctx);
+    uint8_t k[9];
+    k[0] = MLA_INDEX_K_VIOLATION;
+    mla_put_be64(k + 1, seq);
+    return put(ctx, mla_slice_make(k, 9), text);
 }
 
 static void decision_key(key *k, const char *target, const char *id)
@@ -246,20 +251,23 @@ mla_status mla_index_decision_find(const mla_index_view *view, const char *targe
 }
 
 mla_status mla_index_serving_key_find(const mla_index_view *view, const char *target,
-                                      const uint8_t pub[32], uint64_t *seq_out)
+                                      const mla_hash *keyid, uint64_t *seq_out, uint8_t pub_out[32])
 {
     key k;
     mla_buf tmp;
     mla_slice v;
     k_start(&k, 'q');
     k_text(&k, mla_slice_cstr(target));
-    k_bytes(&k, pub, 32);
+    k_bytes(&k, keyid->b, 32);
     if (k.over) return mla_err(MLA_EINVAL, "target: too long");
     mla_buf_init(&tmp, 64);
     mla_status rc = mla_index_view_get(view, mla_slice_make(k.b, k.len), &tmp, &v);
-    if (rc == MLA_OK && v.len != 8)
+    if (rc == MLA_OK && v.len != 40)
         rc = mla_err(MLA_ECORRUPT, "store: serving key record of %zu bytes", v.len);
-    if (rc == MLA_OK) *seq_out = mla_get_be64(v.ptr);
+    if (rc == MLA_OK) {
+        *seq_out = mla_get_be64(v.ptr);
+        memcpy(pub_out, v.ptr + 8, 32);
+    }
     mla_buf_dispose(&tmp);
     return rc;
 }
