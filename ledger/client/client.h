@@ -142,13 +142,15 @@ typedef struct mla_client_edge {
     uint64_t seq;
 } mla_client_edge;
 
-typedef struct mla_client_lineage {
+/* (Named _graph: a typedef may not share the name of the function
+ * mla_client_lineage below; C has one namespace for both.) */
+typedef struct mla_client_lineage_graph {
     mla_client_edge *edges;
     size_t n_edges;
     mla_client_entry *entries; /* every entry behind an edge, ascending seq */
     size_t n_entries;
     mla_buf checkpoint; /* the signed note everything was proven against */
-} mla_client_lineage;
+} mla_client_lineage_graph;
 
 /** GetLineage of identity "type:name@version" (upstream, or downstream),
  * to depth (0 = server maximum). Each edge's entry is checked: its inclusion
@@ -156,8 +158,8 @@ typedef struct mla_client_lineage {
  * that edge (subject `to`, an input `from` with `role`): MLA_ECORRUPT naming
  * the edge otherwise. */
 mla_status mla_client_lineage(mla_client *c, const char *identity, bool downstream, unsigned depth,
-                              mla_client_lineage *out) MLA_MUST_USE;
-void mla_client_lineage_dispose(mla_client_lineage *l);
+                              mla_client_lineage_graph *out) MLA_MUST_USE;
+void mla_client_lineage_dispose(mla_client_lineage_graph *l);
 
 typedef struct mla_client_serving {
     char *model; /* identity */
