@@ -157,8 +157,8 @@ typedef struct mla_client_lineage_graph {
  * proof against the returned checkpoint, and that its change really records
  * that edge (subject `to`, an input `from` with `role`): MLA_ECORRUPT naming
  * the edge otherwise. */
-mla_status mla_client_lineage_get(mla_client *c, const char *identity, bool downstream,
-                                  unsigned depth, mla_client_lineage_graph *out) MLA_MUST_USE;
+mla_status mla_client_lineage(mla_client *c, const char *identity, bool downstream, unsigned depth,
+                              mla_client_lineage_graph *out) MLA_MUST_USE;
 void mla_client_lineage_dispose(mla_client_lineage_graph *l);
 
 typedef struct mla_client_serving {
