@@ -15,7 +15,8 @@ static bool all_zero(ProtobufCBinaryData b)
 static mla_status link_check(const char *p, const mla_pb_link *l, uint64_t seq)
 {
     if (l->scope != MLAUDIT__V1__LINK_SCOPE__LINK_SCOPE_SUBJECT &&
-        l->scope != MLAUDIT__V1__LINK_SCOPE__LINK_SCOPE_TARGET)
+        l->scope != MLAUDIT__V1__LINK_SCOPE__LINK_SCOPE_TARGET &&
+        l->scope != MLAUDIT__V1__LINK_SCOPE__LINK_SCOPE_DECISIONS)
         return mla_err(MLA_EINVAL, "%s.scope: %d is not a link scope", p, (int)l->scope);
     MLA_TRY(mla_codec__text_check(p, "key", l->key, MLA_LIMIT_LINK_KEY,
                                   MLA_CODEC_TEXT_REQUIRED | MLA_CODEC_TEXT_NAME));

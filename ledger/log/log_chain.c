@@ -1,6 +1,7 @@
 /* log_chain: the hash chain and back-links of one entry (SPEC §3). Each
  * entry carries prev_hash (the leaf hash of entry seq-1) and, for each scope
- * it belongs to (its subject "type:name", its deployment target), the seq and
+ * it belongs to (its subject "type:name", its deployment target, or for a
+ * decision batch its target's batches), the seq and
  * leaf hash of the previous entry in that scope, so a verifier can prove a
  * timeline omits nothing. */
 #include <string.h>
@@ -30,7 +31,12 @@ mla_status mla_log__change_scopes(mla_log_scope *scopes, size_t *n_out, const ml
     }
     const char *target = change_target(c);
     if (target && target[0]) {
-        scopes[n].scope = MLAUDIT__V1__LINK_SCOPE__LINK_SCOPE_TARGET;
+        /* A target's deployment timeline and its decision batches are two
+         * chains: proving "nothing deployed in between" must not require
+         * walking every batch. */
+        scopes[n].scope = c->kind == MLAUDIT__V1__KIND__KIND_DECISION_BATCH
+                              ? MLAUDIT__V1__LINK_SCOPE__LINK_SCOPE_DECISIONS
+                              : MLAUDIT__V1__LINK_SCOPE__LINK_SCOPE_TARGET;
         mla_buf_clear(&scopes[n].key);
         MLA_TRY(mla_buf_append_cstr(&scopes[n].key, target));
         n++;

@@ -118,6 +118,11 @@ mla_status mla_log__overlay_get(const mla_log_overlay *o, mla_slice key,
 mla_log_savepoint mla_log__overlay_savepoint(const mla_log_overlay *o);
 void mla_log__overlay_rollback(mla_log_overlay *o, mla_log_savepoint sp);
 size_t mla_log__overlay_count(const mla_log_overlay *o);
+/** Visit the pending writes whose key starts with prefix, in put order;
+ * fn's non-OK stops and is returned. */
+mla_status mla_log__overlay_scan(const mla_log_overlay *o, mla_slice prefix,
+                                 mla_status (*fn)(void *ctx, mla_slice key, mla_slice value),
+                                 void *ctx) MLA_MUST_USE;
 /** Move every pending write, in order, into batch. */
 mla_status mla_log__overlay_to_batch(const mla_log_overlay *o, mla_store_batch *batch) MLA_MUST_USE;
 
@@ -154,6 +159,10 @@ struct mla_log {
     mla_log_clock clock;
     void *clock_ctx;
     size_t group_max;
+    const mla_policy *policy;
+    mla_log_commit_fn on_commit;
+    void *on_commit_ctx;
+    mla_hash own_keyid; /* of signing_key: it may sign the DECISION_BATCHes it seals */
     bool skip_sig_checks; /* measurement hook (tests/bench): never in a daemon */
 
     /* Registry: written by the sequencer after a commit, read by appenders. */
@@ -209,6 +218,29 @@ uint64_t mla_log__group_count(mla_log *log);
 /** Benchmark hook: skip DSSE signature verification on append (keys are
  * still looked up and authorised), to measure the sequencer's own ceiling. */
 void mla_log__bench_skip_signature_checks(mla_log *log, bool skip);
+
+/* ---- decisions and key lookup shared by the appender and the sequencer -- */
+
+/** The decisions travelling with a DECISION_BATCH envelope. */
+typedef struct mla_log_decisions {
+    const mla_slice *bytes;
+    size_t n;
+} mla_log_decisions;
+
+/** Append with decisions for the single envelope (log_sequencer.c). */
+mla_status mla_log__append(mla_log *log, const mla_slice *envelopes, size_t n, mla_slice submitter,
+                           mla_receipt *receipts_out,
+                           const mla_log_decisions *decisions) MLA_MUST_USE;
+/** Decode and check a batch's decisions against its DecisionBatch (root,
+ * count, times, target). ds_out has n slots; free with _decisions_free. */
+mla_status mla_log__decisions_check(mla_index_decision *ds_out, const mla_pb_change *batch,
+                                    const mla_slice *bytes, size_t n) MLA_MUST_USE;
+void mla_log__decisions_free(mla_index_decision *ds, size_t n);
+/** A key that is not in the registry but may sign a DECISION_BATCH on
+ * target: this log's own key, or a serving key a DEPLOYMENT on target
+ * named. Fills a SERVING record allowed DECISION_BATCH only. */
+bool mla_log__batch_key_lookup(mla_log *log, const mla_index_view *view, const char *target,
+                               const mla_hash *keyid, mla_log_keyrec *out);
 
 /** Open-time check of the stored tree (log_open.c). */
 mla_status mla_log__verify_tail(mla_log *log) MLA_MUST_USE;

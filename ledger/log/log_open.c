@@ -230,6 +230,10 @@ mla_status mla_log_open(mla_log **out, mla_store *store, const mla_log_options *
     log->clock = opts->clock;
     log->clock_ctx = opts->clock_ctx;
     log->group_max = opts->group_max ? opts->group_max : MLA_LOG_GROUP_MAX;
+    log->policy = opts->policy;
+    log->on_commit = opts->on_commit;
+    log->on_commit_ctx = opts->on_commit_ctx;
+    mla_crypto_keyid_hash(&log->own_keyid, mla_crypto_key_public(opts->signing_key));
     mla_buf_init(&log->entry_buf, MLA_LIMIT_ENTRY_BYTES);
     pthread_mutex_init(&log->lock, NULL);
     pthread_cond_init(&log->wake, NULL);

@@ -128,3 +128,19 @@ mla_status mla_log__overlay_to_batch(const mla_log_overlay *o, mla_store_batch *
     }
     return MLA_OK;
 }
+
+mla_status mla_log__overlay_scan(const mla_log_overlay *o, mla_slice prefix,
+                                 mla_status (*fn)(void *ctx, mla_slice key, mla_slice value),
+                                 void *ctx)
+{
+    /* Linear: only the group's few writes, and only for the rare changes
+     * (deployments, approvals) whose checks scan an index. */
+    for (size_t i = 0; i < o->n; i++) {
+        const ov_entry *e = &o->entries[i];
+        if (e->key_len < prefix.len || memcmp(o->arena.ptr + e->key_off, prefix.ptr, prefix.len))
+            continue;
+        MLA_TRY(fn(ctx, mla_slice_make(o->arena.ptr + e->key_off, e->key_len),
+                   mla_slice_make(o->arena.ptr + e->val_off, e->val_len)));
+    }
+    return MLA_OK;
+}

@@ -15,6 +15,8 @@ typedef struct log_item {
     mla_pb_envelope *env;
     mla_pb_change *change;
     mla_hash env_hash;
+    mla_index_decision *ds; /* a DECISION_BATCH's decisions, decoded */
+    size_t n_ds;
     /* results */
     uint64_t seq;
     int64_t time_ns;
@@ -95,13 +97,46 @@ static mla_status node_write(void *ctx, unsigned level, uint64_t index, const ml
     return mla_log__overlay_put(log->overlay, mla_log__key_slice(&k), mla_slice_make(node->b, 32));
 }
 
+/* The index view inside the sequencer: the group's pending writes over the
+ * store, so checks see the entries sequenced earlier in the same group. */
+static mla_status pending_get(void *ctx, mla_slice key, mla_slice *value)
+{
+    return mla_log__overlay_get(ctx, key, value);
+}
+
+static mla_status pending_scan(void *ctx, mla_slice prefix, mla_index_visit fn, void *fn_ctx)
+{
+    return mla_log__overlay_scan(ctx, prefix, fn, fn_ctx);
+}
+
+static mla_status seq_read_entry(void *ctx, uint64_t seq, mla_buf *out)
+{
+    mla_log *log = ctx;
+    mla_log_key k;
+    mla_slice v;
+    mla_log__key_seq(&k, MLA_LOG_K_ENTRY, seq);
+    if (mla_log__overlay_get(log->overlay, mla_log__key_slice(&k), &v) == MLA_OK) {
+        mla_buf_clear(out);
+        return mla_buf_append_slice(out, v);
+    }
+    return mla_store_get(log->store, mla_log__key_slice(&k), out);
+}
+
+static mla_status overlay_put_cb(void *ctx, mla_slice key, mla_slice value)
+{
+    return mla_log__overlay_put(ctx, key, value);
+}
+
 typedef struct seq_lookup_ctx {
     mla_log *log;
     const pending_keys *pending;
+    const char *batch_target; /* a DECISION_BATCH's target, else NULL */
+    const mla_index_view *view;
 } seq_lookup_ctx;
 
 /* The registry as of this point in the group: the group's own KEY entries
- * first, then the committed registry (only the sequencer writes it). */
+ * first, then the committed registry (only the sequencer writes it); for a
+ * decision batch, then the log's own key and the target's serving keys. */
 static bool seq_key_lookup(void *ctx, const mla_hash *keyid, mla_log_keyrec *out)
 {
     seq_lookup_ctx *c = ctx;
@@ -111,7 +146,53 @@ static bool seq_key_lookup(void *ctx, const mla_hash *keyid, mla_log_keyrec *out
             return true;
         }
     }
-    return mla_log__registry_get(c->log->registry, keyid, out);
+    if (mla_log__registry_get(c->log->registry, keyid, out)) return true;
+    return c->batch_target &&
+           mla_log__batch_key_lookup(c->log, c->view, c->batch_target, keyid, out);
+}
+
+static const char *batch_target(const mla_pb_change *c)
+{
+    return c->kind == MLAUDIT__V1__KIND__KIND_DECISION_BATCH &&
+                   c->detail_case == MLAUDIT__V1__CHANGE__DETAIL_DECISION_BATCH
+               ? c->decision_batch->target
+               : NULL;
+}
+
+/* Keyids of an envelope's signatures (already checked to be 64 hex). */
+static size_t signer_keyids(mla_hash *out, const mla_pb_envelope *env)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < env->n_signatures && n < MLA_LIMIT_SIGNATURES; i++) {
+        mla_buf b;
+        mla_buf_init(&b, 32);
+        if (mla_hex_decode(&b, mla_slice_cstr(env->signatures[i]->keyid), "keyid") == MLA_OK &&
+            b.len == 32)
+            memcpy(out[n++].b, b.ptr, 32);
+        mla_buf_dispose(&b);
+    }
+    return n;
+}
+
+/* Per-kind rules always; the configured policy if any. Enforce mode refuses
+ * with every unmet rule; audit mode returns them in violations, to be
+ * recorded beside the entry. */
+static mla_status check_policy(mla_log *log, const mla_index_reader *rd, const log_item *it,
+                               uint64_t seq, int64_t t, mla_buf *violations)
+{
+    mla_hash keyids[MLA_LIMIT_SIGNATURES];
+    mla_policy_candidate cand = {seq, t, it->change, keyids, signer_keyids(keyids, it->env)};
+    MLA_TRY(mla_policy_kind_check(rd, &cand));
+    if (!log->policy) return MLA_OK;
+    MLA_TRY(mla_policy_check(log->policy, rd, &cand, violations));
+    if (violations->len == 0 || mla_policy_mode_of(log->policy) == MLA_POLICY_AUDIT) return MLA_OK;
+    /* One line per rule becomes "; "-separated in the one-line message. */
+    for (size_t i = 0; i + 1 < violations->len; i++)
+        if (violations->ptr[i] == '\n') violations->ptr[i] = ';';
+    size_t len = violations->len;
+    while (len > 0 && violations->ptr[len - 1] == '\n') len--;
+    return mla_err(MLA_EPOLICY, "policy (enforce) refused the %s change: %.*s",
+                   mla_codec_kind_name(it->change->kind), (int)len, (const char *)violations->ptr);
 }
 
 /* ---- one identity: type:name@version has one sha256 digest ------------ */
@@ -175,9 +256,12 @@ static mla_status sequence_item(mla_log *log, log_item *it, const char *submitte
     }
     if (rc != MLA_ENOTFOUND) return rc;
 
+    const mla_index_pending pend = {pending_get, pending_scan, log->overlay};
+    mla_index_reader rd = {{log->store, &pend}, seq_read_entry, log, log->frontier.size};
+
     /* Re-check the keys at this point of the log: a revocation sequenced
      * after the appender verified must still win. Signatures were checked. */
-    seq_lookup_ctx lc = {log, pending};
+    seq_lookup_ctx lc = {log, pending, batch_target(it->change), &rd.view};
     MLA_TRY(mla_log__envelope_authorize(it->env, it->change->kind, seq_key_lookup, &lc, false));
 
     uint64_t seq = log->frontier.size;
@@ -215,6 +299,8 @@ static mla_status sequence_item(mla_log *log, log_item *it, const char *submitte
     int64_t now = log->clock ? log->clock(log->clock_ctx) : mla_time_now_ns();
     int64_t t = now > log->tail.last_time_ns ? now : log->tail.last_time_ns;
 
+    mla_buf violations;
+    mla_buf_init(&violations, MLA_LIMIT_REASON);
     mla_log_scope scopes[MLA_LOG_MAX_SCOPES];
     mla_pb_link links[MLA_LOG_MAX_SCOPES], *link_ptrs[MLA_LOG_MAX_SCOPES];
     mla_log_key head_keys[MLA_LOG_MAX_SCOPES];
@@ -222,6 +308,7 @@ static mla_status sequence_item(mla_log *log, log_item *it, const char *submitte
     char *scope_cstr[MLA_LOG_MAX_SCOPES] = {NULL, NULL};
     size_t n_scopes = 0;
     for (size_t i = 0; i < MLA_LOG_MAX_SCOPES; i++) mla_buf_init(&scopes[i].key, MLA_LOG_KEY_MAX);
+    if ((rc = check_policy(log, &rd, it, seq, t, &violations)) != MLA_OK) goto out;
     if ((rc = mla_log__change_scopes(scopes, &n_scopes, it->change)) != MLA_OK) goto out;
     for (size_t i = 0; i < n_scopes; i++) {
         mla_pb_link l = MLAUDIT__V1__LINK__INIT;
@@ -279,6 +366,16 @@ static mla_status sequence_item(mla_log *log, log_item *it, const char *submitte
                                   mla_slice_make(val, 40));
         if (rc != MLA_OK) goto out;
     }
+    /* Indexes, decisions and violations in the same group commit as the
+     * entry (SPEC §5): a crash never leaves one without the other. */
+    if ((rc = mla_index_entry_put(&rd, seq, it->change, overlay_put_cb, log->overlay)) != MLA_OK)
+        goto out;
+    if (it->n_ds && (rc = mla_index_decisions_put(&rd.view, seq, lc.batch_target, it->ds, it->n_ds,
+                                                  overlay_put_cb, log->overlay)) != MLA_OK)
+        goto out;
+    if (violations.len && (rc = mla_index_violation_put(seq, mla_buf_slice(&violations),
+                                                        overlay_put_cb, log->overlay)) != MLA_OK)
+        goto out;
     if ((rc = mla_merkle_frontier_append(&log->frontier, &leaf, node_write, log)) != MLA_OK)
         goto out;
 
@@ -294,6 +391,7 @@ out:
         mla_buf_dispose(&scopes[i].key);
         mla_free(scope_cstr[i]);
     }
+    mla_buf_dispose(&violations);
     return rc;
 }
 
@@ -473,6 +571,7 @@ static void process_group(mla_log *log, mla_log_request *reqs, pending_keys *pen
         memcpy(log->checkpoint, note, note_len);
         log->checkpoint_len = note_len;
         pthread_mutex_unlock(&log->lock);
+        if (log->on_commit) log->on_commit(log->on_commit_ctx, size);
     } else {
         pthread_mutex_lock(&log->lock);
         root = log->root;
@@ -550,16 +649,25 @@ void *mla_log__sequencer_main(void *arg)
 
 /* ---- the appender side ---------------------------------------------------- */
 
+typedef struct appender_ctx {
+    mla_log *log;
+    const char *batch_target;
+} appender_ctx;
+
 static bool appender_key_lookup(void *ctx, const mla_hash *keyid, mla_log_keyrec *out)
 {
-    mla_log *log = ctx;
-    pthread_rwlock_rdlock(&log->registry_lock);
-    bool found = mla_log__registry_get(log->registry, keyid, out);
-    pthread_rwlock_unlock(&log->registry_lock);
-    return found;
+    appender_ctx *a = ctx;
+    pthread_rwlock_rdlock(&a->log->registry_lock);
+    bool found = mla_log__registry_get(a->log->registry, keyid, out);
+    pthread_rwlock_unlock(&a->log->registry_lock);
+    if (found || !a->batch_target) return found;
+    /* Committed state; the sequencer looks again with its group's writes. */
+    mla_index_view view = {a->log->store, NULL};
+    return mla_log__batch_key_lookup(a->log, &view, a->batch_target, keyid, out);
 }
 
-static mla_status prepare_item(mla_log *log, log_item *it, mla_slice bytes)
+static mla_status prepare_item(mla_log *log, log_item *it, mla_slice bytes,
+                               const mla_log_decisions *decisions)
 {
     it->bytes = bytes;
     MLA_TRY(mla_codec_envelope_decode(&it->env, bytes));
@@ -568,8 +676,24 @@ static mla_status prepare_item(mla_log *log, log_item *it, mla_slice bytes)
                        it->env->payload_type, MLA_PAYLOAD_TYPE_CHANGE);
     MLA_TRY(mla_codec_change_decode(&it->change,
                                     mla_slice_make(it->env->payload.data, it->env->payload.len)));
+    const char *target = batch_target(it->change);
+    if (target && !decisions)
+        return mla_err(MLA_EINVAL, "change.decision_batch: a batch must come with its decisions "
+                                   "(record decisions with RecordDecisions)");
+    if (!target && decisions)
+        return mla_err(MLA_EINVAL,
+                       "change.kind: decisions came with a %s change, not a "
+                       "DECISION_BATCH",
+                       mla_codec_kind_name(it->change->kind));
+    if (decisions) {
+        it->ds = mla_calloc(decisions->n, sizeof *it->ds);
+        if (!it->ds) return mla_err(MLA_ENOMEM, "decisions: out of memory");
+        MLA_TRY(mla_log__decisions_check(it->ds, it->change, decisions->bytes, decisions->n));
+        it->n_ds = decisions->n;
+    }
     /* The expensive part, on the caller's thread so appenders verify in parallel. */
-    MLA_TRY(mla_log__envelope_authorize(it->env, it->change->kind, appender_key_lookup, log,
+    appender_ctx ac = {log, target};
+    MLA_TRY(mla_log__envelope_authorize(it->env, it->change->kind, appender_key_lookup, &ac,
                                         !log->skip_sig_checks));
     mla_crypto_sha256(&it->env_hash, bytes);
     return MLA_OK;
@@ -583,6 +707,7 @@ static mla_status prepare_item(mla_log *log, log_item *it, mla_slice bytes)
 
 typedef struct prepare_job {
     mla_log *log;
+    const mla_log_decisions *decisions;
     log_item *items;
     const mla_slice *envelopes;
     size_t n, first, step;
@@ -596,7 +721,7 @@ static void *prepare_run(void *arg)
     prepare_job *j = arg;
     j->failed_at = j->n;
     for (size_t i = j->first; i < j->n; i += j->step) {
-        mla_status rc = prepare_item(j->log, &j->items[i], j->envelopes[i]);
+        mla_status rc = prepare_item(j->log, &j->items[i], j->envelopes[i], j->decisions);
         if (rc != MLA_OK) {
             j->failed_at = i;
             j->rc = rc;
@@ -607,7 +732,8 @@ static void *prepare_run(void *arg)
     return NULL;
 }
 
-static mla_status prepare_items(mla_log *log, log_item *items, const mla_slice *envelopes, size_t n)
+static mla_status prepare_items(mla_log *log, log_item *items, const mla_slice *envelopes, size_t n,
+                                const mla_log_decisions *decisions)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     size_t threads = n < PREPARE_PARALLEL_MIN || cores < 2 ? 1
@@ -617,7 +743,7 @@ static mla_status prepare_items(mla_log *log, log_item *items, const mla_slice *
     pthread_t tids[PREPARE_THREADS_MAX];
     bool started[PREPARE_THREADS_MAX] = {false};
     for (size_t t = 0; t < threads; t++)
-        jobs[t] = (prepare_job){log, items, envelopes, n, t, threads, n, MLA_OK, {0}};
+        jobs[t] = (prepare_job){log, decisions, items, envelopes, n, t, threads, n, MLA_OK, {0}};
     /* This thread takes share 0; a thread that cannot start leaves its share
      * to this one, after. */
     for (size_t t = 1; t < threads; t++)
@@ -656,6 +782,13 @@ static mla_status check_submitter(mla_slice s)
 mla_status mla_log_append_batch(mla_log *log, const mla_slice *envelopes, size_t n,
                                 mla_slice submitter, mla_receipt *receipts)
 {
+    return mla_log__append(log, envelopes, n, submitter, receipts, NULL);
+}
+
+mla_status mla_log__append(mla_log *log, const mla_slice *envelopes, size_t n, mla_slice submitter,
+                           mla_receipt *receipts, const mla_log_decisions *decisions)
+{
+    MLA_ASSERT(!decisions || n == 1);
     if (n == 0) return mla_err(MLA_EINVAL, "envelopes: empty batch");
     if (n > MLA_LOG_BATCH_MAX)
         return mla_err(MLA_EINVAL, "envelopes: %zu exceeds limit %d", n, MLA_LOG_BATCH_MAX);
@@ -669,7 +802,7 @@ mla_status mla_log_append_batch(mla_log *log, const mla_slice *envelopes, size_t
         rc = mla_err(MLA_ENOMEM, "log: out of memory for an append");
         goto out;
     }
-    if ((rc = prepare_items(log, items, envelopes, n)) != MLA_OK) goto out;
+    if ((rc = prepare_items(log, items, envelopes, n, decisions)) != MLA_OK) goto out;
     req->items = items;
     req->n = n;
     req->submitter = sub;
@@ -715,6 +848,8 @@ out:
         for (size_t i = 0; i < n; i++) {
             mla_codec_envelope_free(items[i].env);
             mla_codec_change_free(items[i].change);
+            mla_log__decisions_free(items[i].ds, items[i].n_ds);
+            mla_free(items[i].ds);
         }
     }
     mla_free(sub);
