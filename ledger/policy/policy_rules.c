@@ -4,6 +4,8 @@
  * approved it, the change says why, and no metric regressed past its
  * threshold against the model it replaces. One line per unmet rule. */
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "policy/policy_int.h"
@@ -120,14 +122,50 @@ typedef struct report {
     mla_buf *out;
     const char *stage;
     const model_facts *m;
+    size_t mark; /* where the line being written starts */
+    bool full; /* a line did not fit in out->max: later ones are dropped */
 } report;
 
-/* Start a line: "<stage> deployment of <model>: ". */
-static mla_status line_start(const report *rp)
+/* Append to the line being written. The caller's buffer is capped (the log
+ * gives MLA_LIMIT_REASON): a line that does not fit is taken back whole and
+ * the list ends with a note instead, so a long list is never an error. */
+static mla_status say(report *rp, const char *fmt, ...) MLA_PRINTF(2, 3);
+static mla_status say(report *rp, const char *fmt, ...)
 {
-    if (rp->out->len > 0) MLA_TRY(mla_buf_append_byte(rp->out, '\n'));
-    return mla_buf_printf(rp->out, "%s deployment of %.*s: ", rp->stage, (int)rp->m->id.len,
-                          (const char *)rp->m->id.ptr);
+    char text[2048];
+    if (rp->full) return MLA_OK;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (n < 0) return mla_err(MLA_EINVAL, "policy: cannot format a violation");
+    size_t len = (size_t)n < sizeof text ? (size_t)n : sizeof text - 1;
+    mla_status rc = mla_buf_append(rp->out, text, len);
+    if (rc == MLA_ELIMIT) {
+        rp->out->len = rp->mark;
+        rp->full = true;
+        return MLA_OK;
+    }
+    return rc;
+}
+
+/* Start a line: "<stage> deployment of <model>: ". */
+static mla_status line_start(report *rp)
+{
+    if (rp->full) return MLA_OK;
+    rp->mark = rp->out->len;
+    if (rp->out->len > 0) MLA_TRY(say(rp, "\n"));
+    return say(rp, "%s deployment of %.*s: ", rp->stage, (int)rp->m->id.len,
+               (const char *)rp->m->id.ptr);
+}
+
+/* After the last line: say that some did not fit, if that note fits. */
+static void report_end(report *rp)
+{
+    static const char note[] = "\n(more unmet rules: the list exceeds its size limit)";
+    if (!rp->full) return;
+    if (rp->out->max - rp->out->len >= sizeof note - 1)
+        mla_ignore(mla_buf_append(rp->out, note, sizeof note - 1)); /* room was checked */
 }
 
 static bool has_input_role(const mla_pb_change *c, const char *role)
@@ -157,7 +195,7 @@ static bool metric_of(const mla_pb_change *c, const char *name, double *out)
 }
 
 /* One line listing the required names the MODEL change lacks. */
-static mla_status missing_rule(const report *rp, const mla_policy_list *want, bool inputs)
+static mla_status missing_rule(report *rp, const mla_policy_list *want, bool inputs)
 {
     const mla_pb_change *mc = rp->m->model_change;
     bool any = false;
@@ -166,11 +204,11 @@ static mla_status missing_rule(const report *rp, const mla_policy_list *want, bo
         if (have) continue;
         if (!any) {
             MLA_TRY(line_start(rp));
-            MLA_TRY(mla_buf_printf(rp->out, "its MODEL entry (seq %llu) lacks required %s: %s",
-                                   (unsigned long long)rp->m->model_seq,
-                                   inputs ? "inputs" : "attributes", want->item[i]));
+            MLA_TRY(say(rp, "its MODEL entry (seq %llu) lacks required %s: %s",
+                        (unsigned long long)rp->m->model_seq, inputs ? "inputs" : "attributes",
+                        want->item[i]));
         } else {
-            MLA_TRY(mla_buf_printf(rp->out, ", %s", want->item[i]));
+            MLA_TRY(say(rp, ", %s", want->item[i]));
         }
         any = true;
     }
@@ -226,7 +264,7 @@ static mla_status approval_visit(void *ctx, mla_slice key, mla_slice value)
     return MLA_OK;
 }
 
-static mla_status approval_rule(const report *rp, const mla_index_reader *r, uint64_t before)
+static mla_status approval_rule(report *rp, const mla_index_reader *r, uint64_t before)
 {
     const model_facts *m = rp->m;
     approval_ctx a = {r, 0, before, m->model_entry, 0, 0, false, 0};
@@ -241,14 +279,14 @@ static mla_status approval_rule(const report *rp, const mla_index_reader *r, uin
     mla_buf_dispose(&prefix);
     if (rc != MLA_OK || a.independent) return rc;
     MLA_TRY(line_start(rp));
-    MLA_TRY(mla_buf_printf(rp->out,
-                           "no APPROVAL by a key other than the model's signer (MODEL entry seq "
-                           "%llu",
-                           (unsigned long long)m->model_seq));
+    MLA_TRY(say(rp,
+                "no APPROVAL by a key other than the model's signer (MODEL entry seq "
+                "%llu",
+                (unsigned long long)m->model_seq));
     if (a.n_seen > 0)
-        MLA_TRY(mla_buf_printf(rp->out, "; %zu APPROVAL(s) signed by that key, the last seq %llu",
-                               a.n_seen, (unsigned long long)a.last_seen));
-    return mla_buf_append_byte(rp->out, ')');
+        MLA_TRY(say(rp, "; %zu APPROVAL(s) signed by that key, the last seq %llu", a.n_seen,
+                    (unsigned long long)a.last_seen));
+    return say(rp, ")");
 }
 
 /* A model's value of a metric: its latest EVALUATION's, else its MODEL
@@ -301,7 +339,7 @@ static mla_status replaced_find(mla_buf *out, bool *found, const mla_index_reade
     return rc;
 }
 
-static mla_status regression_rules(const mla_policy *p, const report *rp, const mla_index_reader *r,
+static mla_status regression_rules(const mla_policy *p, report *rp, const mla_index_reader *r,
                                    const mla_policy_candidate *c)
 {
     const model_facts *m = rp->m;
@@ -322,11 +360,11 @@ static mla_status regression_rules(const mla_policy *p, const report *rp, const 
         uint64_t nseq, oseq;
         if (!metric_find(m, pm->name, &nv, &nsrc, &nseq)) {
             if ((rc = line_start(rp)) != MLA_OK) goto out;
-            rc = mla_buf_printf(rp->out,
-                                "metric %s: %.*s has no value to compare with %.*s (no EVALUATION "
-                                "or MODEL entry reports it)",
-                                pm->name, (int)m->id.len, (const char *)m->id.ptr, (int)old_id.len,
-                                (const char *)old_id.ptr);
+            rc = say(rp,
+                     "metric %s: %.*s has no value to compare with %.*s (no EVALUATION "
+                     "or MODEL entry reports it)",
+                     pm->name, (int)m->id.len, (const char *)m->id.ptr, (int)old_id.len,
+                     (const char *)old_id.ptr);
             if (rc != MLA_OK) goto out;
             continue;
         }
@@ -335,12 +373,12 @@ static mla_status regression_rules(const mla_policy *p, const report *rp, const 
         double moved = pm->higher_is_better ? ov - nv : nv - ov;
         if (!beyond(moved, pm->max_change, ov)) continue;
         if ((rc = line_start(rp)) != MLA_OK) goto out;
-        rc = mla_buf_printf(rp->out,
-                            "metric %s %s from %g (%.*s, %s seq %llu) to %g (%s seq %llu), more "
-                            "than the allowed %g",
-                            pm->name, pm->higher_is_better ? "fell" : "rose", ov, (int)old_id.len,
-                            (const char *)old_id.ptr, osrc, (unsigned long long)oseq, nv, nsrc,
-                            (unsigned long long)nseq, pm->max_change);
+        rc = say(rp,
+                 "metric %s %s from %g (%.*s, %s seq %llu) to %g (%s seq %llu), more "
+                 "than the allowed %g",
+                 pm->name, pm->higher_is_better ? "fell" : "rose", ov, (int)old_id.len,
+                 (const char *)old_id.ptr, osrc, (unsigned long long)oseq, nv, nsrc,
+                 (unsigned long long)nseq, pm->max_change);
         if (rc != MLA_OK) goto out;
     }
 out:
@@ -367,7 +405,7 @@ mla_status mla_policy_check(const mla_policy *p, const mla_index_reader *r,
     if (!ch->subject) return mla_err(MLA_EINVAL, "change.subject: missing");
     model_facts m;
     facts_init(&m);
-    report rp = {violations, ch->deployment->stage, &m};
+    report rp = {violations, ch->deployment->stage, &m, 0, false};
     mla_buf id;
     mla_buf_init(&id, MLA_STORE_KEY_MAX);
     mla_status rc;
@@ -377,8 +415,8 @@ mla_status mla_policy_check(const mla_policy *p, const mla_index_reader *r,
     bool model_rules = p->inputs.n > 0 || p->attributes.n > 0 || p->require_approval;
     if (model_rules && !m.have_model) {
         if ((rc = line_start(&rp)) != MLA_OK) goto out;
-        rc = mla_buf_printf(violations, "no MODEL entry records it, so its inputs, attributes and "
-                                        "approval cannot be checked");
+        rc = say(&rp, "no MODEL entry records it, so its inputs, attributes and "
+                      "approval cannot be checked");
         if (rc != MLA_OK) goto out;
     }
     if (m.have_model && p->inputs.n > 0 && (rc = missing_rule(&rp, &p->inputs, true)) != MLA_OK)
@@ -386,12 +424,12 @@ mla_status mla_policy_check(const mla_policy *p, const mla_index_reader *r,
     if (p->require_evaluation && !m.have_eval) {
         if ((rc = line_start(&rp)) != MLA_OK) goto out;
         if (m.have_model)
-            rc = mla_buf_printf(violations,
-                                "no EVALUATION has it as evaluated-model input (MODEL entry seq "
-                                "%llu)",
-                                (unsigned long long)m.model_seq);
+            rc = say(&rp,
+                     "no EVALUATION has it as evaluated-model input (MODEL entry seq "
+                     "%llu)",
+                     (unsigned long long)m.model_seq);
         else
-            rc = mla_buf_printf(violations, "no EVALUATION has it as evaluated-model input");
+            rc = say(&rp, "no EVALUATION has it as evaluated-model input");
         if (rc != MLA_OK) goto out;
     }
     if (m.have_model && p->require_approval && (rc = approval_rule(&rp, r, c->seq)) != MLA_OK)
@@ -400,12 +438,13 @@ mla_status mla_policy_check(const mla_policy *p, const mla_index_reader *r,
      * policy says what it requires. */
     if (p->require_reason && (!ch->reason || !ch->reason[0])) {
         if ((rc = line_start(&rp)) != MLA_OK) goto out;
-        if ((rc = mla_buf_printf(violations, "the change gives no reason")) != MLA_OK) goto out;
+        if ((rc = say(&rp, "the change gives no reason")) != MLA_OK) goto out;
     }
     if (m.have_model && p->attributes.n > 0 &&
         (rc = missing_rule(&rp, &p->attributes, false)) != MLA_OK)
         goto out;
-    if (p->n_metrics > 0) rc = regression_rules(p, &rp, r, c);
+    if (p->n_metrics > 0 && (rc = regression_rules(p, &rp, r, c)) != MLA_OK) goto out;
+    report_end(&rp);
 out:
     mla_buf_dispose(&id);
     facts_dispose(&m);
