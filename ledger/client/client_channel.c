@@ -288,7 +288,9 @@ typedef struct call {
     grpc_slice details;
 } call;
 
-static mla_status call_start(call *k, mla_client *c, const char *method)
+/* A call whose deadline is timeout_ms from now; 0 = no deadline (a
+ * long-lived stream: its owner cancels it). */
+static mla_status call_start_ms(call *k, mla_client *c, const char *method, int timeout_ms)
 {
     memset(k, 0, sizeof *k);
     grpc_metadata_array_init(&k->md_initial);
@@ -297,12 +299,19 @@ static mla_status call_start(call *k, mla_client *c, const char *method)
     k->status = GRPC_STATUS_UNKNOWN;
     k->cq = grpc_completion_queue_create_for_pluck(NULL);
     if (!k->cq) return mla_err(MLA_ENOMEM, "client: cannot create a completion queue");
-    gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                         gpr_time_from_millis(c->timeout_ms, GPR_TIMESPAN));
+    gpr_timespec deadline = timeout_ms > 0
+                                ? gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                                               gpr_time_from_millis(timeout_ms, GPR_TIMESPAN))
+                                : gpr_inf_future(GPR_CLOCK_MONOTONIC);
     k->call = grpc_channel_create_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, k->cq,
                                        grpc_slice_from_static_string(method), NULL, deadline, NULL);
     if (!k->call) return mla_err(MLA_EIO, "client: cannot create a call to %s", method);
     return MLA_OK;
+}
+
+static mla_status call_start(call *k, mla_client *c, const char *method)
+{
+    return call_start_ms(k, c, method, c->timeout_ms);
 }
 
 static void call_end(call *k)
@@ -447,15 +456,18 @@ static mla_status take_stream(void *ctx, mla_slice bytes)
     return rc;
 }
 
-mla_status mla_client__stream(mla_client *c, const char *method, mla_slice req,
-                              const ProtobufCMessageDescriptor *d, const char *root,
-                              mla_client__msg_fn fn, void *ctx)
+/* A server stream with its own deadline (timeout_ms, 0 = none);
+ * *deadline_hit tells whether the call ended on its deadline. */
+static mla_status stream_run(mla_client *c, const char *method, mla_slice req,
+                             const ProtobufCMessageDescriptor *d, const char *root,
+                             mla_client__msg_fn fn, void *ctx, int timeout_ms, bool *deadline_hit)
 {
     call k;
     grpc_byte_buffer *send = NULL, *recv = NULL;
     decode_ctx x = {.d = d, .root = root, .fn = fn, .fn_ctx = ctx};
     bool ok = false, status_pending = false;
-    mla_status rc = call_start(&k, c, method), stream_rc = MLA_OK;
+    *deadline_hit = false;
+    mla_status rc = call_start_ms(&k, c, method, timeout_ms), stream_rc = MLA_OK;
     if (rc != MLA_OK) goto out;
     if (!(send = request_buffer(req))) {
         rc = mla_err(MLA_ENOMEM, "client: out of memory for the request");
@@ -495,11 +507,154 @@ mla_status mla_client__stream(mla_client *c, const char *method, mla_slice req,
     if ((rc = batch(&k, &st, 1, &st, &ok)) != MLA_OK) goto out;
     status_pending = false;
     /* Our own reason to stop wins over the CANCELLED it caused. */
+    *deadline_hit = stream_rc == MLA_OK && k.status == GRPC_STATUS_DEADLINE_EXCEEDED;
     rc = stream_rc != MLA_OK ? stream_rc : status_map(k.status, k.details);
 out:
     if (status_pending) grpc_call_cancel(k.call, NULL);
     if (send) grpc_byte_buffer_destroy(send);
     if (recv) grpc_byte_buffer_destroy(recv);
     call_end(&k);
+    return rc;
+}
+
+mla_status mla_client__stream(mla_client *c, const char *method, mla_slice req,
+                              const ProtobufCMessageDescriptor *d, const char *root,
+                              mla_client__msg_fn fn, void *ctx)
+{
+    bool deadline_hit;
+    return stream_run(c, method, req, d, root, fn, ctx, c->timeout_ms, &deadline_hit);
+}
+
+mla_status mla_client__stream_for(mla_client *c, const char *method, mla_slice req,
+                                  const ProtobufCMessageDescriptor *d, const char *root,
+                                  mla_client__msg_fn fn, void *ctx, int max_ms, bool *timed_out)
+{
+    return stream_run(c, method, req, d, root, fn, ctx, max_ms, timed_out);
+}
+
+/* ---- bidirectional streams ---------------------------------------------- */
+
+/* One call, no deadline. The status op is started with the call and
+ * collected by finish; sends and receives are separate batches with their
+ * own tags, so one thread may send while another receives (a pluck queue
+ * allows several pluckers waiting on different tags). */
+struct mla_client__bidi {
+    call k;
+    int tag_send, tag_recv, tag_status, tag_start;
+    bool got_initial; /* RECV_INITIAL_METADATA went with the first receive */
+    bool half_closed;
+};
+
+mla_status mla_client__bidi_open(mla_client__bidi **out, mla_client *c, const char *method)
+{
+    *out = NULL;
+    mla_client__bidi *b = mla_calloc(1, sizeof *b);
+    if (!b) return mla_err(MLA_ENOMEM, "client: out of memory for a stream");
+    mla_status rc = call_start_ms(&b->k, c, method, 0);
+    if (rc != MLA_OK) goto fail;
+    grpc_op ops[1];
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    ops[0].data.recv_status_on_client.trailing_metadata = &b->k.md_trailing;
+    ops[0].data.recv_status_on_client.status = &b->k.status;
+    ops[0].data.recv_status_on_client.status_details = &b->k.details;
+    grpc_call_error e = grpc_call_start_batch(b->k.call, ops, 1, &b->tag_status, NULL);
+    if (e != GRPC_CALL_OK) {
+        rc = mla_err(MLA_EIO, "client: gRPC refused the status batch (%s)",
+                     grpc_call_error_to_string(e));
+        grpc_call_cancel(b->k.call, NULL);
+        goto fail;
+    }
+    /* Initial metadata goes out at once: the server may answer nothing
+     * before our first message. */
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    bool ok = false;
+    if ((rc = batch(&b->k, ops, 1, &b->tag_start, &ok)) != MLA_OK) {
+        grpc_call_cancel(b->k.call, NULL);
+        goto fail;
+    }
+    *out = b;
+    return MLA_OK;
+fail:
+    call_end(&b->k);
+    mla_free(b);
+    return rc;
+}
+
+mla_status mla_client__bidi_send(mla_client__bidi *b, mla_slice msg)
+{
+    grpc_byte_buffer *send = request_buffer(msg);
+    if (!send) return mla_err(MLA_ENOMEM, "client: out of memory for a stream message");
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_SEND_MESSAGE;
+    op.data.send_message.send_message = send;
+    bool ok = false;
+    mla_status rc = batch(&b->k, &op, 1, &b->tag_send, &ok);
+    grpc_byte_buffer_destroy(send);
+    if (rc == MLA_OK && !ok) rc = mla_err(MLA_EIO, "client: the stream is closed");
+    return rc;
+}
+
+mla_status mla_client__bidi_close_send(mla_client__bidi *b)
+{
+    if (b->half_closed) return MLA_OK;
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    bool ok = false;
+    MLA_TRY(batch(&b->k, &op, 1, &b->tag_send, &ok));
+    b->half_closed = true;
+    if (!ok) return mla_err(MLA_EIO, "client: the stream is closed");
+    return MLA_OK;
+}
+
+static mla_status take_copy(void *ctx, mla_slice bytes)
+{
+    mla_buf *out = ctx;
+    mla_buf_clear(out);
+    return mla_buf_append_slice(out, bytes);
+}
+
+mla_status mla_client__bidi_recv(mla_client__bidi *b, mla_buf *msg, bool *end)
+{
+    grpc_byte_buffer *recv = NULL;
+    grpc_op ops[2];
+    size_t n = 0;
+    memset(ops, 0, sizeof ops);
+    if (!b->got_initial) {
+        ops[n].op = GRPC_OP_RECV_INITIAL_METADATA;
+        ops[n++].data.recv_initial_metadata.recv_initial_metadata = &b->k.md_initial;
+        b->got_initial = true;
+    }
+    ops[n].op = GRPC_OP_RECV_MESSAGE;
+    ops[n++].data.recv_message.recv_message = &recv;
+    bool ok = false;
+    *end = false;
+    MLA_TRY(batch(&b->k, ops, n, &b->tag_recv, &ok));
+    if (!ok || !recv) {
+        if (recv) grpc_byte_buffer_destroy(recv);
+        *end = true;
+        return MLA_OK;
+    }
+    mla_status rc = read_message(recv, take_copy, msg);
+    grpc_byte_buffer_destroy(recv);
+    return rc;
+}
+
+void mla_client__bidi_cancel(mla_client__bidi *b) { grpc_call_cancel(b->k.call, NULL); }
+
+mla_status mla_client__bidi_finish(mla_client__bidi *b)
+{
+    if (!b) return MLA_OK;
+    /* The status op completes once the call is over (the server closed it,
+     * or it was cancelled). */
+    grpc_event ev = grpc_completion_queue_pluck(b->k.cq, &b->tag_status,
+                                                gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+    mla_status rc = ev.type == GRPC_OP_COMPLETE ? status_map(b->k.status, b->k.details)
+                                                : mla_err(MLA_EIO, "client: stream did not end");
+    call_end(&b->k);
+    mla_free(b);
     return rc;
 }

@@ -38,6 +38,32 @@ mla_status mla_client__stream(mla_client *c, const char *method, mla_slice req,
                               const ProtobufCMessageDescriptor *d, const char *root,
                               mla_client__msg_fn fn, void *ctx) MLA_MUST_USE;
 
+/** A server-streaming call bounded by max_ms (0 = no deadline) instead of
+ * the client's timeout: *timed_out is set when it ended on that deadline
+ * (the call then returns MLA_EIO naming DEADLINE_EXCEEDED). */
+mla_status mla_client__stream_for(mla_client *c, const char *method, mla_slice req,
+                                  const ProtobufCMessageDescriptor *d, const char *root,
+                                  mla_client__msg_fn fn, void *ctx, int max_ms,
+                                  bool *timed_out) MLA_MUST_USE;
+
+/** A bidirectional stream (RecordDecisions) with no deadline: its owner
+ * cancels it. One thread may send (and half-close) while another receives;
+ * finish runs after both are done with it, and frees it. */
+typedef struct mla_client__bidi mla_client__bidi;
+mla_status mla_client__bidi_open(mla_client__bidi **out, mla_client *c,
+                                 const char *method) MLA_MUST_USE;
+/** Send one message (raw protobuf bytes); returns once gRPC took it.
+ * MLA_EIO when the stream is over (finish says why). */
+mla_status mla_client__bidi_send(mla_client__bidi *b, mla_slice msg) MLA_MUST_USE;
+mla_status mla_client__bidi_close_send(mla_client__bidi *b) MLA_MUST_USE;
+/** Receive one message's bytes into msg (replaced), or *end at the end of
+ * the stream (closed by the server, failed, or cancelled). */
+mla_status mla_client__bidi_recv(mla_client__bidi *b, mla_buf *msg, bool *end) MLA_MUST_USE;
+/** Cancel from any thread: a blocked send or receive returns. */
+void mla_client__bidi_cancel(mla_client__bidi *b);
+/** Wait for the call's final status, mapped as unary calls' are; frees b. */
+mla_status mla_client__bidi_finish(mla_client__bidi *b) MLA_MUST_USE;
+
 /** Encode a request message with the codec into out (initialised here). */
 mla_status mla_client__encode(mla_buf *out, const ProtobufCMessage *m) MLA_MUST_USE;
 
@@ -70,6 +96,46 @@ mla_status mla_client__receipt_from_pb(mla_receipt *out, const Mlaudit__V1__Rece
                                        const Mlaudit__V1__Checkpoint *fallback,
                                        const mla_note_verifier *v, mla_client__cp_cache *cache,
                                        const char *field) MLA_MUST_USE;
+
+/* ---- entries of the semantic calls (client_query.c) ---------------------- */
+
+/** Free n entries and the array; NULL is a no-op. */
+void mla_client__entries_free(mla_client_entry *e, size_t n);
+
+/** An entry decoded, and its Change when the payload is one (else NULL). */
+typedef struct mla_client__decoded {
+    mla_pb_entry *entry;
+    mla_pb_change *change;
+} mla_client__decoded;
+/** Decode entry bytes that must be entry seq: MLA_ECORRUPT naming field if
+ * they do not decode (or are another seq), MLA_ENOMEM. */
+mla_status mla_client__decode_entry(mla_client__decoded *out, mla_slice bytes, uint64_t seq,
+                                    const char *field) MLA_MUST_USE;
+void mla_client__decoded_free(mla_client__decoded *d);
+/** *eq = the artifact's identity is `identity` (false for NULL a). */
+mla_status mla_client__identity_eq(bool *eq, const mla_pb_artifact *a,
+                                   const char *identity) MLA_MUST_USE;
+/** The deployment target a change is about (deployment, rollback,
+ * retirement, decision batch), or NULL. */
+const char *mla_client__change_target(const mla_pb_change *c);
+/** The leaf hash of a StoredEntry, checked against its bytes unless it is
+ * redacted (then it must carry none): MLA_ECORRUPT naming field. */
+mla_status mla_client__leaf_of(mla_hash *out, const Mlaudit__V1__StoredEntry *e,
+                               const char *field) MLA_MUST_USE;
+/** RFC 9162 inclusion of leaf at seq in a verified checkpoint's tree:
+ * MLA_ECORRUPT naming field. */
+mla_status mla_client__inclusion_check(const mla_hash *leaf, uint64_t seq,
+                                       const mla_merkle_proof *p, const mla_checkpoint *cp,
+                                       const char *field) MLA_MUST_USE;
+/** Fetch the inclusion proof of seq in cp's size and check it (and that the
+ * server proves this leaf); the proof into proof_out. */
+mla_status mla_client__prove_seq(mla_client *c, uint64_t seq, const mla_hash *leaf,
+                                 const mla_checkpoint *cp, mla_merkle_proof *proof_out,
+                                 const char *field) MLA_MUST_USE;
+/** Open a checkpoint note with v: MLA_ECORRUPT naming field if it is
+ * missing or does not verify. */
+mla_status mla_client__open_note(mla_checkpoint *cp, mla_slice note, const mla_note_verifier *v,
+                                 const char *field) MLA_MUST_USE;
 
 /** Replace the current error by MLA_ECORRUPT "<field>: <current message>". */
 mla_status mla_client__corrupt(const char *field) MLA_MUST_USE;
