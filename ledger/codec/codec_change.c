@@ -1,6 +1,9 @@
 /* codec_change: the Change payload and its artifacts (SPEC §3): structural
- * validation, identity "type:name@version", kind names and the input-role
- * vocabulary. Per-kind business rules (policy) live in policy/, not here. */
+ * validation, including what each kind must carry to mean anything (a MODEL's
+ * inputs, an EVALUATION's model and metrics, a DEPLOYMENT's stage), identity
+ * "type:name@version", kind names and the input-role vocabulary. Rules that
+ * depend on the log's contents (the deployed model was recorded) live in
+ * policy/, not here. */
 #include "codec/codec_int.h"
 
 #include <math.h>
@@ -160,12 +163,8 @@ static Mlaudit__V1__Change__DetailCase kind_detail(mla_kind k, bool *required)
     case MLAUDIT__V1__KIND__KIND_KEY: return MLAUDIT__V1__CHANGE__DETAIL_KEY;
     case MLAUDIT__V1__KIND__KIND_REDACTION: return MLAUDIT__V1__CHANGE__DETAIL_REDACTION;
     case MLAUDIT__V1__KIND__KIND_IMPORT: return MLAUDIT__V1__CHANGE__DETAIL_IMPORT;
-    case MLAUDIT__V1__KIND__KIND_APPROVAL:
-        *required = false;
-        return MLAUDIT__V1__CHANGE__DETAIL_APPROVAL;
-    case MLAUDIT__V1__KIND__KIND_RETIREMENT:
-        *required = false;
-        return MLAUDIT__V1__CHANGE__DETAIL_RETIREMENT;
+    case MLAUDIT__V1__KIND__KIND_APPROVAL: return MLAUDIT__V1__CHANGE__DETAIL_APPROVAL;
+    case MLAUDIT__V1__KIND__KIND_RETIREMENT: return MLAUDIT__V1__CHANGE__DETAIL_RETIREMENT;
     default: *required = false; return MLAUDIT__V1__CHANGE__DETAIL__NOT_SET;
     }
 }
@@ -191,7 +190,8 @@ static mla_status deployment_check(const Mlaudit__V1__Deployment *d)
 {
     const char *p = "change.deployment";
     MLA_TRY(mla_codec__text_check(p, "target", d->target, MLA_LIMIT_NAME, NAME));
-    MLA_TRY(mla_codec__text_check(p, "stage", d->stage, MLA_LIMIT_NAME, MLA_CODEC_TEXT_NAME));
+    /* Policy keys on the stage (production rules), so it must be said. */
+    MLA_TRY(mla_codec__text_check(p, "stage", d->stage, MLA_LIMIT_NAME, NAME));
     /* change.proto: traffic_fraction in (0, 1]; NaN fails both comparisons. */
     if (!(d->traffic_fraction > 0.0 && d->traffic_fraction <= 1.0))
         return mla_err(MLA_EINVAL, "%s.traffic_fraction: %g not in (0, 1]", p, d->traffic_fraction);
@@ -210,6 +210,12 @@ static mla_status approval_check(const Mlaudit__V1__Approval *a)
     MLA_TRY(mla_codec__text_check("change.approval", "scope", a->scope, MLA_LIMIT_NAME,
                                   MLA_CODEC_TEXT_NAME));
     if (a->approved) MLA_TRY(mla_codec__artifact_check("change.approval.approved", a->approved, 0));
+    /* An approval of nothing in particular cannot satisfy any rule. seq 0 is
+     * proto3's "unset", so entry 0 can be approved only by naming its
+     * artifact. */
+    if (!a->approved && a->approved_seq == 0)
+        return mla_err(MLA_EINVAL, "change.approval: names neither the approved artifact "
+                                   "(approved) nor the approved entry (approved_seq > 0)");
     return MLA_OK;
 }
 
@@ -251,8 +257,7 @@ static mla_status key_check(const Mlaudit__V1__KeyChange *k)
 
 static mla_status retirement_check(const Mlaudit__V1__Retirement *r)
 {
-    MLA_TRY(mla_codec__text_check("change.retirement", "target", r->target, MLA_LIMIT_NAME,
-                                  MLA_CODEC_TEXT_NAME));
+    MLA_TRY(mla_codec__text_check("change.retirement", "target", r->target, MLA_LIMIT_NAME, NAME));
     if (r->artifact)
         MLA_TRY(mla_codec__artifact_check("change.retirement.artifact", r->artifact, false));
     return MLA_OK;
@@ -329,6 +334,36 @@ static mla_status inputs_check(const mla_pb_change *m)
     return MLA_OK;
 }
 
+static bool has_input_role(const mla_pb_change *m, const char *role)
+{
+    for (size_t i = 0; i < m->n_inputs; i++)
+        if (strcmp(m->inputs[i]->role, role) == 0) return true;
+    return false;
+}
+
+/* What a kind must carry beyond its detail to be worth recording: lineage
+ * and evaluation reports are built from these. Runs after inputs_check and
+ * attributes_check, so every input and metric is well formed. */
+static mla_status kind_content_check(const mla_pb_change *m)
+{
+    switch (m->kind) {
+    case MLAUDIT__V1__KIND__KIND_MODEL:
+        if (m->n_inputs == 0)
+            return mla_err(MLA_EINVAL, "change.inputs: a MODEL needs at least one input (its "
+                                       "training data, code, config, environment, base model)");
+        return MLA_OK;
+    case MLAUDIT__V1__KIND__KIND_EVALUATION:
+        if (!has_input_role(m, "evaluated-model"))
+            return mla_err(MLA_EINVAL, "change.inputs: an EVALUATION needs an input with role "
+                                       "\"evaluated-model\" (the model it evaluates)");
+        if (m->n_metrics == 0)
+            return mla_err(MLA_EINVAL,
+                           "change.metrics: an EVALUATION needs at least one metric (none given)");
+        return MLA_OK;
+    default: return MLA_OK;
+    }
+}
+
 static mla_status attributes_check(const mla_pb_change *m)
 {
     char p[MLA_CODEC_PATH_MAX];
@@ -383,7 +418,8 @@ mla_status mla_codec_change_validate(const mla_pb_change *m)
     }
     MLA_TRY(inputs_check(m));
     MLA_TRY(attributes_check(m));
-    return detail_check(m);
+    MLA_TRY(detail_check(m));
+    return kind_content_check(m);
 }
 
 mla_status mla_codec_change_decode(mla_pb_change **out, mla_slice in)

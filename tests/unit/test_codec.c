@@ -228,6 +228,13 @@ static void change_fix_kind(change_fix *f, mla_kind k)
         f->c.detail_case = MLAUDIT__V1__CHANGE__DETAIL_IMPORT;
         f->c.import = &f->imp;
         break;
+    case MLAUDIT__V1__KIND__KIND_EVALUATION:
+        /* An evaluation report about the model it evaluates. */
+        f->subject.type = S("evaluation");
+        f->subject.name = S("fraud-detector-eval");
+        artifact_set(&f->in_art[0], "model", "fraud-detector", "1.4.0");
+        f->in[0].role = S("evaluated-model");
+        break;
     default: break;
     }
 }
@@ -611,6 +618,7 @@ END_TEST
 static const char *change_break(change_fix *f, int i)
 {
     const mla_kind DEP = MLAUDIT__V1__KIND__KIND_DEPLOYMENT;
+    const mla_kind EVAL = MLAUDIT__V1__KIND__KIND_EVALUATION;
     switch (i) {
     case 0: f->c.kind = 0; return "change.kind: 0 is not a kind";
     case 1: f->c.kind = 99; return "change.kind: 99 is not a kind";
@@ -760,10 +768,93 @@ static const char *change_break(change_fix *f, int i)
         change_fix_kind(f, MLAUDIT__V1__KIND__KIND_KEY);
         f->key.role = 9;
         return "change.key.role: 9 is not a key role";
+    /* Per-kind content: what each kind must carry to mean anything. */
+    case 60: f->c.n_inputs = 0; return "change.inputs: a MODEL needs at least one input";
+    case 61:
+        change_fix_kind(f, EVAL);
+        f->in[0].role = S("test-data");
+        return "change.inputs: an EVALUATION needs an input with role \"evaluated-model\"";
+    case 62:
+        change_fix_kind(f, EVAL);
+        f->c.n_inputs = 0;
+        return "change.inputs: an EVALUATION needs an input with role \"evaluated-model\"";
+    case 63:
+        change_fix_kind(f, EVAL);
+        f->c.n_metrics = 0;
+        return "change.metrics: an EVALUATION needs at least one metric";
+    case 64:
+        /* A custom role spelled like the real one is not it. */
+        change_fix_kind(f, EVAL);
+        f->in[0].role = S("x-evaluated-model");
+        return "change.inputs: an EVALUATION needs an input with role \"evaluated-model\"";
+    case 65:
+        change_fix_kind(f, DEP);
+        f->dep.stage = S("");
+        return "change.deployment.stage: empty";
+    case 66:
+        change_fix_kind(f, DEP);
+        f->dep.stage = NULL;
+        return "change.deployment.stage: empty";
+    case 67:
+        change_fix_kind(f, DEP);
+        f->dep.traffic_fraction = -0.25;
+        return "change.deployment.traffic_fraction: -0.25 not in (0, 1]";
+    case 68:
+        change_fix_kind(f, DEP);
+        f->dep.serving_key.len = 33;
+        return "change.deployment.serving_key: 33 bytes, want 32";
+    case 69:
+        f->c.kind = MLAUDIT__V1__KIND__KIND_ROLLBACK;
+        return "change.rollback: missing, required for kind ROLLBACK";
+    case 70:
+        change_fix_kind(f, MLAUDIT__V1__KIND__KIND_ROLLBACK);
+        f->to.name = S("");
+        return "change.rollback.to.name: empty";
+    case 71:
+        f->c.kind = MLAUDIT__V1__KIND__KIND_APPROVAL;
+        return "change.approval: missing, required for kind APPROVAL";
+    case 72:
+        change_fix_kind(f, MLAUDIT__V1__KIND__KIND_APPROVAL);
+        f->appr.approved_seq = 0;
+        return "change.approval: names neither the approved artifact";
+    case 73:
+        change_fix_kind(f, MLAUDIT__V1__KIND__KIND_APPROVAL);
+        f->appr.approved = &f->to;
+        f->to.version = S("");
+        return "change.approval.approved.version: empty";
+    case 74:
+        f->c.kind = MLAUDIT__V1__KIND__KIND_RETIREMENT;
+        return "change.retirement: missing, required for kind RETIREMENT";
+    case 75:
+        change_fix_kind(f, MLAUDIT__V1__KIND__KIND_RETIREMENT);
+        f->ret.target = S("");
+        return "change.retirement.target: empty";
+    case 76:
+        change_fix_kind(f, MLAUDIT__V1__KIND__KIND_RETIREMENT);
+        f->to.type = S("");
+        return "change.retirement.artifact.type: empty";
+    case 77:
+        f->c.kind = MLAUDIT__V1__KIND__KIND_KEY;
+        f->c.subject = NULL;
+        return "change.key: missing, required for kind KEY";
+    case 78:
+        f->c.kind = MLAUDIT__V1__KIND__KIND_REDACTION;
+        return "change.redaction: missing, required for kind REDACTION";
+    case 79:
+        f->c.kind = MLAUDIT__V1__KIND__KIND_IMPORT;
+        return "change.import: missing, required for kind IMPORT";
+    case 80:
+        change_fix_kind(f, MLAUDIT__V1__KIND__KIND_IMPORT);
+        f->imp.importer_version = S("0.1\n");
+        return "change.import.importer_version: control character";
+    case 81:
+        change_fix_kind(f, MLAUDIT__V1__KIND__KIND_REDACTION);
+        f->red.reason = big(f, 4097);
+        return "change.redaction.reason: 4097 bytes exceeds limit 4096";
     default: return NULL;
     }
 }
-#define N_CHANGE_RULES 60
+#define N_CHANGE_RULES 82
 
 START_TEST(test_change_rejects_rule)
 {
@@ -791,12 +882,25 @@ START_TEST(test_change_accepts_optional_parts_absent)
 {
     change_fix f;
     change_fix_init(&f);
-    /* EVALUATION needs no digest; DOCUMENT needs no detail; no inputs/maps. */
+    /* EVALUATION needs no digest, no attributes and no actor; one
+     * evaluated-model input and one metric are enough. */
     change_fix_kind(&f, MLAUDIT__V1__KIND__KIND_EVALUATION);
     f.subject.digest = BIN(NULL, 0);
-    f.c.n_inputs = f.c.n_attributes = f.c.n_metrics = 0;
+    f.c.n_inputs = f.c.n_metrics = 1;
+    f.c.n_attributes = 0;
     f.c.actor = S("");
     tu_assert_ok(mla_codec_change_validate(&f.c));
+    /* DOCUMENT and the artifact kinds need no detail, inputs or maps. */
+    mla_kind plain[] = {MLAUDIT__V1__KIND__KIND_DOCUMENT, MLAUDIT__V1__KIND__KIND_DATASET,
+                        MLAUDIT__V1__KIND__KIND_CODE, MLAUDIT__V1__KIND__KIND_CONFIG,
+                        MLAUDIT__V1__KIND__KIND_ENVIRONMENT};
+    for (int i = 0; i < 5; i++) {
+        change_fix_init(&f);
+        change_fix_kind(&f, plain[i]);
+        f.c.n_inputs = f.c.n_attributes = f.c.n_metrics = 0;
+        tu_assert_ok(mla_codec_change_validate(&f.c));
+    }
+    change_fix_init(&f);
     /* Subjects are optional for KEY, REDACTION and DECISION_BATCH. */
     mla_kind opt[] = {MLAUDIT__V1__KIND__KIND_KEY, MLAUDIT__V1__KIND__KIND_REDACTION,
                       MLAUDIT__V1__KIND__KIND_DECISION_BATCH};
@@ -805,16 +909,98 @@ START_TEST(test_change_accepts_optional_parts_absent)
         f.c.subject = NULL;
         tu_assert_ok(mla_codec_change_validate(&f.c));
     }
-    /* Approval and retirement details are optional; serving key may be empty. */
-    change_fix_kind(&f, MLAUDIT__V1__KIND__KIND_APPROVAL);
-    f.c.subject = &f.subject;
-    f.c.detail_case = MLAUDIT__V1__CHANGE__DETAIL__NOT_SET;
-    f.c.approval = NULL;
-    tu_assert_ok(mla_codec_change_validate(&f.c));
+    /* The serving key is optional. */
     change_fix_kind(&f, MLAUDIT__V1__KIND__KIND_DEPLOYMENT);
+    f.c.subject = &f.subject;
     f.dep.serving_key = BIN(NULL, 0);
     f.dep.traffic_fraction = 1.0;
     tu_assert_ok(mla_codec_change_validate(&f.c));
+}
+END_TEST
+
+/* Each per-kind rule at its boundary, accepted: the least each kind needs. */
+START_TEST(test_change_kind_rules_accept_the_minimum)
+{
+    change_fix *f = malloc(sizeof *f);
+    ck_assert_ptr_nonnull(f);
+    mla_buf b;
+    mla_pb_change *d;
+    for (int i = 0; i < 12; i++) {
+        change_fix_init(f);
+        switch (i) {
+        case 0: /* MODEL with one input, of a custom role */
+            f->c.inputs = &f->inp[1];
+            f->c.n_inputs = 1;
+            f->c.n_attributes = f->c.n_metrics = 0;
+            break;
+        case 1: /* EVALUATION: the evaluated model among other inputs, one metric */
+            change_fix_kind(f, MLAUDIT__V1__KIND__KIND_EVALUATION);
+            f->in[0].role = S("test-data");
+            f->in[1].role = S("evaluated-model");
+            f->c.n_metrics = 1;
+            break;
+        case 2: /* DEPLOYMENT: target, stage, the smallest and no serving key */
+            change_fix_kind(f, MLAUDIT__V1__KIND__KIND_DEPLOYMENT);
+            f->dep.traffic_fraction = 1e-9;
+            f->dep.serving_key = BIN(NULL, 0);
+            f->c.n_inputs = 0;
+            break;
+        case 3: /* DEPLOYMENT: all traffic */
+            change_fix_kind(f, MLAUDIT__V1__KIND__KIND_DEPLOYMENT);
+            f->dep.traffic_fraction = 1.0;
+            break;
+        case 4: /* ROLLBACK: target and a `to` without a digest */
+            change_fix_kind(f, MLAUDIT__V1__KIND__KIND_ROLLBACK);
+            f->c.n_inputs = 0;
+            break;
+        case 5: /* APPROVAL naming the entry only */
+            change_fix_kind(f, MLAUDIT__V1__KIND__KIND_APPROVAL);
+            f->appr.approved_seq = 1;
+            f->appr.scope = S("");
+            break;
+        case 6: /* APPROVAL naming the artifact only (the way to approve entry 0) */
+            change_fix_kind(f, MLAUDIT__V1__KIND__KIND_APPROVAL);
+            f->appr.approved_seq = 0;
+            f->appr.approved = &f->to;
+            break;
+        case 7: /* RETIREMENT of a target, no artifact */
+            change_fix_kind(f, MLAUDIT__V1__KIND__KIND_RETIREMENT);
+            f->ret.artifact = NULL;
+            break;
+        case 8: /* KEY: a revocation with no allowed kinds or name */
+            change_fix_kind(f, MLAUDIT__V1__KIND__KIND_KEY);
+            f->key.n_allowed_kinds = 0;
+            f->key.revoke = 1;
+            f->key.name = S("");
+            break;
+        case 9: /* REDACTION of entry 0 */
+            change_fix_kind(f, MLAUDIT__V1__KIND__KIND_REDACTION);
+            f->red.seq = 0;
+            break;
+        case 10: /* IMPORT: only the source system */
+            change_fix_kind(f, MLAUDIT__V1__KIND__KIND_IMPORT);
+            f->imp.source_snapshot_digest = BIN(NULL, 0);
+            f->imp.importer_version = S("");
+            break;
+        case 11: /* DECISION_BATCH without a model */
+            change_fix_kind(f, MLAUDIT__V1__KIND__KIND_DECISION_BATCH);
+            f->db.model = NULL;
+            break;
+        default: break;
+        }
+        ck_assert_msg(mla_codec_change_validate(&f->c) == MLA_OK, "case %d: %s", i,
+                      mla_error_last()->msg);
+        /* And on the wire: it decodes to the same kind and detail. */
+        mla_buf_init(&b, ENC_MAX);
+        tu_assert_ok(mla_codec_change_encode(&b, &f->c));
+        tu_assert_ok(mla_codec_change_decode(&d, mla_buf_slice(&b)));
+        ck_assert_int_eq(d->kind, f->c.kind);
+        ck_assert_int_eq(d->detail_case, f->c.detail_case);
+        ck_assert_uint_eq(d->n_inputs, f->c.n_inputs);
+        mla_codec_change_free(d);
+        mla_buf_dispose(&b);
+    }
+    free(f);
 }
 END_TEST
 
@@ -1022,7 +1208,7 @@ static const char *entry_break(entry_fix *f, int i)
     case 12: f->entry.submitter = S("CN=\x01"); return "entry.submitter: control character 0x01";
     case 13: f->entry.ledger_time_ns = -1; return "entry.ledger_time_ns: -1 is negative";
     case 14: f->e.env.payload_type = S(""); return "entry.envelope.payload_type: empty";
-    case 15: f->link[0].scope = 3; return "entry.links[0].scope: 3 is not a link scope";
+    case 15: f->link[0].scope = 4; return "entry.links[0].scope: 4 is not a link scope";
     default: return NULL;
     }
 }
@@ -1256,6 +1442,7 @@ static Suite *codec_suite(void)
     tcase_add_loop_test(t, test_change_roundtrip_every_kind, 0, N_KINDS_ALL);
     tcase_add_loop_test(t, test_change_rejects_rule, 0, N_CHANGE_RULES);
     tcase_add_test(t, test_change_accepts_optional_parts_absent);
+    tcase_add_test(t, test_change_kind_rules_accept_the_minimum);
     tcase_add_test(t, test_change_survives_truncation_and_bitflips);
     tcase_add_test(t, test_change_decode_alloc_failures_report_enomem);
     tcase_add_test(t, test_change_rejects_oversized_input);
