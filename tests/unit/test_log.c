@@ -91,7 +91,8 @@ static void make_envelope(mla_buf *out, const change_spec *s, mla_privkey *const
                           size_t n_signers)
 {
     mla_pb_change c = MLAUDIT__V1__CHANGE__INIT;
-    mla_pb_artifact a = MLAUDIT__V1__ARTIFACT__INIT;
+    mla_pb_artifact a = MLAUDIT__V1__ARTIFACT__INIT, data = MLAUDIT__V1__ARTIFACT__INIT;
+    mla_pb_input in = MLAUDIT__V1__INPUT__INIT, *inp = &in;
     Mlaudit__V1__Deployment d = MLAUDIT__V1__DEPLOYMENT__INIT;
     Mlaudit__V1__KeyChange kc = MLAUDIT__V1__KEY_CHANGE__INIT;
     uint8_t digest[32];
@@ -109,6 +110,16 @@ static void make_envelope(mla_buf *out, const change_spec *s, mla_privkey *const
             a.digest.len = 32;
         }
         c.subject = &a;
+    }
+    if (s->kind == MLAUDIT__V1__KIND__KIND_MODEL) {
+        /* The codec requires a MODEL to name what it was built from. */
+        data.type = (char *)(uintptr_t) "dataset";
+        data.name = (char *)(uintptr_t) "training-set";
+        data.version = (char *)(uintptr_t) "1";
+        in.artifact = &data;
+        in.role = (char *)(uintptr_t) "training-data";
+        c.inputs = &inp;
+        c.n_inputs = 1;
     }
     if (s->kind == MLAUDIT__V1__KIND__KIND_DEPLOYMENT) {
         d.target = (char *)(uintptr_t)s->target;
