@@ -18,6 +18,13 @@
 #define MLA_SERVICE_GRACE_MS_DEFAULT 10000
 #define MLA_SERVICE_STREAM_ENTRIES_DEFAULT 256
 #define MLA_SERVICE_STREAM_BYTES_DEFAULT (4u << 20)
+#define MLA_SERVICE_DECISION_BATCH_MAX_DEFAULT 1024
+#define MLA_SERVICE_DECISION_BATCH_MS_DEFAULT 200
+#define MLA_SERVICE_SUBSCRIBE_LAG_MAX_DEFAULT 100000
+
+/* Wakes Subscribe streams when the log grows. Created before the log (the
+ * log's on_commit needs it), then passed to mla_service_start. */
+typedef struct mla_service_notifier mla_service_notifier;
 
 typedef struct mla_service_options {
     const char *listen; /* "host:port"; port 0 picks a free port */
@@ -30,9 +37,33 @@ typedef struct mla_service_options {
     size_t request_bytes; /* largest request message; 0 = MLA_LIMIT_RPC_BYTES */
     unsigned stream_entries; /* most entries per GetEntries message; 0 = default */
     size_t stream_bytes; /* most entry bytes per GetEntries message; 0 = default */
+    /* RecordDecisions: plain decisions are sealed into a DECISION_BATCH per
+     * target every decision_batch_max decisions (at most
+     * MLA_INDEX_BATCH_DECISIONS_MAX) or decision_batch_ms after the first
+     * one waiting, whichever comes first; 0 = default. */
+    unsigned decision_batch_max;
+    unsigned decision_batch_ms;
+    /* Subscribe: a subscriber whose next seq lags the tree by more than this
+     * many entries is ended (RESOURCE_EXHAUSTED, with the seq to resume
+     * from); 0 = default. */
+    uint64_t subscribe_lag_max;
+    /* Told of each commit by the log (mla_service_notifier_commit as the
+     * log's on_commit); borrowed until stop. NULL: the service polls the
+     * log's size every 100 ms instead. */
+    mla_service_notifier *notifier;
 } mla_service_options;
 
 typedef struct mla_service mla_service;
+
+/** A notifier for mla_log_options.on_commit (ctx = the notifier) and
+ * mla_service_options.notifier. MLA_ENOMEM. */
+mla_status mla_service_notifier_new(mla_service_notifier **out) MLA_MUST_USE;
+/** Free; only once neither the log nor a service uses it. NULL is a no-op. */
+void mla_service_notifier_free(mla_service_notifier *n);
+/** An mla_log_commit_fn: wakes the parked subscribers and cuts the ones
+ * that fell behind. Never blocks beyond short critical sections; any thread
+ * (the log calls it on its sequencer thread). */
+void mla_service_notifier_commit(void *notifier, uint64_t size);
 
 /** Bind, start the completion-queue thread and the workers, and serve `log`
  * (borrowed until mla_service_stop returns). MLA_EINVAL naming the option

@@ -1,27 +1,50 @@
 /* service_int: what the handlers (service_append.c, service_read.c,
- * service_health.c) share with the server core (service_server.c). A handler
- * runs on a worker thread with the request's bytes and must answer exactly
- * once: mla_service__reply, mla_service__fail, or (streams) a sequence of
- * mla_service__stream_send ending with last = true. Private to service/. */
+ * service_query.c, service_decisions.c, service_subscribe.c,
+ * service_health.c) share with the server core (service_server.c).
+ * Everything a handler does for one call runs in that call's context: on a
+ * worker thread, one callback at a time per call (request, message,
+ * half-close, resume, events), so per-call state needs no lock. A call
+ * answers exactly once: mla_service__reply, mla_service__fail, or (streams)
+ * messages through mla_service__stream_send ending with last = true or
+ * mla_service__stream_end. Private to service/. */
 #ifndef MLA_SERVICE_INT_H
 #define MLA_SERVICE_INT_H
 
 #include <grpc/grpc.h>
 
 #include "codec/codec.h"
+#include "note/note.h"
 #include "service/service.h"
 
 typedef struct mla_service_call mla_service_call;
 
-/** Handles a request (its bytes, borrowed for the call). */
+/** Handles a request or a client message (its bytes, borrowed for the call). */
 typedef void (*mla_service__handler)(mla_service_call *c, mla_slice request);
-/** Streams: called on a worker after a non-last message went out. */
+/** Streams: called on a worker after a non-last message went out (and no
+ * other message is queued), not if the call was cancelled meanwhile. */
 typedef void (*mla_service__resumer)(mla_service_call *c);
+
+/* Events for a method's notify callback (a bit set). */
+#define MLA_SERVICE__EV_WAKE 1u /* mla_service__wake, or the log grew past a parked watch */
+#define MLA_SERVICE__EV_TIMER 2u /* the time of mla_service__timer_arm came */
+#define MLA_SERVICE__EV_STOP 4u /* the server is stopping: answer soon (long_lived methods) */
+#define MLA_SERVICE__EV_CLOSED                                                                     \
+    8u /* the call is over (answered or cancelled); the timer and the                              \
+          watch are already released; sends are ignored */
+
+typedef void (*mla_service__notify_fn)(mla_service_call *c, unsigned events);
 
 typedef struct mla_service__method {
     const char *path; /* "/mlaudit.v1.Ledger/Append" */
+    /* The one request message (unary and server streams). NULL for a client
+     * stream, which is registered without a payload: the core receives one
+     * message at a time and hands each to `message`. */
     mla_service__handler handle;
     mla_service__resumer resume; /* NULL for unary methods */
+    mla_service__handler message; /* client streams: each message, in order */
+    mla_service__resumer half_close; /* client streams: the client sent its last message */
+    mla_service__notify_fn notify; /* events above; NULL = none (and no EV_CLOSED) */
+    bool long_lived; /* a stream that lasts until asked to end: gets EV_STOP on shutdown */
 } mla_service__method;
 
 /* The method table (service_server.c registers each with the server). */
@@ -37,6 +60,18 @@ void mla_service__get_checkpoint(mla_service_call *c, mla_slice request);
 void mla_service__get_inclusion_proof(mla_service_call *c, mla_slice request);
 void mla_service__get_consistency_proof(mla_service_call *c, mla_slice request);
 void mla_service__health_check(mla_service_call *c, mla_slice request);
+/* service_query.c */
+void mla_service__query(mla_service_call *c, mla_slice request);
+void mla_service__get_lineage(mla_service_call *c, mla_slice request);
+void mla_service__resolve_decision(mla_service_call *c, mla_slice request);
+/* service_decisions.c: RecordDecisions (client stream) */
+void mla_service__decisions_message(mla_service_call *c, mla_slice request);
+void mla_service__decisions_half_close(mla_service_call *c);
+void mla_service__decisions_notify(mla_service_call *c, unsigned events);
+/* service_subscribe.c: Subscribe (server stream, parked while caught up) */
+void mla_service__subscribe(mla_service_call *c, mla_slice request);
+void mla_service__subscribe_resume(mla_service_call *c);
+void mla_service__subscribe_notify(mla_service_call *c, unsigned events);
 
 /* ---- what a handler may use ------------------------------------------- */
 
@@ -50,6 +85,11 @@ void mla_service__set_state(mla_service_call *c, void *state, void (*free_fn)(vo
 void *mla_service__state(const mla_service_call *c);
 /** True once the client cancelled or the deadline passed. */
 bool mla_service__cancelled(const mla_service_call *c);
+/** True once the call's final status is queued (or the call is over):
+ * anything sent now is dropped. */
+bool mla_service__finished(const mla_service_call *c);
+/** Messages queued or in flight (call context). */
+size_t mla_service__sending(const mla_service_call *c);
 
 /** Answer OK with this message (encoded here; an encoding failure answers
  * with that error instead). */
@@ -59,12 +99,45 @@ void mla_service__reply_raw(mla_service_call *c, mla_slice bytes);
 /** Answer with the status of rc and mla_error_last()'s message (which names
  * the field), and log the refusal. */
 void mla_service__fail(mla_service_call *c, mla_status rc);
-/** Send one message of a server stream; with last, the OK status follows in
- * the same batch and the call ends. Otherwise the method's resumer runs once
- * the message is out (not if the call was cancelled meanwhile). */
+/** Answer with a gRPC status code and message (logged like a refusal). */
+void mla_service__fail_code(mla_service_call *c, grpc_status_code code, const char *msg);
+/** Send one message of a stream; with last, the OK status follows in the
+ * same batch and the call ends. Only one send is in flight per call: others
+ * wait in a queue, in order. The method's resumer runs once the queue is
+ * empty again. */
 void mla_service__stream_send(mla_service_call *c, const ProtobufCMessage *m, bool last);
-/** End a stream with OK and no further message. */
+/** End a stream with OK and no further message (after anything queued). */
 void mla_service__stream_end(mla_service_call *c);
+/** End the call now with this status, even with a send stuck in flow
+ * control (grpc_call_cancel_with_status); queued messages are dropped. */
+void mla_service__cancel(mla_service_call *c, grpc_status_code code, const char *msg);
+
+/** Keep the call alive beyond its own callbacks (e.g. in another thread's
+ * list); any thread. */
+void mla_service__ref(mla_service_call *c);
+void mla_service__unref(mla_service_call *c);
+/** Deliver MLA_SERVICE__EV_WAKE to the call's notify on a worker; any
+ * thread, while holding a reference or inside the call's context. */
+void mla_service__wake(mla_service_call *c);
+/** Deliver MLA_SERVICE__EV_TIMER once the monotonic clock reaches
+ * deadline_ns (re-arming moves it). Call context. */
+void mla_service__timer_arm(mla_service_call *c, int64_t deadline_ns);
+void mla_service__timer_disarm(mla_service_call *c);
+
+/* ---- watching the log grow (Subscribe) ------------------------------------
+ * A watch tells the notifier (mla_service_notifier) where a call is in the
+ * log. After each commit the notifier wakes the call if it is parked, and
+ * wakes it once if it lags the tree by more than subscribe_lag_max. */
+
+/** Start watching from seq next. Call context. */
+void mla_service__watch_begin(mla_service_call *c, uint64_t next);
+/** The call's next seq (read by the notifier on the sequencer thread). */
+void mla_service__watch_next(mla_service_call *c, uint64_t next);
+/** Park the call until the log grows past its next seq: true when parked
+ * (EV_WAKE follows), false when the log already holds more (go on). */
+bool mla_service__watch_park(mla_service_call *c);
+/** Stop watching (also done before EV_CLOSED is delivered). */
+void mla_service__watch_end(mla_service_call *c);
 
 /* ---- status table (service_status.c) ---------------------------------- */
 
@@ -98,5 +171,11 @@ void mla_service__receipt_fill(mla_service__receipt_pb *pb, const mla_receipt *r
 /** Point an InclusionProof message at a proof's hashes (hashes has room for
  * MLA_MERKLE_PROOF_MAX). */
 void mla_service__proof_fill(size_t *n_out, ProtobufCBinaryData *hashes, const mla_merkle_proof *p);
+
+/* ---- reading with proofs (service_query.c) ------------------------------ */
+
+/** The latest signed checkpoint (note into `note`, replaced) and its parsed
+ * body (borrowing from note). */
+mla_status mla_service__checkpoint(mla_log *log, mla_buf *note, mla_checkpoint *cp) MLA_MUST_USE;
 
 #endif

@@ -1,10 +1,14 @@
 /* service_server: the gRPC core of the daemon. One completion-queue thread
- * sees every event (a call arrived, a send finished, a call closed); a pool
- * of worker threads decodes requests and calls the log, so the signature
- * checks of many appends run in parallel and meet in one group commit; each
- * call's state is freed only after every op started on it has completed.
- * Shutdown: stop accepting, let in-flight calls finish (cancel them only
- * after the grace period), drain the queue, destroy. */
+ * sees every event (a call arrived, a message came in, a send finished, a
+ * call closed); a pool of worker threads runs the handlers, so the
+ * signature checks of many appends run in parallel and meet in one group
+ * commit. Each call's callbacks run one at a time (its "context"), it has at
+ * most one receive and one send in flight (further messages wait in a
+ * queue), and its state is freed only after every op started on it has
+ * completed. A timer thread wakes calls at a deadline; the notifier wakes
+ * calls parked until the log grows. Shutdown: end long-lived streams,
+ * stop accepting, let in-flight calls finish (cancel them only after the
+ * grace period), drain the queue, destroy. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -28,14 +32,38 @@
 /* The completion-queue thread wakes at least this often while stopping. */
 #define CQ_TICK_MS 50
 #define CQ_IDLE_TICK_MS 1000
+/* Without a notifier, how often the timer thread looks at the log's size. */
+#define POLL_MS 100
+#define TIMER_IDLE_MS 1000
 #define PEM_MAX (1u << 20)
+/* A client stream stops receiving while this many messages wait to be sent
+ * (a client that does not read its acknowledgements is not read either),
+ * and resumes once the queue is down to SENDQ_LOW. */
+#define SENDQ_MAX 64
+#define SENDQ_LOW 16
 
-typedef enum tag_kind { TAG_NEW, TAG_CLOSE, TAG_SEND, TAG_SHUTDOWN } tag_kind;
+/* Internal events, beside the MLA_SERVICE__EV_* a method sees. */
+#define EV_START (1u << 8) /* a new call: read the request, run the handler */
+#define EV_MSG (1u << 9) /* a client message arrived */
+#define EV_HALF (1u << 10) /* the client half-closed */
+#define EV_SENT (1u << 11) /* a non-final send completed */
+#define EV_USER (MLA_SERVICE__EV_WAKE | MLA_SERVICE__EV_TIMER | MLA_SERVICE__EV_STOP)
+
+typedef enum tag_kind { TAG_NEW, TAG_CLOSE, TAG_SEND, TAG_RECV, TAG_SHUTDOWN } tag_kind;
 
 typedef struct tag {
     tag_kind kind;
     mla_service_call *call;
 } tag;
+
+/* One queued send: a message, the final status, or both in one batch. */
+typedef struct send_item {
+    struct send_item *next;
+    mla_buf msg;
+    bool has_msg, final;
+    grpc_status_code code;
+    char *details;
+} send_item;
 
 struct mla_service_call {
     mla_service *svc;
@@ -45,25 +73,56 @@ struct mla_service_call {
     gpr_timespec deadline;
     grpc_metadata_array md;
     grpc_call_details details; /* filled for unregistered methods only */
-    grpc_byte_buffer *payload;
-    tag t_new, t_close, t_send;
-    int refs; /* atomic: one for the close op, one for the worker/send side */
+    grpc_byte_buffer *payload; /* the request (methods registered with a payload) */
+    tag t_new, t_close, t_send, t_recv;
+    int refs; /* atomic: the close op, each op in flight, being scheduled, timer, watch */
     int close_cancelled; /* written by gRPC when the close op completes */
     int cancelled; /* atomic copy of close_cancelled */
-    bool md_sent, final_sent;
-    bool resume; /* the next work item continues a stream */
+    int closed; /* atomic: the close op completed */
+    int send_ok, recv_ok; /* written on the cq thread before EV_SENT / EV_MSG */
+
+    /* call context: one callback at a time */
+    bool md_sent;
+    bool final_queued; /* the final status is queued or sent; later sends are dropped */
+    bool final_sent; /* the batch carrying the status was started */
+    bool send_in_flight;
+    bool recv_paused;
+    send_item *sq_head, *sq_tail;
+    size_t sq_len;
     grpc_byte_buffer *send_bb;
     grpc_slice status_details;
     bool has_details;
+    grpc_byte_buffer *recv_bb;
     mla_buf submitter;
     void *state;
     void (*state_free)(void *);
+
+    /* guarded by svc->mu */
+    unsigned events;
+    bool scheduled; /* in the work queue or running on a worker */
     mla_service_call *next_work;
+    bool in_streams;
+    mla_service_call *st_prev, *st_next; /* long-lived calls (EV_STOP on shutdown) */
+    bool tm_linked;
+    int64_t tm_deadline_ns;
+    mla_service_call *tm_prev, *tm_next;
+
+    /* guarded by the notifier's mu */
+    bool watching, parked, lag_flagged;
+    mla_service_call *w_prev, *w_next;
+    uint64_t watch_next; /* atomic */
+};
+
+struct mla_service_notifier {
+    pthread_mutex_t mu;
+    mla_service_call *watches;
 };
 
 struct mla_service {
     mla_log *log;
     mla_service_options opts;
+    mla_service_notifier *notifier; /* opts.notifier, or own_notifier */
+    mla_service_notifier *own_notifier;
     grpc_server *server;
     grpc_completion_queue *cq;
     void **registered; /* one per mla_service__methods entry */
@@ -71,11 +130,17 @@ struct mla_service {
     pthread_t cq_thread;
     pthread_t *workers;
     size_t n_workers;
+    pthread_t timer_thread;
+    bool timer_started;
 
     pthread_mutex_t mu; /* guards everything below */
     pthread_cond_t work_cv;
+    pthread_cond_t timer_cv; /* on CLOCK_MONOTONIC */
     mla_service_call *work_head, *work_tail;
+    mla_service_call *streams; /* long-lived calls */
+    mla_service_call *timers; /* armed timers */
     bool workers_stop;
+    bool timer_stop;
     bool refusing; /* shutting down: new calls get UNAVAILABLE, in-flight ones finish */
     bool nudged; /* cancel_all issued with none of our calls live */
     bool stopping;
@@ -90,13 +155,16 @@ struct mla_service {
 /* ---- method table ------------------------------------------------------- */
 
 const mla_service__method mla_service__methods[] = {
-    {"/mlaudit.v1.Ledger/Append", mla_service__append, NULL},
-    {"/mlaudit.v1.Ledger/AppendBatch", mla_service__append_batch, NULL},
-    {"/mlaudit.v1.Ledger/GetEntries", mla_service__get_entries, mla_service__get_entries_resume},
-    {"/mlaudit.v1.Ledger/GetCheckpoint", mla_service__get_checkpoint, NULL},
-    {"/mlaudit.v1.Ledger/GetInclusionProof", mla_service__get_inclusion_proof, NULL},
-    {"/mlaudit.v1.Ledger/GetConsistencyProof", mla_service__get_consistency_proof, NULL},
-    {"/grpc.health.v1.Health/Check", mla_service__health_check, NULL},
+    {.path = "/mlaudit.v1.Ledger/Append", .handle = mla_service__append},
+    {.path = "/mlaudit.v1.Ledger/AppendBatch", .handle = mla_service__append_batch},
+    {.path = "/mlaudit.v1.Ledger/GetEntries",
+     .handle = mla_service__get_entries,
+     .resume = mla_service__get_entries_resume},
+    {.path = "/mlaudit.v1.Ledger/GetCheckpoint", .handle = mla_service__get_checkpoint},
+    {.path = "/mlaudit.v1.Ledger/GetInclusionProof", .handle = mla_service__get_inclusion_proof},
+    {.path = "/mlaudit.v1.Ledger/GetConsistencyProof",
+     .handle = mla_service__get_consistency_proof},
+    {.path = "/grpc.health.v1.Health/Check", .handle = mla_service__health_check},
 };
 const size_t mla_service__n_methods = sizeof mla_service__methods / sizeof mla_service__methods[0];
 
@@ -107,6 +175,8 @@ static const char *const planned_methods[] = {
     "/mlaudit.v1.Ledger/ResolveDecision", "/mlaudit.v1.Ledger/RecordDecisions",
     "/mlaudit.v1.Ledger/Subscribe",
 };
+
+static void enqueue_event(mla_service_call *c, unsigned ev);
 
 /* ---- accessors for handlers --------------------------------------------- */
 
@@ -123,16 +193,58 @@ bool mla_service__cancelled(const mla_service_call *c)
 {
     return __atomic_load_n(&c->cancelled, __ATOMIC_ACQUIRE) != 0;
 }
+static bool call_closed(const mla_service_call *c)
+{
+    return __atomic_load_n(&c->closed, __ATOMIC_ACQUIRE) != 0;
+}
+bool mla_service__finished(const mla_service_call *c) { return c->final_queued || call_closed(c); }
+size_t mla_service__sending(const mla_service_call *c)
+{
+    return c->sq_len + (c->send_in_flight ? 1 : 0);
+}
 
 /* ---- call lifetime ------------------------------------------------------- */
+
+static void item_free(send_item *it)
+{
+    if (!it) return;
+    mla_buf_dispose(&it->msg);
+    mla_free(it->details);
+    mla_free(it);
+}
+
+static void drop_queue(mla_service_call *c)
+{
+    while (c->sq_head) {
+        send_item *it = c->sq_head;
+        c->sq_head = it->next;
+        item_free(it);
+    }
+    c->sq_tail = NULL;
+    c->sq_len = 0;
+}
 
 static void call_free(mla_service_call *c)
 {
     mla_service *svc = c->svc;
+    pthread_mutex_lock(&svc->mu);
+    if (c->in_streams) {
+        if (c->st_prev)
+            c->st_prev->st_next = c->st_next;
+        else
+            svc->streams = c->st_next;
+        if (c->st_next) c->st_next->st_prev = c->st_prev;
+        c->in_streams = false;
+    }
+    MLA_ASSERT(!c->tm_linked && !c->scheduled);
+    pthread_mutex_unlock(&svc->mu);
+    MLA_ASSERT(!c->watching);
     if (c->call) grpc_call_unref(c->call);
     grpc_metadata_array_destroy(&c->md);
     grpc_call_details_destroy(&c->details);
     if (c->payload) grpc_byte_buffer_destroy(c->payload);
+    if (c->recv_bb) grpc_byte_buffer_destroy(c->recv_bb);
+    drop_queue(c);
     if (c->state_free) c->state_free(c->state);
     mla_buf_dispose(&c->submitter);
     mla_free(c);
@@ -141,10 +253,27 @@ static void call_free(mla_service_call *c)
     pthread_mutex_unlock(&svc->mu);
 }
 
+static void call_ref(mla_service_call *c) { __atomic_add_fetch(&c->refs, 1, __ATOMIC_ACQ_REL); }
+
 static void call_release(mla_service_call *c)
 {
     if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) == 0) call_free(c);
 }
+
+/* A reference to a call found in a list, unless it is already being freed
+ * (its count reached zero and call_free waits for the lock we hold). */
+static bool call_ref_if_live(mla_service_call *c)
+{
+    int n = __atomic_load_n(&c->refs, __ATOMIC_ACQUIRE);
+    while (n > 0)
+        if (__atomic_compare_exchange_n(&c->refs, &n, n + 1, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE))
+            return true;
+    return false;
+}
+
+void mla_service__ref(mla_service_call *c) { call_ref(c); }
+void mla_service__unref(mla_service_call *c) { call_release(c); }
 
 /* Ask gRPC for the next call of method i (SIZE_MAX: any unregistered one). */
 static void request_call(mla_service *svc, size_t i)
@@ -161,6 +290,7 @@ static void request_call(mla_service *svc, size_t i)
     c->t_new = (tag){TAG_NEW, c};
     c->t_close = (tag){TAG_CLOSE, c};
     c->t_send = (tag){TAG_SEND, c};
+    c->t_recv = (tag){TAG_RECV, c};
     grpc_metadata_array_init(&c->md);
     grpc_call_details_init(&c->details);
     mla_buf_init(&c->submitter, MLA_LOG_SUBMITTER_MAX);
@@ -169,9 +299,11 @@ static void request_call(mla_service *svc, size_t i)
     pthread_mutex_unlock(&svc->mu);
     grpc_call_error e;
     if (c->method)
-        e = grpc_server_request_registered_call(svc->server, svc->registered[i], &c->call,
-                                                &c->deadline, &c->md, &c->payload, svc->cq, svc->cq,
-                                                &c->t_new);
+        /* A client stream is registered without a payload: its messages are
+         * received one by one (GRPC_OP_RECV_MESSAGE). */
+        e = grpc_server_request_registered_call(
+            svc->server, svc->registered[i], &c->call, &c->deadline, &c->md,
+            c->method->message ? NULL : &c->payload, svc->cq, svc->cq, &c->t_new);
     else
         e = grpc_server_request_call(svc->server, &c->call, &c->details, &c->md, svc->cq, svc->cq,
                                      &c->t_new);
@@ -190,14 +322,24 @@ static void method_path(char *out, size_t n, const mla_service_call *c)
     snprintf(out, n, "%.*s", (int)GRPC_SLICE_LENGTH(m), (const char *)GRPC_SLICE_START_PTR(m));
 }
 
+static void log_refusal(const mla_service_call *c, grpc_status_code code, const char *msg)
+{
+    char path[256];
+    method_path(path, sizeof path, c);
+    mla_service_log_event(code == GRPC_STATUS_INTERNAL ? "error" : "warn", "refused",
+                          "{s:s, s:s, s:s, s:s%}", "method", path, "code",
+                          mla_service__code_name(code), "message", msg, "peer",
+                          c->submitter.len ? (const char *)c->submitter.ptr : "", c->submitter.len);
+}
+
 /* One batch: initial metadata if not yet sent, then a message and/or the
- * status. Only one send batch is outstanding per call at any time. */
-static void start_send(mla_service_call *c, const mla_slice *msg, bool final, grpc_status_code code,
-                       const char *details)
+ * status. Only one send batch is in flight per call at any time. */
+static void start_batch(mla_service_call *c, const mla_slice *msg, bool final,
+                        grpc_status_code code, const char *details)
 {
     grpc_op ops[3];
     size_t n = 0;
-    MLA_ASSERT(!c->final_sent);
+    MLA_ASSERT(!c->final_sent && !c->send_in_flight);
     memset(ops, 0, sizeof ops);
     if (!c->md_sent) {
         ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
@@ -215,7 +357,7 @@ static void start_send(mla_service_call *c, const mla_slice *msg, bool final, gr
         n++;
     }
     if (final) {
-        c->status_details = grpc_slice_from_copied_string(details);
+        c->status_details = grpc_slice_from_copied_string(details ? details : "");
         c->has_details = true;
         ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
         ops[n].data.send_status_from_server.status = code;
@@ -224,6 +366,8 @@ static void start_send(mla_service_call *c, const mla_slice *msg, bool final, gr
         n++;
         c->final_sent = true;
     }
+    c->send_in_flight = true;
+    call_ref(c);
     grpc_call_error e = grpc_call_start_batch(c->call, ops, n, &c->t_send, NULL);
     if (e != GRPC_CALL_OK) {
         mla_service_log_event("error", "send", "{s:s, s:i}", "message", "call batch refused",
@@ -232,19 +376,79 @@ static void start_send(mla_service_call *c, const mla_slice *msg, bool final, gr
         c->send_bb = NULL;
         if (c->has_details) grpc_slice_unref(c->status_details);
         c->has_details = false;
+        c->send_in_flight = false;
+        c->final_queued = c->final_sent = true; /* nothing more can go out */
+        drop_queue(c);
         call_release(c);
     }
 }
 
-static void fail_code(mla_service_call *c, grpc_status_code code, const char *msg)
+static void start_next(mla_service_call *c)
 {
-    char path[256];
-    method_path(path, sizeof path, c);
-    mla_service_log_event(code == GRPC_STATUS_INTERNAL ? "error" : "warn", "refused",
-                          "{s:s, s:s, s:s, s:s%}", "method", path, "code",
-                          mla_service__code_name(code), "message", msg, "peer",
-                          c->submitter.len ? (const char *)c->submitter.ptr : "", c->submitter.len);
-    start_send(c, NULL, true, code, msg);
+    send_item *it = c->sq_head;
+    c->sq_head = it->next;
+    if (!c->sq_head) c->sq_tail = NULL;
+    c->sq_len--;
+    mla_slice m = mla_buf_slice(&it->msg);
+    start_batch(c, it->has_msg ? &m : NULL, it->final, it->code, it->details);
+    item_free(it);
+}
+
+/* Send now, or queue behind the send in flight. */
+static void queue_send(mla_service_call *c, const mla_slice *msg, bool final, grpc_status_code code,
+                       const char *details)
+{
+    if (c->final_queued || call_closed(c)) return; /* the call is answered: nothing more goes */
+    if (final) c->final_queued = true;
+    if (!c->send_in_flight && !c->sq_head) {
+        start_batch(c, msg, final, code, details);
+        return;
+    }
+    /* A status without a message rides with the last queued message. */
+    if (!msg && final && c->sq_tail && !c->sq_tail->final) {
+        char *d = mla_strndup(details ? details : "", strlen(details ? details : ""));
+        if (d) {
+            c->sq_tail->final = true;
+            c->sq_tail->code = code;
+            c->sq_tail->details = d;
+            return;
+        }
+    }
+    send_item *it = mla_calloc(1, sizeof *it);
+    mla_status rc = it ? MLA_OK : MLA_ENOMEM;
+    if (it) {
+        mla_buf_init(&it->msg, MLA_LIMIT_RPC_BYTES);
+        it->has_msg = msg != NULL;
+        it->final = final;
+        it->code = code;
+        if (msg) rc = mla_buf_set(&it->msg, *msg);
+        if (rc == MLA_OK && final &&
+            !(it->details = mla_strndup(details ? details : "", strlen(details ? details : ""))))
+            rc = MLA_ENOMEM;
+    }
+    if (rc != MLA_OK) {
+        item_free(it);
+        /* The stream cannot go on in order: end it where it stands. */
+        c->final_queued = true;
+        drop_queue(c);
+        log_refusal(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "server: out of memory queueing a message");
+        grpc_call_cancel_with_status(c->call, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                                     "server: out of memory queueing a message", NULL);
+        return;
+    }
+    if (c->sq_tail)
+        c->sq_tail->next = it;
+    else
+        c->sq_head = it;
+    c->sq_tail = it;
+    c->sq_len++;
+}
+
+void mla_service__fail_code(mla_service_call *c, grpc_status_code code, const char *msg)
+{
+    if (mla_service__finished(c)) return;
+    log_refusal(c, code, msg);
+    queue_send(c, NULL, true, code, msg);
 }
 
 void mla_service__fail(mla_service_call *c, mla_status rc)
@@ -252,12 +456,12 @@ void mla_service__fail(mla_service_call *c, mla_status rc)
     char msg[MLA_ERROR_MSG_MAX];
     const mla_error *e = mla_error_last();
     snprintf(msg, sizeof msg, "%s", e->code == rc && e->msg[0] ? e->msg : mla_status_name(rc));
-    fail_code(c, mla_service__status_code(rc), msg);
+    mla_service__fail_code(c, mla_service__status_code(rc), msg);
 }
 
 void mla_service__reply_raw(mla_service_call *c, mla_slice bytes)
 {
-    start_send(c, &bytes, true, GRPC_STATUS_OK, "");
+    queue_send(c, &bytes, true, GRPC_STATUS_OK, "");
 }
 
 static mla_status encode(mla_buf *out, const ProtobufCMessage *m)
@@ -283,21 +487,51 @@ void mla_service__stream_send(mla_service_call *c, const ProtobufCMessage *m, bo
     mla_status rc = encode(&b, m);
     if (rc == MLA_OK) {
         mla_slice s = mla_buf_slice(&b);
-        start_send(c, &s, last, GRPC_STATUS_OK, "");
+        queue_send(c, &s, last, GRPC_STATUS_OK, "");
     } else {
         mla_service__fail(c, rc);
     }
     mla_buf_dispose(&b);
 }
 
-void mla_service__stream_end(mla_service_call *c) { start_send(c, NULL, true, GRPC_STATUS_OK, ""); }
+void mla_service__stream_end(mla_service_call *c) { queue_send(c, NULL, true, GRPC_STATUS_OK, ""); }
+
+void mla_service__cancel(mla_service_call *c, grpc_status_code code, const char *msg)
+{
+    if (c->final_sent || call_closed(c)) return;
+    log_refusal(c, code, msg);
+    c->final_queued = true;
+    drop_queue(c);
+    /* Thread safe, and it works with a message stuck in flow control: the
+     * status goes out in the trailers and what was not sent is dropped. */
+    grpc_call_cancel_with_status(c->call, code, msg, NULL);
+}
+
+/* ---- receiving (client streams) --------------------------------------------- */
+
+static void start_recv(mla_service_call *c)
+{
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = &c->recv_bb;
+    c->recv_paused = false;
+    call_ref(c);
+    if (grpc_call_start_batch(c->call, &op, 1, &c->t_recv, NULL) != GRPC_CALL_OK) {
+        mla_service_log_event("error", "receive", "{s:s}", "message", "call batch refused");
+        call_release(c);
+    }
+}
 
 /* ---- workers -------------------------------------------------------------- */
 
-static void enqueue(mla_service_call *c)
+/* Caller holds svc->mu and a reference to c (or knows it is live). */
+static void enqueue_locked(mla_service *svc, mla_service_call *c, unsigned ev)
 {
-    mla_service *svc = c->svc;
-    pthread_mutex_lock(&svc->mu);
+    c->events |= ev;
+    if (c->scheduled) return; /* the run in progress (or queued) picks it up */
+    c->scheduled = true;
+    call_ref(c);
     c->next_work = NULL;
     if (svc->work_tail)
         svc->work_tail->next_work = c;
@@ -305,8 +539,17 @@ static void enqueue(mla_service_call *c)
         svc->work_head = c;
     svc->work_tail = c;
     pthread_cond_signal(&svc->work_cv);
+}
+
+static void enqueue_event(mla_service_call *c, unsigned ev)
+{
+    mla_service *svc = c->svc;
+    pthread_mutex_lock(&svc->mu);
+    enqueue_locked(svc, c, ev);
     pthread_mutex_unlock(&svc->mu);
 }
+
+void mla_service__wake(mla_service_call *c) { enqueue_event(c, MLA_SERVICE__EV_WAKE); }
 
 static mla_status read_payload(mla_buf *out, grpc_byte_buffer *bb, size_t max)
 {
@@ -329,11 +572,10 @@ static mla_status read_payload(mla_buf *out, grpc_byte_buffer *bb, size_t max)
     return rc;
 }
 
-static void work(mla_service_call *c)
+static void on_start(mla_service_call *c)
 {
-    if (c->resume) {
-        c->resume = false;
-        c->method->resume(c);
+    if (c->method->message) { /* a client stream: its messages come one by one */
+        start_recv(c);
         return;
     }
     if (!c->payload) {
@@ -351,6 +593,82 @@ static void work(mla_service_call *c)
     mla_buf_dispose(&req);
 }
 
+static void on_message(mla_service_call *c)
+{
+    grpc_byte_buffer *bb = c->recv_bb;
+    c->recv_bb = NULL;
+    if (mla_service__finished(c)) {
+        if (bb) grpc_byte_buffer_destroy(bb);
+        return;
+    }
+    mla_buf req;
+    mla_status rc = read_payload(&req, bb, c->svc->opts.request_bytes);
+    grpc_byte_buffer_destroy(bb);
+    if (rc == MLA_OK)
+        c->method->message(c, mla_buf_slice(&req));
+    else
+        mla_service__fail(c, rc);
+    mla_buf_dispose(&req);
+    if (mla_service__finished(c)) return;
+    /* One receive at a time, and none while the client leaves its answers
+     * unread. */
+    if (c->sq_len >= SENDQ_MAX)
+        c->recv_paused = true;
+    else
+        start_recv(c);
+}
+
+static void on_sent(mla_service_call *c)
+{
+    c->send_in_flight = false;
+    if (!__atomic_load_n(&c->send_ok, __ATOMIC_ACQUIRE)) { /* the call is gone */
+        c->final_queued = true;
+        drop_queue(c);
+        return;
+    }
+    if (c->sq_head) {
+        start_next(c);
+    } else if (!c->final_queued && c->method && c->method->resume && !mla_service__cancelled(c)) {
+        c->method->resume(c);
+    }
+    if (c->recv_paused && c->sq_len <= SENDQ_LOW && !mla_service__finished(c)) start_recv(c);
+}
+
+static void watch_end(mla_service_call *c);
+static void timer_disarm(mla_service_call *c);
+
+static void dispatch(mla_service_call *c, unsigned ev)
+{
+    const mla_service__method *m = c->method;
+    if (ev & EV_SENT) on_sent(c);
+    if (ev & EV_START) on_start(c);
+    if (ev & EV_MSG) on_message(c);
+    if ((ev & EV_HALF) && !mla_service__finished(c) && m->half_close) m->half_close(c);
+    if ((ev & EV_USER) && m->notify && !mla_service__finished(c)) m->notify(c, ev & EV_USER);
+    if (ev & MLA_SERVICE__EV_CLOSED) {
+        timer_disarm(c);
+        watch_end(c);
+        drop_queue(c);
+        if (m->notify) m->notify(c, MLA_SERVICE__EV_CLOSED);
+    }
+}
+
+/* Run every event of c, one callback at a time, until none is left. */
+static void run_call(mla_service *svc, mla_service_call *c)
+{
+    for (;;) {
+        pthread_mutex_lock(&svc->mu);
+        unsigned ev = c->events;
+        c->events = 0;
+        if (!ev) c->scheduled = false;
+        pthread_mutex_unlock(&svc->mu);
+        if (!ev) break;
+        mla_error_clear();
+        dispatch(c, ev);
+    }
+    call_release(c);
+}
+
 static void *worker_main(void *arg)
 {
     mla_service *svc = arg;
@@ -364,12 +682,205 @@ static void *worker_main(void *arg)
         }
         pthread_mutex_unlock(&svc->mu);
         if (!c) return NULL;
-        mla_error_clear();
-        work(c);
+        run_call(svc, c);
     }
 }
 
+/* ---- timers ------------------------------------------------------------------ */
+
+void mla_service__timer_arm(mla_service_call *c, int64_t deadline_ns)
+{
+    mla_service *svc = c->svc;
+    pthread_mutex_lock(&svc->mu);
+    if (!c->tm_linked) {
+        call_ref(c);
+        c->tm_linked = true;
+        c->tm_prev = NULL;
+        c->tm_next = svc->timers;
+        if (svc->timers) svc->timers->tm_prev = c;
+        svc->timers = c;
+    }
+    c->tm_deadline_ns = deadline_ns;
+    pthread_cond_signal(&svc->timer_cv);
+    pthread_mutex_unlock(&svc->mu);
+}
+
+/* Caller holds svc->mu; the caller then owes the timer's reference. */
+static void timer_unlink(mla_service *svc, mla_service_call *c)
+{
+    if (c->tm_prev)
+        c->tm_prev->tm_next = c->tm_next;
+    else
+        svc->timers = c->tm_next;
+    if (c->tm_next) c->tm_next->tm_prev = c->tm_prev;
+    c->tm_prev = c->tm_next = NULL;
+    c->tm_linked = false;
+}
+
+static void timer_disarm(mla_service_call *c)
+{
+    mla_service *svc = c->svc;
+    pthread_mutex_lock(&svc->mu);
+    bool linked = c->tm_linked;
+    if (linked) timer_unlink(svc, c);
+    pthread_mutex_unlock(&svc->mu);
+    if (linked) call_release(c);
+}
+
+void mla_service__timer_disarm(mla_service_call *c) { timer_disarm(c); }
+
+static struct timespec mono_abs(int64_t ns)
+{
+    struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
+    return ts;
+}
+
+static void *timer_main(void *arg)
+{
+    mla_service *svc = arg;
+    int64_t next_poll = mla_time_mono_ns();
+    uint64_t polled_size = mla_log_size(svc->log);
+    pthread_mutex_lock(&svc->mu);
+    while (!svc->timer_stop) {
+        int64_t now = mla_time_mono_ns();
+        int64_t wake = now + (int64_t)TIMER_IDLE_MS * 1000000;
+        for (mla_service_call *c = svc->timers, *next; c; c = next) {
+            next = c->tm_next;
+            if (c->tm_deadline_ns <= now) {
+                timer_unlink(svc, c);
+                enqueue_locked(svc, c, MLA_SERVICE__EV_TIMER);
+                /* The timer's reference goes: the queued run holds another. */
+                int left = __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL);
+                MLA_ASSERT(left > 0);
+            } else if (c->tm_deadline_ns < wake) {
+                wake = c->tm_deadline_ns;
+            }
+        }
+        if (svc->own_notifier) {
+            if (now >= next_poll) {
+                /* No log hook: look at the size ourselves (outside the lock,
+                 * as the notifier takes svc->mu to wake calls). */
+                pthread_mutex_unlock(&svc->mu);
+                uint64_t size = mla_log_size(svc->log);
+                if (size != polled_size) mla_service_notifier_commit(svc->own_notifier, size);
+                polled_size = size;
+                pthread_mutex_lock(&svc->mu);
+                next_poll = now + (int64_t)POLL_MS * 1000000;
+                continue;
+            }
+            if (next_poll < wake) wake = next_poll;
+        }
+        struct timespec ts = mono_abs(wake);
+        pthread_cond_timedwait(&svc->timer_cv, &svc->mu, &ts);
+    }
+    pthread_mutex_unlock(&svc->mu);
+    return NULL;
+}
+
+/* ---- the notifier: calls watching the log grow -------------------------------- */
+
+mla_status mla_service_notifier_new(mla_service_notifier **out)
+{
+    *out = mla_calloc(1, sizeof **out);
+    if (!*out) return mla_err(MLA_ENOMEM, "notifier: out of memory");
+    pthread_mutex_init(&(*out)->mu, NULL);
+    return MLA_OK;
+}
+
+void mla_service_notifier_free(mla_service_notifier *n)
+{
+    if (!n) return;
+    MLA_ASSERT(n->watches == NULL);
+    pthread_mutex_destroy(&n->mu);
+    mla_free(n);
+}
+
+void mla_service_notifier_commit(void *notifier, uint64_t size)
+{
+    mla_service_notifier *n = notifier;
+    /* On the sequencer thread: short critical sections only. Each watch
+     * holds a reference to its call, so waking it is safe here. */
+    pthread_mutex_lock(&n->mu);
+    for (mla_service_call *c = n->watches; c; c = c->w_next) {
+        uint64_t next = __atomic_load_n(&c->watch_next, __ATOMIC_ACQUIRE);
+        if (c->parked) {
+            if (next < size) {
+                c->parked = false;
+                mla_service__wake(c);
+            }
+        } else if (!c->lag_flagged && size > next && size - next > c->svc->opts.subscribe_lag_max) {
+            /* Once: the stream's own context decides to cut it. */
+            c->lag_flagged = true;
+            mla_service__wake(c);
+        }
+    }
+    pthread_mutex_unlock(&n->mu);
+}
+
+void mla_service__watch_begin(mla_service_call *c, uint64_t next)
+{
+    mla_service_notifier *n = c->svc->notifier;
+    call_ref(c);
+    pthread_mutex_lock(&n->mu);
+    MLA_ASSERT(!c->watching);
+    __atomic_store_n(&c->watch_next, next, __ATOMIC_RELEASE);
+    c->watching = true;
+    c->parked = c->lag_flagged = false;
+    c->w_prev = NULL;
+    c->w_next = n->watches;
+    if (n->watches) n->watches->w_prev = c;
+    n->watches = c;
+    pthread_mutex_unlock(&n->mu);
+}
+
+void mla_service__watch_next(mla_service_call *c, uint64_t next)
+{
+    __atomic_store_n(&c->watch_next, next, __ATOMIC_RELEASE);
+}
+
+bool mla_service__watch_park(mla_service_call *c)
+{
+    mla_service_notifier *n = c->svc->notifier;
+    pthread_mutex_lock(&n->mu);
+    /* The log publishes its new size before it calls the notifier, which
+     * takes this lock: either we see the new size here, or the notifier
+     * sees us parked. */
+    bool park = c->watching &&
+                __atomic_load_n(&c->watch_next, __ATOMIC_ACQUIRE) >= mla_log_size(c->svc->log);
+    if (park) c->parked = true;
+    pthread_mutex_unlock(&n->mu);
+    return park;
+}
+
+static void watch_end(mla_service_call *c)
+{
+    mla_service_notifier *n = c->svc->notifier;
+    pthread_mutex_lock(&n->mu);
+    bool was = c->watching;
+    if (was) {
+        if (c->w_prev)
+            c->w_prev->w_next = c->w_next;
+        else
+            n->watches = c->w_next;
+        if (c->w_next) c->w_next->w_prev = c->w_prev;
+        c->w_prev = c->w_next = NULL;
+        c->watching = c->parked = false;
+    }
+    pthread_mutex_unlock(&n->mu);
+    if (was) call_release(c);
+}
+
+void mla_service__watch_end(mla_service_call *c) { watch_end(c); }
+
 /* ---- completion-queue thread ------------------------------------------------ */
+
+static void refuse_unavailable(mla_service_call *c)
+{
+    /* SPEC §4: UNAVAILABLE (shutting down), never a silent cancel. */
+    mla_service__fail_code(
+        c, GRPC_STATUS_UNAVAILABLE,
+        "server: shutting down; nothing was recorded, retry against a running server");
+}
 
 static void on_new(mla_service_call *c, bool ok)
 {
@@ -387,29 +898,28 @@ static void on_new(mla_service_call *c, bool ok)
     pthread_mutex_unlock(&svc->mu);
     if (!notified) request_call(svc, c->method_index);
 
+    /* Our reference while we set the call up. */
+    c->refs = 1;
     /* Learn of cancellation (and of the end of the call) whatever happens. */
     grpc_op op;
     memset(&op, 0, sizeof op);
     op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
     op.data.recv_close_on_server.cancelled = &c->close_cancelled;
-    c->refs = 2;
-    if (grpc_call_start_batch(c->call, &op, 1, &c->t_close, NULL) != GRPC_CALL_OK) c->refs = 1;
+    call_ref(c);
+    if (grpc_call_start_batch(c->call, &op, 1, &c->t_close, NULL) != GRPC_CALL_OK) {
+        __atomic_store_n(&c->closed, 1, __ATOMIC_RELEASE);
+        call_release(c);
+    }
 
     pthread_mutex_lock(&svc->mu);
     bool refusing = svc->refusing;
     pthread_mutex_unlock(&svc->mu);
+    mla_status rc = MLA_OK;
     if (refusing) {
-        /* SPEC §4: UNAVAILABLE (shutting down), never a silent cancel. */
-        fail_code(c, GRPC_STATUS_UNAVAILABLE,
-                  "server: shutting down; nothing was recorded, retry against a running server");
-        return;
-    }
-    mla_status rc = mla_service__identity(&c->submitter, c->call, svc->opts.insecure);
-    if (rc != MLA_OK) {
+        refuse_unavailable(c);
+    } else if ((rc = mla_service__identity(&c->submitter, c->call, svc->opts.insecure)) != MLA_OK) {
         mla_service__fail(c, rc);
-        return;
-    }
-    if (!c->method) {
+    } else if (!c->method) {
         char path[256], msg[400];
         method_path(path, sizeof path, c);
         bool planned = false;
@@ -419,10 +929,27 @@ static void on_new(mla_service_call *c, bool ok)
             snprintf(msg, sizeof msg, "method %s: not implemented by this server yet", path);
         else
             snprintf(msg, sizeof msg, "method %s: unknown method", path);
-        fail_code(c, GRPC_STATUS_UNIMPLEMENTED, msg);
-        return;
+        mla_service__fail_code(c, GRPC_STATUS_UNIMPLEMENTED, msg);
+    } else {
+        /* Listed and queued under the lock that guards `refusing`, so
+         * mla_service_stop's EV_STOP reaches every long-lived call it did not
+         * refuse; once queued, the call belongs to the workers. */
+        pthread_mutex_lock(&svc->mu);
+        refusing = svc->refusing;
+        if (!refusing) {
+            if (c->method->long_lived) {
+                c->in_streams = true;
+                c->st_prev = NULL;
+                c->st_next = svc->streams;
+                if (svc->streams) svc->streams->st_prev = c;
+                svc->streams = c;
+            }
+            enqueue_locked(svc, c, EV_START);
+        }
+        pthread_mutex_unlock(&svc->mu);
+        if (refusing) refuse_unavailable(c);
     }
-    enqueue(c);
+    call_release(c);
 }
 
 static void on_send(mla_service_call *c, bool ok)
@@ -431,12 +958,34 @@ static void on_send(mla_service_call *c, bool ok)
     c->send_bb = NULL;
     if (c->has_details) grpc_slice_unref(c->status_details);
     c->has_details = false;
-    if (c->final_sent || !ok || mla_service__cancelled(c)) {
-        call_release(c); /* a failed stream send means the call is gone */
-        return;
+    /* The final batch: nothing follows it (final_sent was set before it
+     * started, and nothing else starts until this completion). */
+    if (!c->final_sent) {
+        __atomic_store_n(&c->send_ok, ok ? 1 : 0, __ATOMIC_RELEASE);
+        enqueue_event(c, EV_SENT);
     }
-    c->resume = true;
-    enqueue(c);
+    call_release(c);
+}
+
+static void on_recv(mla_service_call *c, bool ok)
+{
+    if (ok) {
+        /* A message, or (none) the client's half-close. A failed receive
+         * means the call is over: the close op tells the handler. */
+        enqueue_event(c, c->recv_bb ? EV_MSG : EV_HALF);
+    } else if (c->recv_bb) {
+        grpc_byte_buffer_destroy(c->recv_bb);
+        c->recv_bb = NULL;
+    }
+    call_release(c);
+}
+
+static void on_close(mla_service_call *c)
+{
+    __atomic_store_n(&c->cancelled, c->close_cancelled, __ATOMIC_RELEASE);
+    __atomic_store_n(&c->closed, 1, __ATOMIC_RELEASE);
+    if (c->method && c->method->notify) enqueue_event(c, MLA_SERVICE__EV_CLOSED);
+    call_release(c);
 }
 
 static void cq_loop(mla_service *svc)
@@ -453,11 +1002,9 @@ static void cq_loop(mla_service *svc)
             tag *t = ev.tag;
             switch (t->kind) {
             case TAG_NEW: on_new(t->call, ev.success != 0); break;
-            case TAG_CLOSE:
-                __atomic_store_n(&t->call->cancelled, t->call->close_cancelled, __ATOMIC_RELEASE);
-                call_release(t->call);
-                break;
+            case TAG_CLOSE: on_close(t->call); break;
             case TAG_SEND: on_send(t->call, ev.success != 0); break;
+            case TAG_RECV: on_recv(t->call, ev.success != 0); break;
             case TAG_SHUTDOWN:
                 pthread_mutex_lock(&svc->mu);
                 svc->shutdown_notified = true;
@@ -557,19 +1104,23 @@ out:
     return rc;
 }
 
-static void stop_workers(mla_service *svc)
+static void stop_threads(mla_service *svc)
 {
     pthread_mutex_lock(&svc->mu);
     svc->workers_stop = true;
+    svc->timer_stop = true;
     pthread_cond_broadcast(&svc->work_cv);
+    pthread_cond_broadcast(&svc->timer_cv);
     pthread_mutex_unlock(&svc->mu);
     for (size_t i = 0; i < svc->n_workers; i++) pthread_join(svc->workers[i], NULL);
     svc->n_workers = 0;
+    if (svc->timer_started) pthread_join(svc->timer_thread, NULL);
+    svc->timer_started = false;
 }
 
 static void svc_free(mla_service *svc)
 {
-    stop_workers(svc);
+    stop_threads(svc);
     if (svc->server) grpc_server_destroy(svc->server);
     if (svc->cq && !svc->cq_shutdown) { /* a server that never started */
         grpc_completion_queue_shutdown(svc->cq);
@@ -579,6 +1130,8 @@ static void svc_free(mla_service *svc)
         }
     }
     if (svc->cq) grpc_completion_queue_destroy(svc->cq);
+    mla_service_notifier_free(svc->own_notifier);
+    pthread_cond_destroy(&svc->timer_cv);
     pthread_cond_destroy(&svc->work_cv);
     pthread_mutex_destroy(&svc->mu);
     mla_free(svc->registered);
@@ -595,6 +1148,11 @@ static void normalize(mla_service_options *o)
         o->request_bytes = MLA_LIMIT_RPC_BYTES;
     if (!o->stream_entries) o->stream_entries = MLA_SERVICE_STREAM_ENTRIES_DEFAULT;
     if (!o->stream_bytes) o->stream_bytes = MLA_SERVICE_STREAM_BYTES_DEFAULT;
+    if (!o->decision_batch_max) o->decision_batch_max = MLA_SERVICE_DECISION_BATCH_MAX_DEFAULT;
+    if (o->decision_batch_max > MLA_INDEX_BATCH_DECISIONS_MAX)
+        o->decision_batch_max = MLA_INDEX_BATCH_DECISIONS_MAX;
+    if (!o->decision_batch_ms) o->decision_batch_ms = MLA_SERVICE_DECISION_BATCH_MS_DEFAULT;
+    if (!o->subscribe_lag_max) o->subscribe_lag_max = MLA_SERVICE_SUBSCRIBE_LAG_MAX_DEFAULT;
 }
 
 mla_status mla_service_start(mla_service **out, mla_log *log, const mla_service_options *opts)
@@ -609,6 +1167,9 @@ mla_status mla_service_start(mla_service **out, mla_log *log, const mla_service_
     if (opts->workers > MLA_SERVICE_WORKERS_MAX)
         return mla_err(MLA_EINVAL, "workers: %u exceeds limit %d", opts->workers,
                        MLA_SERVICE_WORKERS_MAX);
+    if (opts->decision_batch_max > MLA_INDEX_BATCH_DECISIONS_MAX)
+        return mla_err(MLA_EINVAL, "decision_batch_max: %u exceeds limit %d",
+                       opts->decision_batch_max, MLA_INDEX_BATCH_DECISIONS_MAX);
 
     grpc_init();
     mla_service__log_capture_grpc();
@@ -619,6 +1180,11 @@ mla_status mla_service_start(mla_service **out, mla_log *log, const mla_service_
     }
     pthread_mutex_init(&svc->mu, NULL);
     pthread_cond_init(&svc->work_cv, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&svc->timer_cv, &ca);
+    pthread_condattr_destroy(&ca);
     svc->log = log;
     svc->opts = *opts;
     normalize(&svc->opts);
@@ -627,6 +1193,11 @@ mla_status mla_service_start(mla_service **out, mla_log *log, const mla_service_
     svc->t_shutdown = (tag){TAG_SHUTDOWN, NULL};
     mla_status rc = MLA_OK;
 
+    svc->notifier = opts->notifier;
+    if (!svc->notifier) {
+        if ((rc = mla_service_notifier_new(&svc->own_notifier)) != MLA_OK) goto fail;
+        svc->notifier = svc->own_notifier;
+    }
     svc->registered = mla_calloc(mla_service__n_methods, sizeof *svc->registered);
     svc->workers = mla_calloc(svc->opts.workers, sizeof *svc->workers);
     if (!svc->registered || !svc->workers) {
@@ -640,6 +1211,11 @@ mla_status mla_service_start(mla_service **out, mla_log *log, const mla_service_
         }
         svc->n_workers++;
     }
+    if (pthread_create(&svc->timer_thread, NULL, timer_main, svc) != 0) {
+        rc = mla_err(MLA_ENOMEM, "service: cannot start the timer thread");
+        goto fail;
+    }
+    svc->timer_started = true;
 
     grpc_arg args[2];
     /* No SO_REUSEPORT: a second daemon on a taken port must fail to start,
@@ -658,9 +1234,11 @@ mla_status mla_service_start(mla_service **out, mla_log *log, const mla_service_
     svc->cq = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(svc->server, svc->cq, NULL);
     for (size_t i = 0; i < mla_service__n_methods; i++) {
-        svc->registered[i] =
-            grpc_server_register_method(svc->server, mla_service__methods[i].path, NULL,
-                                        GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+        svc->registered[i] = grpc_server_register_method(
+            svc->server, mla_service__methods[i].path, NULL,
+            mla_service__methods[i].message ? GRPC_SRM_PAYLOAD_NONE
+                                            : GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER,
+            0);
         MLA_ASSERT(svc->registered[i] != NULL);
     }
     grpc_server_credentials *creds = NULL;
@@ -701,9 +1279,20 @@ bool mla_service_stop(mla_service *svc)
     if (!svc) return true;
     /* First refuse new calls with UNAVAILABLE for a moment while the ones in
      * flight finish: a call that reaches a server already shut down is
-     * cancelled by gRPC, which tells the client nothing useful. */
+     * cancelled by gRPC, which tells the client nothing useful. Long-lived
+     * streams (Subscribe, RecordDecisions) are told to end now: they would
+     * otherwise run until the grace period is over. */
     pthread_mutex_lock(&svc->mu);
     svc->refusing = true;
+    for (mla_service_call *c = svc->streams; c; c = c->st_next) {
+        if (c->scheduled) {
+            c->events |= MLA_SERVICE__EV_STOP;
+        } else if (call_ref_if_live(c)) {
+            enqueue_locked(svc, c, MLA_SERVICE__EV_STOP);
+            int left = __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL);
+            MLA_ASSERT(left > 0);
+        }
+    }
     pthread_mutex_unlock(&svc->mu);
     int64_t refuse_ms = svc->opts.grace_ms < REFUSE_MS ? (int64_t)svc->opts.grace_ms : REFUSE_MS;
     struct timespec ts = {(time_t)(refuse_ms / 1000), (long)(refuse_ms % 1000) * 1000000};
