@@ -46,7 +46,8 @@ static mla_privkey *key_from_byte(uint8_t b)
 /* A MODEL change for name@version with a digest of `digest` bytes. */
 typedef struct change_fx {
     mla_pb_change c;
-    mla_pb_artifact a;
+    mla_pb_artifact a, data;
+    mla_pb_input in, *inp;
     uint8_t digest[32];
 } change_fx;
 
@@ -54,8 +55,11 @@ static void change_model(change_fx *f, const char *name, const char *version, ui
 {
     mla_pb_change c = MLAUDIT__V1__CHANGE__INIT;
     mla_pb_artifact a = MLAUDIT__V1__ARTIFACT__INIT;
+    mla_pb_input in = MLAUDIT__V1__INPUT__INIT;
     f->c = c;
     f->a = a;
+    f->data = a;
+    f->in = in;
     memset(f->digest, digest, sizeof f->digest);
     f->a.type = (char *)(uintptr_t) "model";
     f->a.name = (char *)(uintptr_t)name;
@@ -66,6 +70,15 @@ static void change_model(change_fx *f, const char *name, const char *version, ui
     f->c.subject = &f->a;
     f->c.actor = (char *)(uintptr_t) "alice@example.com";
     f->c.reason = (char *)(uintptr_t) "integration test";
+    /* A MODEL names what it was built from (the codec requires an input). */
+    f->data.type = (char *)(uintptr_t) "dataset";
+    f->data.name = (char *)(uintptr_t) "training-set";
+    f->data.version = (char *)(uintptr_t) "1";
+    f->in.artifact = &f->data;
+    f->in.role = (char *)(uintptr_t) "training-data";
+    f->inp = &f->in;
+    f->c.inputs = &f->inp;
+    f->c.n_inputs = 1;
 }
 
 /* A signed MODEL envelope into out (initialised here). */

@@ -242,10 +242,19 @@ typedef struct env_spec {
 static Mlaudit__V1__Envelope *env_new(const env_spec *s)
 {
     mla_pb_change c = MLAUDIT__V1__CHANGE__INIT;
-    mla_pb_artifact a = MLAUDIT__V1__ARTIFACT__INIT;
+    mla_pb_artifact a = MLAUDIT__V1__ARTIFACT__INIT, data = MLAUDIT__V1__ARTIFACT__INIT;
+    mla_pb_input in = MLAUDIT__V1__INPUT__INIT, *inp = &in;
     mla_hash digest;
     mla_crypto_sha256(&digest, mla_slice_cstr(s->name));
     c.kind = MLAUDIT__V1__KIND__KIND_MODEL;
+    /* A MODEL names what it was built from (the codec requires an input). */
+    data.type = (char *)(uintptr_t) "dataset";
+    data.name = (char *)(uintptr_t) "training-set";
+    data.version = (char *)(uintptr_t) "1";
+    in.artifact = &data;
+    in.role = (char *)(uintptr_t) "training-data";
+    c.inputs = &inp;
+    c.n_inputs = 1;
     c.reason = (char *)(uintptr_t)(s->reason ? s->reason : "integration test");
     c.actor = (char *)(uintptr_t) "ci@example.com";
     a.type = (char *)(uintptr_t) "model";

@@ -56,7 +56,15 @@ static void envelope_model(mla_buf *out, const mla_privkey *k, const char *tag)
     mla_crypto_sha256(&h, mla_slice_cstr(tag));
     memcpy(digest, h.b, sizeof digest);
     mla_pb_change c = MLAUDIT__V1__CHANGE__INIT;
-    mla_pb_artifact a = MLAUDIT__V1__ARTIFACT__INIT;
+    mla_pb_artifact a = MLAUDIT__V1__ARTIFACT__INIT, data = MLAUDIT__V1__ARTIFACT__INIT;
+    mla_pb_input in = MLAUDIT__V1__INPUT__INIT, *inp = &in;
+    data.type = (char *)(uintptr_t) "dataset";
+    data.name = (char *)(uintptr_t) "durability-set";
+    data.version = (char *)(uintptr_t) "1";
+    in.artifact = &data;
+    in.role = (char *)(uintptr_t) "training-data";
+    c.inputs = &inp;
+    c.n_inputs = 1;
     a.type = (char *)(uintptr_t) "model";
     a.name = (char *)(uintptr_t)tag;
     a.version = (char *)(uintptr_t) "1";
