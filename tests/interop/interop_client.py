@@ -374,6 +374,10 @@ def run(args, pb, pb_grpc, entry_pb, change_pb):
         kind=change_pb.KIND_MODEL,
         subject=change_pb.Artifact(type="model", name="py-interop", version=version,
                                    digest=hashlib.sha256(b"py-interop@" + version.encode()).digest()),
+        inputs=[change_pb.Input(
+            artifact=change_pb.Artifact(type="dataset", name="py-interop-data", version="1",
+                                        digest=hashlib.sha256(b"py-interop-data@1").digest()),
+            role="training-data")],
         actor="interop-client@python",
         reason="interoperability test: an independent Python client appends and verifies",
         client_time_ns=time.time_ns())
