@@ -111,7 +111,16 @@ void bench_envelope(mla_buf *out, const mla_privkey *k, const char *keyid, const
     snprintf(id, sizeof id, "model:%s@%s", name, version);
     mla_crypto_sha256(&digest, mla_slice_cstr(id));
     Mlaudit__V1__Change c = MLAUDIT__V1__CHANGE__INIT;
-    Mlaudit__V1__Artifact a = MLAUDIT__V1__ARTIFACT__INIT;
+    Mlaudit__V1__Artifact a = MLAUDIT__V1__ARTIFACT__INIT, data = MLAUDIT__V1__ARTIFACT__INIT;
+    Mlaudit__V1__Input in = MLAUDIT__V1__INPUT__INIT, *inp = &in;
+    /* A MODEL names what it was built from (the codec requires an input). */
+    data.type = (char *)(uintptr_t) "dataset";
+    data.name = (char *)(uintptr_t) "bench-data";
+    data.version = (char *)(uintptr_t) "1";
+    in.artifact = &data;
+    in.role = (char *)(uintptr_t) "training-data";
+    c.inputs = &inp;
+    c.n_inputs = 1;
     a.type = (char *)(uintptr_t) "model";
     a.name = (char *)(uintptr_t)name;
     a.version = (char *)(uintptr_t)version;
