@@ -185,6 +185,10 @@ typedef struct mla_client_resolution {
     mla_buf checkpoint; /* signed note */
     char **discrepancies;
     size_t n_discrepancies;
+    /* Added (cli-lib): one inclusion proof per deployment entry, against
+     * `checkpoint` (the wire form's deployment_inclusions), so an offline
+     * verify can prove every timeline entry, the last one included. */
+    mla_merkle_proof *deployment_inclusions;
 } mla_client_resolution;
 
 /** ResolveDecision by decision id (target may be NULL) or by (target, time).
