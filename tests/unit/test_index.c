@@ -15,7 +15,58 @@
 
 /* ---- fixture: a ledger of entries held by the test ----------------------- */
 
+/* Pending writes of a group commit, as the sequencer's view holds them. */
+#define PEND_MAX 256
+typedef struct pend {
+    mla_buf k[PEND_MAX], v[PEND_MAX];
+    size_t n;
+} pend;
+
+static mla_status pend_put(void *ctx, mla_slice key, mla_slice value)
+{
+    pend *p = ctx;
+    ck_assert_uint_lt(p->n, PEND_MAX);
+    mla_buf_init(&p->k[p->n], MLA_STORE_KEY_MAX);
+    mla_buf_init(&p->v[p->n], MLA_STORE_VALUE_MAX);
+    tu_assert_ok(mla_buf_set(&p->k[p->n], key));
+    tu_assert_ok(mla_buf_set(&p->v[p->n], value));
+    p->n++;
+    return MLA_OK;
+}
+
+static mla_status pend_get(void *ctx, mla_slice key, mla_slice *value)
+{
+    pend *p = ctx;
+    for (size_t i = p->n; i-- > 0;) {
+        if (mla_slice_eq(mla_buf_slice(&p->k[i]), key)) {
+            *value = mla_buf_slice(&p->v[i]);
+            return MLA_OK;
+        }
+    }
+    return MLA_ENOTFOUND;
+}
+
+static mla_status pend_scan(void *ctx, mla_slice prefix, mla_index_visit fn, void *fn_ctx)
+{
+    pend *p = ctx;
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->k[i].len < prefix.len || memcmp(p->k[i].ptr, prefix.ptr, prefix.len) != 0) continue;
+        mla_status rc = fn(fn_ctx, mla_buf_slice(&p->k[i]), mla_buf_slice(&p->v[i]));
+        if (rc != MLA_OK) return rc;
+    }
+    return MLA_OK;
+}
+
+static void pend_dispose(pend *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        mla_buf_dispose(&p->k[i]);
+        mla_buf_dispose(&p->v[i]);
+    }
+}
+
 typedef struct fx {
+    pend *pending; /* when set, new records go here instead of the store */
     mla_store *s;
     mla_buf *entries;
     size_t n, cap;
@@ -125,6 +176,10 @@ static uint64_t append(fx *f, const mla_pb_change *c)
     f->r.tree_size = f->n;
     f->now += f->step;
 
+    if (f->pending) {
+        tu_assert_ok(mla_index_entry_put(&f->r, seq, c, pend_put, f->pending));
+        return seq;
+    }
     mla_store_batch *b;
     tu_assert_ok(mla_store_batch_new(&b));
     tu_assert_ok(mla_index_entry_put(&f->r, seq, c, batch_put, b));
@@ -266,7 +321,8 @@ static void batch_dispose(batch *b)
 }
 
 /* A DECISION_BATCH on target with decisions ids[0..n), and its records. */
-static void add_batch(fx *f, batch *out, const char *target, const char *const *ids, size_t n)
+static void add_batch_counted(fx *f, batch *out, const char *target, const char *const *ids,
+                              size_t n, uint64_t count)
 {
     mla_index_decision ds[16];
     mla_pb_decision *decoded[16];
@@ -301,7 +357,7 @@ static void add_batch(fx *f, batch *out, const char *target, const char *const *
     Mlaudit__V1__DecisionBatch db = MLAUDIT__V1__DECISION_BATCH__INIT;
     db.target = (char *)(uintptr_t)target;
     db.first_time_ns = db.last_time_ns = f->now - 5;
-    db.count = n;
+    db.count = count;
     db.root.data = out->root.b;
     db.root.len = 32;
     mla_pb_change c = MLAUDIT__V1__CHANGE__INIT;
@@ -318,6 +374,11 @@ static void add_batch(fx *f, batch *out, const char *target, const char *const *
     tu_assert_ok(mla_store_write(f->s, b, false));
     mla_store_batch_free(b);
     for (size_t i = 0; i < n; i++) mla_codec_decision_free(decoded[i]);
+}
+
+static void add_batch(fx *f, batch *out, const char *target, const char *const *ids, size_t n)
+{
+    add_batch_counted(f, out, target, ids, n, n);
 }
 
 /* ---- query ---------------------------------------------------------------- */
@@ -432,6 +493,9 @@ START_TEST(test_index_query_combines_criteria_beyond_the_chosen_index)
     mla_index_query i = {
         .subject_type = "model", .subject_name = "m", .subject_version = "1", .target = "prod"};
     EXPECT(&f, &i, 7);
+    mla_index_query ia = {
+        .subject_type = "model", .subject_name = "m", .subject_version = "1", .actor = "alice"};
+    EXPECT(&f, &ia, 1);
     /* target index plus subject type and actor */
     mla_index_query t = {.target = "prod", .subject_type = "model", .actor = "deployer"};
     EXPECT(&f, &t, 4, 7);
@@ -1383,6 +1447,75 @@ START_TEST(test_index_decision_prove_detects_tampered_decisions)
 }
 END_TEST
 
+START_TEST(test_index_decision_prove_detects_a_count_the_entry_does_not_match)
+{
+    fx f;
+    batch b;
+    fx_open(&f);
+    const char *ids[] = {"a", "b"};
+    add_batch_counted(&f, &b, "fraud", ids, 2, 3); /* root right, count wrong */
+    mla_index_decision_found d;
+    mla_buf_init(&d.decision, MLA_LIMIT_DECISION_BYTES);
+    tu_assert_fail_with(mla_index_decision_prove(&d, &f.r, "fraud", "a"), MLA_ECORRUPT, "batch 0");
+    mla_buf_dispose(&d.decision);
+    batch_dispose(&b);
+    fx_close(&f);
+}
+END_TEST
+
+/* ---- reading through a view with pending writes -------------------------- */
+
+START_TEST(test_index_readers_see_the_pending_writes_of_the_group)
+{
+    fx f;
+    pend p;
+    mla_index_pending pv = {.get = pend_get, .scan = pend_scan, .ctx = &p};
+    fx_open(&f);
+    query_ledger(&f); /* seqs 0-7 committed */
+    memset(&p, 0, sizeof p);
+    f.pending = &p;
+    f.r.view.pending = &pv;
+    const char *m1[] = {"model:m@1"};
+    add_model(&f, "model:m@3", m1, 1); /* 8, time 1080 */
+    add_model(&f, "model:m@4", m1, 1); /* 9, time 1090 */
+    add_deploy(&f, "model:m@4", "prod", "canary", 0.25); /* 10, time 1100 */
+
+    mla_index_query q = {.kind = MLAUDIT__V1__KIND__KIND_MODEL};
+    EXPECT(&f, &q, 1, 2, 6, 8, 9);
+    q.to_time_ns = 1090;
+    EXPECT(&f, &q, 1, 2, 6, 8);
+    q.from_time_ns = 1020;
+    q.page_size = 2;
+    expect_query(&f, &q, (const uint64_t[]){2, 6}, 2, 8);
+    mla_index_query sc = {.subject_type = "model", .subject_name = "m", .start_seq = 6};
+    EXPECT(&f, &sc, 7, 8, 9, 10);
+    mla_index_query t = {.target = "prod", .actor = "deployer"};
+    EXPECT(&f, &t, 4, 7, 10);
+
+    mla_index_lineage l;
+    tu_assert_ok(mla_index_lineage_walk(&l, &f.r, "model:m@1", true, 1));
+    ck_assert_uint_eq(l.n_edges, 2);
+    ck_assert_ptr_nonnull(find_edge(&l, "model:m@1", "model:m@4"));
+    mla_index_lineage_dispose(&l);
+
+    mla_index_timeline tl;
+    tu_assert_ok(mla_index_timeline_at(&tl, &f.r, "prod", 1100));
+    ck_assert_uint_eq(tl.n_serving, 2);
+    ck_assert_double_eq_tol(serving_of(&tl, "model:m@1")->traffic_fraction, 0.75, 1e-12);
+    ck_assert_double_eq_tol(serving_of(&tl, "model:m@4")->traffic_fraction, 0.25, 1e-12);
+    mla_index_timeline_dispose(&tl);
+
+    uint64_t *h;
+    size_t n;
+    tu_assert_ok(mla_index_name_history(&h, &n, &f.r, "model", "m"));
+    ck_assert_uint_eq(n, 8);
+    ck_assert_uint_eq(h[7], 10);
+    mla_free(h);
+    pend_dispose(&p);
+    fx_close(&f);
+}
+END_TEST
+
 /* ---- history and violations ---------------------------------------------- */
 
 START_TEST(test_index_name_history_lists_every_version)
@@ -1468,6 +1601,10 @@ static Suite *index_suite(void)
     tcase_add_test(t, test_index_decision_prove_finds_and_proves_in_the_batch_tree);
     tcase_add_test(t, test_index_decision_prove_not_found_and_ambiguous);
     tcase_add_test(t, test_index_decision_prove_detects_tampered_decisions);
+    tcase_add_test(t, test_index_decision_prove_detects_a_count_the_entry_does_not_match);
+    suite_add_tcase(s, t);
+    t = tcase_create("pending");
+    tcase_add_test(t, test_index_readers_see_the_pending_writes_of_the_group);
     suite_add_tcase(s, t);
     t = tcase_create("history");
     tcase_add_test(t, test_index_name_history_lists_every_version);
