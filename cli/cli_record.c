@@ -29,7 +29,7 @@ static const cli_flag record_flags[] = {
     {"metric", 0, "KEY=NUMBER", true, "a metric (e.g. auc=0.91)"},
     {"actor", 0, "WHO", false, "who made the change (default: $USER)"},
     {"reason", 0, "TEXT", false, "REQUIRED: why this change is made"},
-    {"target", 0, "TARGET", false, "deployment or rollback target (e.g. fraud-api)"},
+    {"target", 0, "TARGET", false, "deployment, rollback or retirement target (e.g. fraud-api)"},
     {"stage", 0, "STAGE", false, "deployment stage: canary, staging, production, shadow, ..."},
     {"traffic", 0, "FRACTION", false, "deployment traffic fraction in (0, 1] (default 1)"},
     {"serving-key", 0, "PUBFILE", false,
@@ -70,6 +70,7 @@ static const char *flag_for_field(const char *msg)
         {"change.rollback.to", "--to TYPE:NAME@VERSION"},
         {"change.rollback", "--target and --to"},
         {"change.approval", "--approves SEQ"},
+        {"change.retirement", "--target"},
         {"change.key", "mlaudit key register"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
@@ -283,6 +284,14 @@ static int apply_flags(cli_ctx *ctx, mla_pb_change *c, cli_arena *a)
             return cli_usage(ctx, "%s", mla_error_last()->msg);
         /* The subject of a rollback, unless named: the version restored. */
         if (!c->subject && c->rollback->to) c->subject = c->rollback->to;
+    } else if (c->kind == MLAUDIT__V1__KIND__KIND_RETIREMENT && cli_has(ctx, "target")) {
+        /* The subject names what is retired; the detail, where from. */
+        if (c->detail_case != MLAUDIT__V1__CHANGE__DETAIL_RETIREMENT) {
+            if (!(c->retirement = cli_arena_alloc(a, sizeof *c->retirement))) goto oom;
+            mlaudit__v1__retirement__init(c->retirement);
+            c->detail_case = MLAUDIT__V1__CHANGE__DETAIL_RETIREMENT;
+        }
+        if (!(c->retirement->target = ADUP(cli_opt(ctx, "target")))) goto oom;
     } else if (c->kind == MLAUDIT__V1__KIND__KIND_APPROVAL &&
                (cli_has(ctx, "approves") || cli_has(ctx, "scope"))) {
         if (c->detail_case != MLAUDIT__V1__CHANGE__DETAIL_APPROVAL) {
@@ -485,6 +494,8 @@ const cli_cmd cli_cmd_record = {
     "    --reason \"AUC dropped in production\" --key deployer.key\n"
     "  mlaudit record approval --name fraud-detector --version 3 --approves 7 \\\n"
     "    --scope production --reason \"validated by model risk\" --key reviewer.key\n"
+    "  mlaudit record retirement --name fraud-detector --version 2 --target fraud-api-v1 \\\n"
+    "    --reason \"endpoint decommissioned\" --key deployer.key\n"
     "\nA change without --reason is refused before anything is sent (exit 2). The\n"
     "receipt is verified (checkpoint signature, inclusion proof, consistency with the\n"
     "checkpoint this CLI remembers) before success is reported; --json prints it whole.\n",
