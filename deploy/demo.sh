@@ -2,7 +2,8 @@
 # The mlaudit demo, on a fresh Debian 12 machine: installs the missing
 # packages, builds, generates keys, starts mlauditd on a temporary data
 # directory (loopback, plaintext), records a small realistic ML history
-# (a dataset snapshot, a code commit, a training config, an environment, a
+# (last month's model in production with the snapshot it was trained on, a
+# new dataset snapshot, a code commit, a training config, an environment, a
 # model trained from them, an evaluation, an approval, a canary then a
 # production deployment, a rollback), prints the checkpoint, proves an entry,
 # verifies consistency and an export offline, stops the daemon, audits its
@@ -76,11 +77,14 @@ echo "4 keys registered"
 W=$D/work
 step "recording an ML history (artifacts in $W)"
 # The data snapshot, the code, the config, the environment.
-mkdir -p "$W/transactions-2026-06"
+mkdir -p "$W/transactions-2026-05" "$W/transactions-2026-06"
 for part in 0 1 2; do
   { echo "tx_id,amount,merchant,label"
     for i in $(seq 1 200); do echo "$part$i,$((i * 37 % 1000)).$((i % 100)),m$((i % 17)),$((i % 23 == 0))"; done
   } >"$W/transactions-2026-06/part-$part.csv"
+  { echo "tx_id,amount,merchant,label"
+    for i in $(seq 1 150); do echo "$part$i,$((i * 41 % 1000)).$((i % 100)),m$((i % 13)),$((i % 29 == 0))"; done
+  } >"$W/transactions-2026-05/part-$part.csv"
 done
 cat >"$W/train.py" <<'EOF'
 import json, random, sys
@@ -100,8 +104,14 @@ mkdir -p "$W/fraud-detector-2"
 head -c 65536 /dev/urandom >"$W/fraud-detector-2/model.ubj"
 
 rec() { printf '%-12s ' "$1"; mlaudit record "$@" | head -1; }
+# A model names what it was built from (at least one input), so v2's
+# training snapshot comes first.
+rec dataset --name transactions --version 2026-05 --path "$W/transactions-2026-05" \
+  --uri s3://data/transactions/2026-05 --attr rows=450 --actor nightly-snapshot \
+  --key "$K/data-pipeline.key" --reason "May transactions snapshot, v2's training data"
 rec model --name fraud-detector --version 2 --path "$W/fraud-detector-2" \
-  --uri s3://models/fraud-detector/2 --actor alice --key "$K/trainer.key" \
+  --uri s3://models/fraud-detector/2 --input dataset:transactions@2026-05:training-data \
+  --actor alice --key "$K/trainer.key" \
   --reason "last month's production model, recorded for the timeline"
 rec deployment --name fraud-detector --version 2 --target fraud-api --stage production \
   --traffic 1 --actor release-bot --key "$K/deployer.key" --reason "v2 in production since May"
