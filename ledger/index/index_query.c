@@ -236,8 +236,9 @@ static mla_status validate(const mla_index_query *q, size_t *want)
     return MLA_OK;
 }
 
-/* Pick the most selective index for q: its prefix into k. Returns false
- * when no index applies (scan the seq range). */
+/* Pick the most selective index for q: its prefix into k, and what is left
+ * to check per candidate into x. *indexed is false when no index applies
+ * (then the seq range itself is scanned). */
 static mla_status choose(const mla_index_query *q, qkey *k, qrun *x, bool *indexed)
 {
     k->b[0] = MLA_INDEX_K_PREFIX;
