@@ -82,6 +82,11 @@ struct cli_ctx {
 
 extern const cli_cmd cli_cmd_keygen, cli_cmd_key, cli_cmd_record, cli_cmd_digest, cli_cmd_get,
     cli_cmd_log, cli_cmd_checkpoint, cli_cmd_prove, cli_cmd_verify, cli_cmd_export, cli_cmd_audit;
+/* ML semantics (SPEC §4, §6): cli_query.c, cli_history.c, cli_lineage.c,
+ * cli_decision.c, cli_watch.c, cli_rollback.c. */
+extern const cli_cmd cli_cmd_query, cli_cmd_history, cli_cmd_diff, cli_cmd_lineage,
+    cli_cmd_which_model, cli_cmd_prove_decision, cli_cmd_verify_decision, cli_cmd_record_decisions,
+    cli_cmd_watch, cli_cmd_rollback;
 /* The global flags, recognised before or after the command. */
 extern const cli_flag cli_global_flags[];
 
@@ -201,5 +206,68 @@ int cli_change_invalid(cli_ctx *ctx);
 /** Describe an entry: JSON (full: with the change) or NULL on a decode
  * error (mla_error_last set). */
 json_t *cli_entry_json(mla_slice entry, const mla_hash *leaf, bool full);
+
+/* ---- ML semantics: shared by the query, history, lineage, decision, watch
+ * and rollback commands (defined in cli_query.c) ------------------------- */
+
+/* "type:name@version": three names of at most MLA_LIMIT_NAME bytes. */
+#define CLI_IDENTITY_MAX (3 * MLA_LIMIT_NAME + 3)
+
+/** Parse TIME: RFC 3339 ("2026-11-23T10:00:00Z", with optional fractional
+ * seconds and a numeric offset) or "now", into UTC nanoseconds. MLA_EINVAL
+ * naming `field` and what is wrong. */
+mla_status cli_time_parse(int64_t *out, const char *s, const char *field) MLA_MUST_USE;
+/** The --FLAG TIME value, if given (*given false otherwise): exit code. */
+int cli_time_opt(cli_ctx *ctx, const char *flag, int64_t *out, bool *given);
+/** Check an ARTIFACT argument "type:name@version" (usage error naming
+ * `what`): exit code. */
+int cli_identity_arg(cli_ctx *ctx, const char *what, const char *s);
+/** The shortest of %.15g / %.17g that reads back as the same double. */
+void cli_fmt_double(char out[40], double v);
+/** b - a with its sign ("+0.004", "-0.02", "+5"), to as many decimals as
+ * the longer of a and b has, so 0.912 - 0.908 reads "+0.004" rather than
+ * the binary difference's "+0.0040000000000000036". */
+void cli_fmt_delta(char out[48], double a, double b);
+/** SPEC-less convention shared by history, diff and watch: a metric whose
+ * name contains "loss", "latency" or "error" is better lower. */
+bool cli_metric_lower_is_better(const char *name);
+
+/** One entry as these commands read it: the decoded entry and, when its
+ * payload is a Change, the change. */
+typedef struct cli_rec {
+    uint64_t seq;
+    int64_t time_ns;
+    mla_pb_entry *entry; /* NULL when redacted */
+    mla_pb_change *change; /* NULL when redacted or not a Change */
+    mla_kind kind; /* 0 when change is NULL */
+    char subject[CLI_IDENTITY_MAX]; /* the subject's identity, or "" */
+    char time[48]; /* RFC 3339 */
+} cli_rec;
+/** Decode the entry at seq (bytes empty = redacted). MLA_ECORRUPT when the
+ * bytes do not decode or carry another seq. */
+mla_status cli_rec_open(cli_rec *out, uint64_t seq, mla_slice bytes) MLA_MUST_USE;
+void cli_rec_close(cli_rec *r);
+/** The target a change is about (deployment, rollback, retirement,
+ * decision batch), or NULL. */
+const char *cli_change_target(const mla_pb_change *c);
+/** A metric of a change, or NULL. */
+const Mlaudit__V1__Change__MetricsEntry *cli_change_metric(const mla_pb_change *c,
+                                                           const char *name);
+/** The identity of an artifact into out (CLI_IDENTITY_MAX), "" if NULL. */
+void cli_artifact_identity(char out[CLI_IDENTITY_MAX], const mla_pb_artifact *a);
+
+/* cli_query_each: fn returns CLI_EXIT_OK to go on, CLI_STOP to stop
+ * quietly, or an exit code to fail with. It may keep the decoded entry and
+ * change by moving them out of *r (setting them NULL there). */
+#define CLI_STOP (-1)
+typedef int (*cli_rec_fn)(cli_ctx *ctx, void *arg, cli_rec *r);
+/** Page through Query (connected: ctx->client), calling fn per entry in
+ * ascending seq, at most `limit` entries (0 = all). Each entry is checked to
+ * match the query (kind, subject, target, actor, time), so a server cannot
+ * slip in others. Returns an exit code. */
+int cli_query_each(cli_ctx *ctx, const mla_client_query *q, size_t limit, cli_rec_fn fn, void *arg);
+/** Check a signed note from a server answer against --log-key and the
+ * remembered checkpoint (cli_state_advance): exit code. */
+int cli_note_advance(cli_ctx *ctx, mla_slice note, const char *what);
 
 #endif

@@ -7,9 +7,22 @@
 #include "cli.h"
 
 static const cli_cmd *const commands[] = {
-    &cli_cmd_keygen, &cli_cmd_key,    &cli_cmd_record,     &cli_cmd_digest,
-    &cli_cmd_get,    &cli_cmd_log,    &cli_cmd_checkpoint, &cli_cmd_prove,
-    &cli_cmd_verify, &cli_cmd_export, &cli_cmd_audit,
+    &cli_cmd_keygen,
+    &cli_cmd_key,
+    &cli_cmd_record,
+    &cli_cmd_digest,
+    &cli_cmd_get,
+    &cli_cmd_log,
+    &cli_cmd_checkpoint,
+    &cli_cmd_prove,
+    &cli_cmd_verify,
+    &cli_cmd_export,
+    &cli_cmd_audit,
+    /* ML semantics (SPEC §4, §6) */
+    &cli_cmd_query,
+    &cli_cmd_history,
+    &cli_cmd_diff,
+    &cli_cmd_lineage,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -20,7 +33,7 @@ static void top_help(FILE *f)
                "data, code, configs, deployments; read and prove them; verify offline.\n\n"
                "Commands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++)
-        fprintf(f, "  %-11s %s\n", commands[i]->name, commands[i]->summary);
+        fprintf(f, "  %-16s %s\n", commands[i]->name, commands[i]->summary);
     fprintf(f, "\nGlobal flags:\n");
     for (const cli_flag *fl = cli_global_flags; fl->name; fl++) {
         char left[64];
