@@ -45,7 +45,7 @@ mla_status cli_time_parse(int64_t *out, const char *s, const char *field)
      * space for "T" are allowed by its notes. */
     unsigned y, mo, d, h, mi, sec, oh = 0, om = 0;
     size_t len = strlen(s);
-    if (len < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
+    if (len < 19 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
         !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
         !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
         !digits(s + 17, 2, &sec))
