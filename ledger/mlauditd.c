@@ -16,6 +16,7 @@
 #include "crypto/crypto.h"
 #include "log/log.h"
 #include "note/note.h"
+#include "policy/policy.h"
 #include "service/service.h"
 #include "service/service_config.h"
 #include "store/store.h"
@@ -27,6 +28,8 @@ typedef struct daemon_state {
     mla_service_config cfg;
     mla_privkey *signing_key;
     mla_pubkey *admin_keys;
+    mla_policy *policy;
+    mla_service_notifier *notifier;
     mla_store *store;
     mla_log *log;
     mla_service *service;
@@ -125,6 +128,14 @@ static mla_status load_keys(daemon_state *d)
     return MLA_OK;
 }
 
+/* The compliance policy (SPEC §6): a file that does not parse stops the
+ * start, naming its line and key, rather than running without the rules. */
+static mla_status load_policy(daemon_state *d)
+{
+    if (!d->cfg.policy) return MLA_OK;
+    return name_key(mla_policy_load(&d->policy, d->cfg.policy), "policy");
+}
+
 static mla_status open_log(daemon_state *d, const char *db_path)
 {
     const mla_service_config *cfg = &d->cfg;
@@ -139,6 +150,12 @@ static mla_status open_log(daemon_state *d, const char *db_path)
     lo.signing_key = d->signing_key;
     lo.admin_keys = d->admin_keys;
     lo.n_admin_keys = cfg->n_admin_keys;
+    lo.policy = d->policy;
+    /* Subscribe streams wake on each commit: the notifier exists before the
+     * log, which calls it from its sequencer, and the service uses it. */
+    MLA_TRY(mla_service_notifier_new(&d->notifier));
+    lo.on_commit = mla_service_notifier_commit;
+    lo.on_commit_ctx = d->notifier;
     return mla_log_open(&d->log, d->store, &lo);
 }
 
@@ -158,6 +175,8 @@ static mla_status write_vkey(daemon_state *d, mla_buf *vkey)
 static void daemon_close(daemon_state *d)
 {
     mla_log_close(d->log);
+    mla_service_notifier_free(d->notifier);
+    mla_policy_free(d->policy);
     mla_store_close(d->store);
     mla_crypto_key_free(d->signing_key);
     mla_free(d->admin_keys);
@@ -175,6 +194,7 @@ static int run(daemon_state *d, const sigset_t *sigs)
     if (rc == MLA_OK) rc = mla_crypto_init();
     if (rc == MLA_OK) rc = check_data_dir(cfg, (const char *)db_path.ptr);
     if (rc == MLA_OK) rc = load_keys(d);
+    if (rc == MLA_OK) rc = load_policy(d);
     if (rc != MLA_OK) {
         log_error("config", mla_error_last()->msg);
         goto out;
@@ -185,12 +205,16 @@ static int run(daemon_state *d, const sigset_t *sigs)
         log_error("open", mla_error_last()->msg);
         goto out;
     }
-    mla_service_log_event("info", "start", "{s:s, s:i, s:s, s:s, s:s%, s:I, s:I}", "version",
-                          "0.1.0", "pid", (int)getpid(), "data_dir", cfg->data_dir, "origin",
-                          cfg->origin, "log_key", (const char *)vkey.ptr, vkey.len, "tree_size",
-                          (long long)mla_log_size(d->log), "workers", (long long)cfg->workers);
+    mla_service_log_event(
+        "info", "start", "{s:s, s:i, s:s, s:s, s:s%, s:I, s:I, s:s?, s:s?}", "version", "0.1.0",
+        "pid", (int)getpid(), "data_dir", cfg->data_dir, "origin", cfg->origin, "log_key",
+        (const char *)vkey.ptr, vkey.len, "tree_size", (long long)mla_log_size(d->log), "workers",
+        (long long)cfg->workers, "policy", cfg->policy, "policy_mode",
+        d->policy ? (mla_policy_mode_of(d->policy) == MLA_POLICY_AUDIT ? "audit" : "enforce")
+                  : NULL);
     mla_service_options so;
     mla_service_config_options(&so, cfg);
+    so.notifier = d->notifier;
     if ((rc = mla_service_start(&d->service, d->log, &so)) != MLA_OK) {
         log_error("listen", mla_error_last()->msg);
         goto out;

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "codec/codec_limits.h"
+#include "index/index.h"
 #include "service/service_config.h"
 
 typedef enum key_type { K_STR, K_BOOL, K_UINT, K_LIST } key_type;
@@ -40,6 +41,8 @@ static const key_def keys[] = {
      "LevelDB block cache in MiB"},
     {"ledger", "init", "--init", NULL, K_BOOL, OFF(init), 0, 0, "false",
      "create the data directory, store and signing key if missing"},
+    {"ledger", "policy", "--policy", "FILE", K_STR, OFF(policy), 0, 0, "(none)",
+     "compliance policy file (enforce or audit mode); a bad file stops the start"},
     {"server", "listen", "--listen", "ADDR", K_STR, OFF(listen), 0, 0, MLA_SERVICE_LISTEN_DEFAULT,
      "host:port to listen on; port 0 picks a free port"},
     {"server", "insecure", "--insecure", NULL, K_BOOL, OFF(insecure), 0, 0, "false",
@@ -63,6 +66,13 @@ static const key_def keys[] = {
      "256", "most entries per GetEntries response message"},
     {"limits", "stream_bytes", "--stream-bytes", "N", K_UINT, OFF(stream_bytes), 1u << 20,
      MLA_LIMIT_RPC_BYTES / 2, "4194304", "most entry bytes per GetEntries response message"},
+    {"limits", "decision_batch_max", "--decision-batch-max", "N", K_UINT, OFF(decision_batch_max),
+     1, MLA_INDEX_BATCH_DECISIONS_MAX, "1024",
+     "RecordDecisions: seal a target's decisions into a batch at this many"},
+    {"limits", "decision_batch_ms", "--decision-batch-ms", "MS", K_UINT, OFF(decision_batch_ms), 1,
+     60000, "200", "RecordDecisions: or this long after the first one waiting"},
+    {"limits", "subscribe_lag_max", "--subscribe-lag-max", "N", K_UINT, OFF(subscribe_lag_max), 1,
+     1000000000, "100000", "Subscribe: end a subscriber this many entries behind the log"},
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
@@ -80,6 +90,9 @@ void mla_service_config_init(mla_service_config *c)
     c->request_bytes = MLA_LIMIT_RPC_BYTES;
     c->stream_entries = MLA_SERVICE_STREAM_ENTRIES_DEFAULT;
     c->stream_bytes = MLA_SERVICE_STREAM_BYTES_DEFAULT;
+    c->decision_batch_max = MLA_SERVICE_DECISION_BATCH_MAX_DEFAULT;
+    c->decision_batch_ms = MLA_SERVICE_DECISION_BATCH_MS_DEFAULT;
+    c->subscribe_lag_max = MLA_SERVICE_SUBSCRIBE_LAG_MAX_DEFAULT;
 }
 
 static void free_list(mla_service_config *c)
@@ -369,4 +382,7 @@ void mla_service_config_options(mla_service_options *o, const mla_service_config
     o->request_bytes = (size_t)c->request_bytes;
     o->stream_entries = (unsigned)c->stream_entries;
     o->stream_bytes = (size_t)c->stream_bytes;
+    o->decision_batch_max = (unsigned)c->decision_batch_max;
+    o->decision_batch_ms = (unsigned)c->decision_batch_ms;
+    o->subscribe_lag_max = c->subscribe_lag_max;
 }

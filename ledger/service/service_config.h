@@ -25,6 +25,7 @@ typedef struct mla_service_config {
     size_t n_admin_keys;
     uint64_t cache_mb;
     bool init; /* create the data directory, store and signing key if missing */
+    char *policy; /* compliance policy file (policy.h); NULL = none */
     /* [server] */
     char *listen;
     bool insecure;
@@ -36,6 +37,9 @@ typedef struct mla_service_config {
     uint64_t request_bytes;
     uint64_t stream_entries;
     uint64_t stream_bytes;
+    uint64_t decision_batch_max;
+    uint64_t decision_batch_ms;
+    uint64_t subscribe_lag_max;
     /* not keys */
     char *config_file;
     bool help;

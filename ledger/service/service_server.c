@@ -108,9 +108,10 @@ struct mla_service_call {
     mla_service_call *tm_prev, *tm_next;
 
     /* guarded by the notifier's mu */
-    bool watching, parked, lag_flagged;
+    bool watching, parked;
     mla_service_call *w_prev, *w_next;
     uint64_t watch_next; /* atomic */
+    int lag_flagged; /* atomic: woken for lagging; cleared when next moves */
 };
 
 struct mla_service_notifier {
@@ -165,16 +166,21 @@ const mla_service__method mla_service__methods[] = {
     {.path = "/mlaudit.v1.Ledger/GetConsistencyProof",
      .handle = mla_service__get_consistency_proof},
     {.path = "/grpc.health.v1.Health/Check", .handle = mla_service__health_check},
+    {.path = "/mlaudit.v1.Ledger/Query", .handle = mla_service__query},
+    {.path = "/mlaudit.v1.Ledger/GetLineage", .handle = mla_service__get_lineage},
+    {.path = "/mlaudit.v1.Ledger/ResolveDecision", .handle = mla_service__resolve_decision},
+    {.path = "/mlaudit.v1.Ledger/RecordDecisions",
+     .message = mla_service__decisions_message,
+     .half_close = mla_service__decisions_half_close,
+     .notify = mla_service__decisions_notify,
+     .long_lived = true},
+    {.path = "/mlaudit.v1.Ledger/Subscribe",
+     .handle = mla_service__subscribe,
+     .resume = mla_service__subscribe_resume,
+     .notify = mla_service__subscribe_notify,
+     .long_lived = true},
 };
 const size_t mla_service__n_methods = sizeof mla_service__methods / sizeof mla_service__methods[0];
-
-/* SPEC §4 methods a later version serves; until then they answer
- * UNIMPLEMENTED with a message saying so (unknown methods too). */
-static const char *const planned_methods[] = {
-    "/mlaudit.v1.Ledger/Query",           "/mlaudit.v1.Ledger/GetLineage",
-    "/mlaudit.v1.Ledger/ResolveDecision", "/mlaudit.v1.Ledger/RecordDecisions",
-    "/mlaudit.v1.Ledger/Subscribe",
-};
 
 static void enqueue_event(mla_service_call *c, unsigned ev);
 
@@ -808,9 +814,12 @@ void mla_service_notifier_commit(void *notifier, uint64_t size)
                 c->parked = false;
                 mla_service__wake(c);
             }
-        } else if (!c->lag_flagged && size > next && size - next > c->svc->opts.subscribe_lag_max) {
-            /* Once: the stream's own context decides to cut it. */
-            c->lag_flagged = true;
+        } else if (size > next && size - next > c->svc->opts.subscribe_lag_max &&
+                   !__atomic_load_n(&c->lag_flagged, __ATOMIC_ACQUIRE)) {
+            /* Once until it moves: the stream's own context decides to cut
+             * it (it may be stuck in flow control, with nothing else to
+             * wake it). */
+            __atomic_store_n(&c->lag_flagged, 1, __ATOMIC_RELEASE);
             mla_service__wake(c);
         }
     }
@@ -825,7 +834,8 @@ void mla_service__watch_begin(mla_service_call *c, uint64_t next)
     MLA_ASSERT(!c->watching);
     __atomic_store_n(&c->watch_next, next, __ATOMIC_RELEASE);
     c->watching = true;
-    c->parked = c->lag_flagged = false;
+    c->parked = false;
+    __atomic_store_n(&c->lag_flagged, 0, __ATOMIC_RELEASE);
     c->w_prev = NULL;
     c->w_next = n->watches;
     if (n->watches) n->watches->w_prev = c;
@@ -836,6 +846,7 @@ void mla_service__watch_begin(mla_service_call *c, uint64_t next)
 void mla_service__watch_next(mla_service_call *c, uint64_t next)
 {
     __atomic_store_n(&c->watch_next, next, __ATOMIC_RELEASE);
+    __atomic_store_n(&c->lag_flagged, 0, __ATOMIC_RELEASE);
 }
 
 bool mla_service__watch_park(mla_service_call *c)
@@ -922,13 +933,7 @@ static void on_new(mla_service_call *c, bool ok)
     } else if (!c->method) {
         char path[256], msg[400];
         method_path(path, sizeof path, c);
-        bool planned = false;
-        for (size_t i = 0; i < sizeof planned_methods / sizeof planned_methods[0]; i++)
-            if (strcmp(path, planned_methods[i]) == 0) planned = true;
-        if (planned)
-            snprintf(msg, sizeof msg, "method %s: not implemented by this server yet", path);
-        else
-            snprintf(msg, sizeof msg, "method %s: unknown method", path);
+        snprintf(msg, sizeof msg, "method %s: unknown method", path);
         mla_service__fail_code(c, GRPC_STATUS_UNIMPLEMENTED, msg);
     } else {
         /* Listed and queued under the lock that guards `refusing`, so
