@@ -288,6 +288,7 @@ static mla_status regression_key(parse_ctx *x, const char *name, const char *v)
 {
     mla_policy *p = x->p;
     size_t n = strlen(name);
+    if (n == 0) return mla_err(MLA_EINVAL, "\"\": a metric needs a name before '='");
     MLA_TRY(text_item_check(name, name, n, MLA_LIMIT_ATTRIBUTE_KEY));
     for (size_t i = 0; i < p->n_metrics; i++)
         if (strcmp(p->metrics[i].name, name) == 0) return twice(x, name, x->metric_line[i], true);
@@ -341,7 +342,7 @@ mla_status mla_policy_parse(mla_policy **out, mla_slice text)
     if (text.len > MLA_POLICY_FILE_MAX)
         return mla_err(MLA_EINVAL, "policy: %zu bytes exceeds limit %u", text.len,
                        MLA_POLICY_FILE_MAX);
-    const uint8_t *nul = memchr(text.ptr, 0, text.len);
+    const uint8_t *nul = text.len ? memchr(text.ptr, 0, text.len) : NULL;
     if (nul) {
         unsigned line = 1;
         for (const uint8_t *q = text.ptr; q < nul; q++) line += *q == '\n';

@@ -586,6 +586,8 @@ static const bad_case bad_cases[] = {
     {"[regression]\naccuracy = lower 1e999\n", "policy:2: accuracy: \"1e999\" is not a number"},
     {"[regression]\naccuracy = higher 0.1\nauc = lower 1\naccuracy = lower 1\n",
      "policy:4: accuracy: duplicate metric (first at line 2)"},
+    {"[regression]\n= higher 0.1\n", "policy:2: \"\": a metric needs a name"},
+    {"[policy]\n= audit\n", "policy:2: : unknown key in [policy]"},
     {"[policy]\nthis line has no equals sign\n", "policy:2: line: not \"key = value\""},
     {"[policy\nmode = audit\n", "policy:1: line: not \"key = value\""},
     /* The first fault wins, whichever kind it is. */
