@@ -60,7 +60,7 @@ static void fail(parse_ctx *x, mla_status rc)
 
 static bool is_space(char c) { return c == ' ' || c == '\t'; }
 
-/* ---- the reader: one line per call, so x->line is exact ----------------- */
+/* ---- the reader: one line per call, so x->line is exact ---------------------- */
 
 static bool section_known(mla_slice name)
 {
@@ -100,10 +100,11 @@ static char *read_line(char *str, int num, void *stream)
     /* inih's line buffer is fixed (ini_max_line): a longer line would be
      * split and its tail parsed as a line of its own. */
     if (n > (size_t)num - 1) {
-        fail(x, mla_err(MLA_EINVAL,
-                        "line: %zu bytes exceeds the limit of %d (split a long list over "
-                        "several lines)",
-                        n, num - 1));
+        fail(x,
+             mla_err(
+                 MLA_EINVAL,
+                 "line: %zu bytes exceeds the limit of %d (split a long list over several lines)",
+                 n, num - 1));
         return NULL;
     }
     mla_status rc = header_check(start, n);
@@ -116,8 +117,7 @@ static char *read_line(char *str, int num, void *stream)
     return str;
 }
 
-/* ---- values ---------------------------------------------------------------
- */
+/* ---- values ------------------------------------------------------------------ */
 
 static mla_status text_item_check(const char *key, const char *s, size_t n, size_t max)
 {
@@ -229,18 +229,16 @@ static mla_status regression_parse(mla_policy_metric *m, const char *key, const 
     return MLA_OK;
 }
 
-/* ---- the handler -----------------------------------------------------------
- */
+/* ---- the handler ------------------------------------------------------------- */
 
 static mla_status twice(const parse_ctx *x, const char *key, unsigned first, bool metric)
 {
     /* inih passes an indented line after a key as more of that key's value. */
     if (x->indented)
-        return mla_err(MLA_EINVAL,
-                       "%.64s: indented line continues the value of line %u; start "
-                       "each key at "
-                       "the line start",
-                       key, first);
+        return mla_err(
+            MLA_EINVAL,
+            "%.64s: indented line continues the value of line %u; start each key at the line start",
+            key, first);
     if (metric)
         return mla_err(MLA_EINVAL, "%.64s: duplicate metric (first at line %u)", key, first);
     return mla_err(MLA_EINVAL, "%.64s: given twice (first at line %u)", key, first);
@@ -252,11 +250,11 @@ static mla_status policy_key(parse_ctx *x, const char *name, const char *v)
     size_t k = 0;
     while (k < N_KEYS && strcmp(key_names[k], name) != 0) k++;
     if (k == N_KEYS)
-        return mla_err(MLA_EINVAL,
-                       "%.64s: unknown key in [policy] (known: mode, production_stages, "
-                       "require_inputs, require_evaluation, require_approval, require_reason, "
-                       "require_attributes)",
-                       name);
+        return mla_err(
+            MLA_EINVAL,
+            "%.64s: unknown key in [policy] (known: mode, production_stages, require_inputs, "
+            "require_evaluation, require_approval, require_reason, require_attributes)",
+            name);
     bool first = x->key_line[k] == 0;
     if (first) x->key_line[k] = x->line;
     switch ((key_id)k) {
@@ -321,8 +319,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
     return 0;
 }
 
-/* ---- the policy -------------------------------------------------------------
- */
+/* ---- the policy -------------------------------------------------------------- */
 
 void mla_policy_free(mla_policy *p)
 {

@@ -10,7 +10,7 @@
 
 #define KIND(k) MLAUDIT__V1__KIND__KIND_##k
 
-/* ---- shared index lookups ------------------------------------------------ */
+/* ---- shared index lookups ---------------------------------------------------- */
 
 /* 'I' sub text 00: the prefix of every record about one name. */
 static mla_status prefix_make(mla_buf *out, uint8_t sub, mla_slice text)
@@ -103,8 +103,7 @@ out:
     return MLA_OK;
 }
 
-/* ---- the rules ------------------------------------------------------------
- */
+/* ---- the rules --------------------------------------------------------------- */
 
 /* identity must be the subject of a MODEL entry before the candidate. */
 static mla_status model_recorded(const mla_index_reader *r, const mla_policy_candidate *c,
@@ -176,8 +175,7 @@ static mla_status rollback_check(const mla_index_reader *r, const mla_policy_can
     if (rc == MLA_ENOTFOUND) rc = MLA_OK;
     if (rc == MLA_OK && !d.found)
         rc = mla_err(MLA_EPOLICY,
-                     "change.rollback.to: %.*s was never deployed on target "
-                     "\"%s\"; a rollback "
+                     "change.rollback.to: %.*s was never deployed on target \"%s\"; a rollback "
                      "returns to a model deployed there before",
                      (int)id.len, (const char *)id.ptr, rb->target);
 out:
@@ -206,8 +204,7 @@ static mla_status approval_check(const mla_index_reader *r, const mla_policy_can
             rc = mla_policy__subject_latest(r, mla_buf_slice(&id), 0, c->seq, &found, &seq);
         if (rc == MLA_OK && !found)
             rc = mla_err(MLA_EPOLICY,
-                         "change.approval.approved: %.*s was never recorded; an "
-                         "APPROVAL approves "
+                         "change.approval.approved: %.*s was never recorded; an APPROVAL approves "
                          "something the ledger holds",
                          (int)id.len, (const char *)id.ptr);
         mla_buf_dispose(&id);
@@ -215,11 +212,10 @@ static mla_status approval_check(const mla_index_reader *r, const mla_policy_can
     }
     /* Without `approved`, approved_seq names the entry (0 is entry 0). */
     if ((a->approved_seq > 0 || !a->approved) && a->approved_seq >= c->seq)
-        return mla_err(MLA_EPOLICY,
-                       "change.approval.approved_seq: %llu is not an earlier entry "
-                       "(this entry is "
-                       "seq %llu)",
-                       (unsigned long long)a->approved_seq, (unsigned long long)c->seq);
+        return mla_err(
+            MLA_EPOLICY,
+            "change.approval.approved_seq: %llu is not an earlier entry (this entry is seq %llu)",
+            (unsigned long long)a->approved_seq, (unsigned long long)c->seq);
     return MLA_OK;
 }
 

@@ -19,10 +19,8 @@ typedef struct model_facts {
     uint64_t model_seq;
     mla_pb_entry *model_entry;
     mla_pb_change *model_change;
-    bool have_eval; /* an EVALUATION has it as evaluated-model: the latest is
-                       eval_seq */
+    bool have_eval; /* an EVALUATION evaluated it: the latest is eval_seq */
     uint64_t eval_seq;
-    size_t n_evals;
     mla_pb_entry *eval_entry;
     mla_pb_change *eval_change;
 } model_facts;
@@ -82,15 +80,15 @@ static mla_status eval_visit(void *ctx, mla_slice key, mla_slice value)
                    : rc;
     if (kind.len != 1) return mla_err(MLA_ECORRUPT, "index: subject record of %zu bytes", kind.len);
     if (kind.ptr[0] != KIND(EVALUATION)) return MLA_OK;
-    e->f->n_evals++;
     if (!e->f->have_eval || seq > e->f->eval_seq) e->f->eval_seq = seq;
     e->f->have_eval = true;
     return MLA_OK;
 }
 
-/* Gather the facts about identity `id`; entries are read only when `read`. */
+/* Gather the facts about identity `id` from the entries before `before`,
+ * and read its latest MODEL and EVALUATION entries. */
 static mla_status facts_load(model_facts *f, const mla_index_reader *r, mla_slice id,
-                             uint64_t before, bool read)
+                             uint64_t before)
 {
     MLA_TRY(mla_buf_set(&f->id, id));
     MLA_TRY(mla_policy__subject_latest(r, id, KIND(MODEL), before, &f->have_model, &f->model_seq));
@@ -107,7 +105,7 @@ static mla_status facts_load(model_facts *f, const mla_index_reader *r, mla_slic
     mla_buf_dispose(&e.tmp);
     mla_buf_dispose(&e.key);
     mla_buf_dispose(&prefix);
-    if (rc != MLA_OK || !read) return rc;
+    if (rc != MLA_OK) return rc;
     if (f->have_model)
         MLA_TRY(mla_policy__change_read(r, f->model_seq, &f->model_entry, &f->model_change));
     if (f->have_eval)
@@ -115,8 +113,7 @@ static mla_status facts_load(model_facts *f, const mla_index_reader *r, mla_slic
     return MLA_OK;
 }
 
-/* ---- violations ------------------------------------------------------------
- */
+/* ---- violations -------------------------------------------------------------- */
 
 typedef struct report {
     mla_buf *out;
@@ -230,13 +227,12 @@ typedef struct approval_ctx {
     size_t n_seen; /* approvals of the model, all by its signer so far */
     uint64_t last_seen;
     bool independent;
-    uint64_t independent_seq;
 } approval_ctx;
 
 /* 'I' 'p' model 00 seq: an APPROVAL of the model. It counts when none of
- * its signers signed the MODEL entry (SPEC §6: approved by a different key
- * than the model's submitter; a co-signature by that key is not independent).
- */
+ * its signers signed the MODEL entry (SPEC §6: "an APPROVAL by a different
+ * key than the model's submitter"; a co-signature by that key is not an
+ * independent approval). */
 static mla_status approval_visit(void *ctx, mla_slice key, mla_slice value)
 {
     approval_ctx *a = ctx;
@@ -256,7 +252,6 @@ static mla_status approval_visit(void *ctx, mla_slice key, mla_slice value)
     mla_codec_entry_free(e);
     if (independent) {
         a->independent = true;
-        a->independent_seq = seq;
         return MLA_ENOTFOUND; /* one is enough */
     }
     a->n_seen++;
@@ -267,7 +262,7 @@ static mla_status approval_visit(void *ctx, mla_slice key, mla_slice value)
 static mla_status approval_rule(report *rp, const mla_index_reader *r, uint64_t before)
 {
     const model_facts *m = rp->m;
-    approval_ctx a = {r, 0, before, m->model_entry, 0, 0, false, 0};
+    approval_ctx a = {r, 0, before, m->model_entry, 0, 0, false};
     mla_buf prefix;
     mla_buf_init(&prefix, MLA_STORE_KEY_MAX);
     mla_status rc = prefix_make(&prefix, 'p', mla_buf_slice(&m->id));
@@ -279,9 +274,7 @@ static mla_status approval_rule(report *rp, const mla_index_reader *r, uint64_t 
     mla_buf_dispose(&prefix);
     if (rc != MLA_OK || a.independent) return rc;
     MLA_TRY(line_start(rp));
-    MLA_TRY(say(rp,
-                "no APPROVAL by a key other than the model's signer (MODEL entry seq "
-                "%llu",
+    MLA_TRY(say(rp, "no APPROVAL by a key other than the model's signer (MODEL entry seq %llu",
                 (unsigned long long)m->model_seq));
     if (a.n_seen > 0)
         MLA_TRY(say(rp, "; %zu APPROVAL(s) signed by that key, the last seq %llu", a.n_seen,
@@ -352,7 +345,7 @@ static mla_status regression_rules(const mla_policy *p, report *rp, const mla_in
                                   c->ledger_time_ns, mla_buf_slice(&m->id));
     /* A first deployment replaces nothing: nothing to regress against. */
     if (rc != MLA_OK || !found) goto out;
-    if ((rc = facts_load(&old, r, mla_buf_slice(&old_id), c->seq, true)) != MLA_OK) goto out;
+    if ((rc = facts_load(&old, r, mla_buf_slice(&old_id), c->seq)) != MLA_OK) goto out;
     for (size_t i = 0; i < p->n_metrics; i++) {
         const mla_policy_metric *pm = &p->metrics[i];
         double nv, ov;
@@ -361,8 +354,8 @@ static mla_status regression_rules(const mla_policy *p, report *rp, const mla_in
         if (!metric_find(m, pm->name, &nv, &nsrc, &nseq)) {
             if ((rc = line_start(rp)) != MLA_OK) goto out;
             rc = say(rp,
-                     "metric %s: %.*s has no value to compare with %.*s (no EVALUATION "
-                     "or MODEL entry reports it)",
+                     "metric %s: %.*s has no value to compare with %.*s (no EVALUATION or MODEL "
+                     "entry reports it)",
                      pm->name, (int)m->id.len, (const char *)m->id.ptr, (int)old_id.len,
                      (const char *)old_id.ptr);
             if (rc != MLA_OK) goto out;
@@ -374,8 +367,8 @@ static mla_status regression_rules(const mla_policy *p, report *rp, const mla_in
         if (!beyond(moved, pm->max_change, ov)) continue;
         if ((rc = line_start(rp)) != MLA_OK) goto out;
         rc = say(rp,
-                 "metric %s %s from %g (%.*s, %s seq %llu) to %g (%s seq %llu), more "
-                 "than the allowed %g",
+                 "metric %s %s from %g (%.*s, %s seq %llu) to %g (%s seq %llu), more than the "
+                 "allowed %g",
                  pm->name, pm->higher_is_better ? "fell" : "rose", ov, (int)old_id.len,
                  (const char *)old_id.ptr, osrc, (unsigned long long)oseq, nv, nsrc,
                  (unsigned long long)nseq, pm->max_change);
@@ -410,13 +403,14 @@ mla_status mla_policy_check(const mla_policy *p, const mla_index_reader *r,
     mla_buf_init(&id, MLA_STORE_KEY_MAX);
     mla_status rc;
     if ((rc = mla_codec_artifact_identity(&id, ch->subject)) != MLA_OK) goto out;
-    if ((rc = facts_load(&m, r, mla_buf_slice(&id), c->seq, true)) != MLA_OK) goto out;
+    if ((rc = facts_load(&m, r, mla_buf_slice(&id), c->seq)) != MLA_OK) goto out;
 
     bool model_rules = p->inputs.n > 0 || p->attributes.n > 0 || p->require_approval;
     if (model_rules && !m.have_model) {
         if ((rc = line_start(&rp)) != MLA_OK) goto out;
-        rc = say(&rp, "no MODEL entry records it, so its inputs, attributes and "
-                      "approval cannot be checked");
+        rc = say(
+            &rp,
+            "no MODEL entry records it, so its inputs, attributes and approval cannot be checked");
         if (rc != MLA_OK) goto out;
     }
     if (m.have_model && p->inputs.n > 0 && (rc = missing_rule(&rp, &p->inputs, true)) != MLA_OK)
@@ -424,9 +418,7 @@ mla_status mla_policy_check(const mla_policy *p, const mla_index_reader *r,
     if (p->require_evaluation && !m.have_eval) {
         if ((rc = line_start(&rp)) != MLA_OK) goto out;
         if (m.have_model)
-            rc = say(&rp,
-                     "no EVALUATION has it as evaluated-model input (MODEL entry seq "
-                     "%llu)",
+            rc = say(&rp, "no EVALUATION has it as evaluated-model input (MODEL entry seq %llu)",
                      (unsigned long long)m.model_seq);
         else
             rc = say(&rp, "no EVALUATION has it as evaluated-model input");

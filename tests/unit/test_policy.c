@@ -17,7 +17,7 @@
 #define KIND(k) MLAUDIT__V1__KIND__KIND_##k
 #define CS(s) ((char *)(uintptr_t)(s)) /* protobuf-c fields are char *, ours are literals */
 
-/* ---- changes built from a compact spec ------------------------------------- */
+/* ---- changes built from a compact spec --------------------------------------- */
 
 typedef struct art {
     const char *type, *name, *version;
@@ -172,7 +172,7 @@ static size_t signers_of(const spec *s, uint8_t out[SPEC_SIGNERS])
     return n;
 }
 
-/* ---- the fixture: entries in an array, index records in a memory store ----- */
+/* ---- the fixture: entries in an array, index records in a memory store ------- */
 
 #define FX_MAX 48
 
@@ -337,7 +337,7 @@ static mla_policy *policy_new(const char *text)
     return p;
 }
 
-/* ---- the world the configured rules are checked in ----------------------------- */
+/* ---- the world the configured rules are checked in --------------------------- */
 
 #define FULL_RULES                                                                                 \
     "production_stages = production, prod-eu\n"                                                    \
@@ -475,7 +475,7 @@ static void world_check(mla_buf *out, const world_opts *o, const spec *d, const 
     fx_dispose(&f);
 }
 
-/* ---- the policy file --------------------------------------------------------------- */
+/* ---- the policy file --------------------------------------------------------- */
 
 START_TEST(test_policy_file_parses_every_key)
 {
@@ -702,7 +702,7 @@ START_TEST(test_policy_file_allocation_failure)
 }
 END_TEST
 
-/* ---- per-kind rules ------------------------------------------------------------------- */
+/* ---- per-kind rules ---------------------------------------------------------- */
 
 START_TEST(test_policy_kind_deployment_needs_recorded_model)
 {
@@ -828,7 +828,7 @@ START_TEST(test_policy_kind_other_kinds_pass)
 }
 END_TEST
 
-/* ---- configured rules ------------------------------------------------------------------ */
+/* ---- configured rules -------------------------------------------------------- */
 
 START_TEST(test_policy_rules_all_met)
 {
