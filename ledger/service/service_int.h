@@ -127,12 +127,15 @@ void mla_service__timer_disarm(mla_service_call *c);
 /* ---- watching the log grow (Subscribe) ------------------------------------
  * A watch tells the notifier (mla_service_notifier) where a call is in the
  * log. After each commit the notifier wakes the call if it is parked, and
- * wakes it once if it lags the tree by more than subscribe_lag_max. */
+ * wakes it once (until its next seq moves) if it lags the tree by more than
+ * it is allowed (subscribe_lag_max unless the call says otherwise). */
 
 /** Start watching from seq next. Call context. */
 void mla_service__watch_begin(mla_service_call *c, uint64_t next);
 /** The call's next seq (read by the notifier on the sequencer thread). */
 void mla_service__watch_next(mla_service_call *c, uint64_t next);
+/** The lag (tree size - next seq) past which the notifier wakes the call. */
+void mla_service__watch_allow(mla_service_call *c, uint64_t max_lag);
 /** Park the call until the log grows past its next seq: true when parked
  * (EV_WAKE follows), false when the log already holds more (go on). */
 bool mla_service__watch_park(mla_service_call *c);

@@ -111,6 +111,7 @@ struct mla_service_call {
     bool watching, parked;
     mla_service_call *w_prev, *w_next;
     uint64_t watch_next; /* atomic */
+    uint64_t watch_allow; /* atomic: the lag (tree size - next) it may have */
     int lag_flagged; /* atomic: woken for lagging; cleared when next moves */
 };
 
@@ -814,7 +815,8 @@ void mla_service_notifier_commit(void *notifier, uint64_t size)
                 c->parked = false;
                 mla_service__wake(c);
             }
-        } else if (size > next && size - next > c->svc->opts.subscribe_lag_max &&
+        } else if (size > next &&
+                   size - next > __atomic_load_n(&c->watch_allow, __ATOMIC_ACQUIRE) &&
                    !__atomic_load_n(&c->lag_flagged, __ATOMIC_ACQUIRE)) {
             /* Once until it moves: the stream's own context decides to cut
              * it (it may be stuck in flow control, with nothing else to
@@ -833,6 +835,7 @@ void mla_service__watch_begin(mla_service_call *c, uint64_t next)
     pthread_mutex_lock(&n->mu);
     MLA_ASSERT(!c->watching);
     __atomic_store_n(&c->watch_next, next, __ATOMIC_RELEASE);
+    __atomic_store_n(&c->watch_allow, c->svc->opts.subscribe_lag_max, __ATOMIC_RELEASE);
     c->watching = true;
     c->parked = false;
     __atomic_store_n(&c->lag_flagged, 0, __ATOMIC_RELEASE);
@@ -847,6 +850,11 @@ void mla_service__watch_next(mla_service_call *c, uint64_t next)
 {
     __atomic_store_n(&c->watch_next, next, __ATOMIC_RELEASE);
     __atomic_store_n(&c->lag_flagged, 0, __ATOMIC_RELEASE);
+}
+
+void mla_service__watch_allow(mla_service_call *c, uint64_t max_lag)
+{
+    __atomic_store_n(&c->watch_allow, max_lag, __ATOMIC_RELEASE);
 }
 
 bool mla_service__watch_park(mla_service_call *c)

@@ -18,6 +18,7 @@
 
 typedef struct sub_state {
     uint64_t next; /* next seq to look at */
+    uint64_t best_lag; /* the closest it has been to the head (tree size - next) */
     uint64_t in_flight; /* seq of the entry being sent, or UINT64_MAX */
     mla_kind kind;
     char *subject_name, *target; /* NULL = any */
@@ -73,6 +74,26 @@ static mla_status matches(bool *out, const sub_state *st, mla_slice entry)
     return rc;
 }
 
+/* How far behind it may be: subscribe_lag_max beyond the closest it has
+ * come to the head. A subscriber may start anywhere in the history and
+ * catch up; one that falls behind by more than that (it stopped reading,
+ * or reads slower than the log grows) is cut. */
+static uint64_t allowed_lag(mla_service_call *c, const sub_state *st)
+{
+    uint64_t max = mla_service__options(c)->subscribe_lag_max;
+    return st->best_lag > UINT64_MAX - max ? UINT64_MAX : st->best_lag + max;
+}
+
+static bool lagging(mla_service_call *c, sub_state *st, uint64_t size)
+{
+    uint64_t lag = size > st->next ? size - st->next : 0;
+    if (lag < st->best_lag) {
+        st->best_lag = lag;
+        mla_service__watch_allow(c, allowed_lag(c, st));
+    }
+    return lag > allowed_lag(c, st);
+}
+
 static void cut(mla_service_call *c, const sub_state *st, uint64_t size)
 {
     char msg[160];
@@ -80,13 +101,8 @@ static void cut(mla_service_call *c, const sub_state *st, uint64_t size)
     snprintf(msg, sizeof msg,
              "subscriber fell behind: resume from seq %" PRIu64 " (the log is at %" PRIu64
              ", more than %" PRIu64 " entries ahead)",
-             resume, size, mla_service__options(c)->subscribe_lag_max);
+             resume, size, allowed_lag(c, st));
     mla_service__cancel(c, GRPC_STATUS_RESOURCE_EXHAUSTED, msg);
-}
-
-static bool lagging(mla_service_call *c, const sub_state *st, uint64_t size)
-{
-    return size > st->next && size - st->next > mla_service__options(c)->subscribe_lag_max;
 }
 
 /* Send the entry at seq with its violations. */
@@ -204,6 +220,7 @@ void mla_service__subscribe(mla_service_call *c, mla_slice request)
     mla_buf_init(&st->entry, MLA_LIMIT_ENTRY_BYTES);
     mla_buf_init(&st->violations, VIOLATIONS_MAX);
     st->next = req->from_seq;
+    st->best_lag = size - req->from_seq;
     st->in_flight = UINT64_MAX;
     st->kind = req->kind;
     if ((req->subject_name[0] &&
@@ -215,6 +232,7 @@ void mla_service__subscribe(mla_service_call *c, mla_slice request)
     }
     mla_service__set_state(c, st, state_free);
     mla_service__watch_begin(c, st->next);
+    mla_service__watch_allow(c, allowed_lag(c, st));
     pump(c);
 out:
     if (rc != MLA_OK) mla_service__fail(c, rc);
