@@ -222,6 +222,14 @@ static size_t find_proven(const proven *ps, size_t n, uint64_t seq)
     return lo;
 }
 
+static mla_status lineage_too_big(const mla_buf *identity, size_t n_edges)
+{
+    return mla_err(MLA_ELIMIT,
+                   "depth: the lineage of %s (%zu edges with their entries and proofs) exceeds "
+                   "%u bytes; ask for a smaller depth",
+                   (const char *)identity->ptr, n_edges, MLA_LIMIT_RPC_BYTES);
+}
+
 void mla_service__get_lineage(mla_service_call *c, mla_slice request)
 {
     ProtobufCMessage *m = NULL;
@@ -279,6 +287,18 @@ void mla_service__get_lineage(mla_service_call *c, mla_slice request)
     qsort(seqs, ne, sizeof *seqs, cmp_u64);
     for (size_t i = 0; i < ne; i++)
         if (i == 0 || seqs[i] != seqs[i - 1]) seqs[n_ps++] = seqs[i];
+    /* What the answer will weigh, checked before anything is loaded: each
+     * edge and each entry carries a proof of at most proof_bytes. */
+    size_t proof_bytes = 8, bytes = 0;
+    for (uint64_t sz = cp.size; sz > 1; sz = (sz + 1) / 2) proof_bytes += 34;
+    for (size_t i = 0; i < ne; i++)
+        bytes += strlen(lin.edges[i].from) + strlen(lin.edges[i].to) + strlen(lin.edges[i].role) +
+                 32 + proof_bytes;
+    bytes += n_ps * (STORED_ENTRY_OVERHEAD + proof_bytes);
+    if (bytes > MLA_LIMIT_RPC_BYTES) {
+        rc = lineage_too_big(&identity, ne);
+        goto out;
+    }
     ps = mla_calloc(n_ps ? n_ps : 1, sizeof *ps);
     entry_ptrs = mla_calloc(n_ps ? n_ps : 1, sizeof *entry_ptrs);
     if (!ps || !entry_ptrs) {
@@ -291,6 +311,11 @@ void mla_service__get_lineage(mla_service_call *c, mla_slice request)
             goto out;
         }
         entry_ptrs[loaded] = &ps[loaded].se;
+        if ((bytes += ps[loaded].bytes.len) > MLA_LIMIT_RPC_BYTES) {
+            loaded++;
+            rc = lineage_too_big(&identity, ne);
+            goto out;
+        }
     }
     for (size_t i = 0; i < ne; i++) {
         Mlaudit__V1__LineageEdge e0 = MLAUDIT__V1__LINEAGE_EDGE__INIT;

@@ -1363,6 +1363,59 @@ static mla_status no_write(void *ctx, unsigned level, uint64_t index, const mla_
 }
 
 /* A batch sealed and signed by the serving key its DEPLOYMENT named. */
+/* Send a batch of decisions ds[0..n) on target, sealed and signed by key
+ * (its root, count and time range computed here), naming model if given. */
+static void send_sealed(stream *s, const mla_privkey *key, const char *target, const char *model,
+                        mla_pb_decision **ds, size_t n, bool tamper)
+{
+    mla_merkle_frontier f;
+    mla_merkle_frontier_init(&f);
+    int64_t first = 0, last = 0;
+    for (size_t i = 0; i < n; i++) {
+        mla_buf bytes;
+        mla_buf_init(&bytes, 1 << 16);
+        tu_assert_ok(mla_codec_decision_encode(&bytes, ds[i]));
+        mla_hash leaf;
+        mla_merkle_leaf_hash(&leaf, mla_buf_slice(&bytes));
+        tu_assert_ok(mla_merkle_frontier_append(&f, &leaf, no_write, NULL));
+        mla_buf_dispose(&bytes);
+        if (i == 0 || ds[i]->time_ns < first) first = ds[i]->time_ns;
+        if (i == 0 || ds[i]->time_ns > last) last = ds[i]->time_ns;
+    }
+    mla_hash root;
+    mla_merkle_frontier_root(&f, &root);
+    if (tamper) ds[0]->input_digest.data[5] ^= 1; /* after the root was taken */
+    mla_pb_change c;
+    change_init(&c, MLAUDIT__V1__KIND__KIND_DECISION_BATCH, "serving@example.com");
+    Mlaudit__V1__DecisionBatch b = MLAUDIT__V1__DECISION_BATCH__INIT;
+    art_pb ma;
+    b.target = keep(target);
+    if (model) b.model = art(&ma, "model", model, "1");
+    b.first_time_ns = first;
+    b.last_time_ns = last;
+    b.count = n;
+    b.root.data = root.b;
+    b.root.len = 32;
+    c.detail_case = MLAUDIT__V1__CHANGE__DETAIL_DECISION_BATCH;
+    c.decision_batch = &b;
+    mla_buf env;
+    mla_buf_init(&env, 1 << 20);
+    const mla_privkey *keys[1] = {key};
+    tu_assert_ok(mla_client_envelope_sign(&env, &c, keys, 1));
+    ProtobufCMessage *em = NULL;
+    tu_assert_ok(
+        mla_codec_rpc_decode(&em, &mlaudit__v1__envelope__descriptor, mla_buf_slice(&env), "e"));
+    Mlaudit__V1__RecordDecisionsRequest req = MLAUDIT__V1__RECORD_DECISIONS_REQUEST__INIT;
+    req.item_case = MLAUDIT__V1__RECORD_DECISIONS_REQUEST__ITEM_SEALED_BATCH;
+    req.sealed_batch = (Mlaudit__V1__Envelope *)em;
+    req.batch_decisions = ds;
+    req.n_batch_decisions = n;
+    stream_send(s, &req.base);
+    mla_codec_rpc_free(em);
+    mla_buf_dispose(&env);
+}
+
+/* Batches sealed and signed by the serving key a DEPLOYMENT named. */
 START_TEST(test_decisions_sealed_batch_from_serving_key)
 {
     srv d;
@@ -1373,75 +1426,50 @@ START_TEST(test_decisions_sealed_batch_from_serving_key)
     int64_t t_a;
     rec_deploy(&d, "fraud-api", "fraud-a", "1", "production", 1.0, mla_crypto_key_public(serving),
                &t_a);
-    dec_pb dps[3];
+    rpc_status st;
+    dec_pb dps[3], xp;
     mla_pb_decision *ds[3];
-    mla_buf bytes[3];
-    mla_merkle_frontier f;
-    mla_merkle_frontier_init(&f);
     for (int i = 0; i < 3; i++) {
         char id[16];
         snprintf(id, sizeof id, "s-%d", i);
-        ds[i] = decision(&dps[i], id, "fraud-api", t_a + i, "fraud-a", "1");
-        mla_buf_init(&bytes[i], 1 << 16);
-        tu_assert_ok(mla_codec_decision_encode(&bytes[i], ds[i]));
-        mla_hash leaf;
-        mla_merkle_leaf_hash(&leaf, mla_buf_slice(&bytes[i]));
-        tu_assert_ok(mla_merkle_frontier_append(&f, &leaf, no_write, NULL));
+        ds[i] = decision(&dps[i], id, "fraud-api", t_a + 2 - i, "fraud-a", "1");
     }
-    mla_hash root;
-    mla_merkle_frontier_root(&f, &root);
-    mla_pb_change c;
-    change_init(&c, MLAUDIT__V1__KIND__KIND_DECISION_BATCH, "fraud-api");
-    Mlaudit__V1__DecisionBatch b = MLAUDIT__V1__DECISION_BATCH__INIT;
-    art_pb ma;
-    b.target = keep("fraud-api");
-    b.model = art(&ma, "model", "fraud-a", "1");
-    b.first_time_ns = t_a;
-    b.last_time_ns = t_a + 2;
-    b.count = 3;
-    b.root.data = root.b;
-    b.root.len = 32;
-    c.detail_case = MLAUDIT__V1__CHANGE__DETAIL_DECISION_BATCH;
-    c.decision_batch = &b;
-    mla_buf env;
-    mla_buf_init(&env, 1 << 20);
-    const mla_privkey *keys[1] = {serving};
-    tu_assert_ok(mla_client_envelope_sign(&env, &c, keys, 1));
-    ProtobufCMessage *em = NULL;
-    tu_assert_ok(
-        mla_codec_rpc_decode(&em, &mlaudit__v1__envelope__descriptor, mla_buf_slice(&env), "e"));
+    mla_pb_decision *x = decision(&xp, "x-0", "fraud-api", t_a + 5, "fraud-x", "1");
 
     grpc_channel *ch = channel_new(d.target, false);
     stream s;
     stream_open(&s, ch, M_RECORD);
-    Mlaudit__V1__RecordDecisionsRequest req = MLAUDIT__V1__RECORD_DECISIONS_REQUEST__INIT;
-    req.item_case = MLAUDIT__V1__RECORD_DECISIONS_REQUEST__ITEM_SEALED_BATCH;
-    req.sealed_batch = (Mlaudit__V1__Envelope *)em;
-    req.batch_decisions = ds;
-    req.n_batch_decisions = 3;
-    stream_send(&s, &req.base);
+    send_sealed(&s, serving, "fraud-api", "fraud-a", ds, 3, false);
     ack a;
     ck_assert(next_ack(&s, &a, 10000));
     ck_assert_uint_eq(a.count, 3);
     ck_assert_str_eq(a.last_id, "s-2");
-    /* The same batch with one decision changed: its root no longer holds. */
-    dps[1].d.time_ns += 7;
-    stream_send(&s, &req.base);
+    /* A decision claiming another model than its batch names. */
+    send_sealed(&s, serving, "fraud-api", "fraud-a", &x, 1, false);
+    ck_assert(next_ack(&s, &a, 10000));
+    ck_assert_str_eq(a.last_id, "x-0");
+    /* Decisions that do not hash to the batch's root are refused. */
+    dec_pb tp;
+    mla_pb_decision *t = decision(&tp, "t-0", "fraud-api", t_a + 9, "fraud-a", "1");
+    send_sealed(&s, serving, "fraud-api", "fraud-a", &t, 1, true);
     ck_assert_int_eq(stream_finish(&s), GRPC_STATUS_INVALID_ARGUMENT);
-    ck_assert_msg(strstr(s.st.message, "decisions[1]"), "%s", s.st.message);
+    ck_assert_msg(strstr(s.st.message, "decisions[2]") && strstr(s.st.message, "root"), "%s",
+                  s.st.message);
     stream_close(&s);
     channel_free(ch);
+    resolve(&d, "t-0", NULL, 0, GRPC_STATUS_NOT_FOUND, &st);
 
-    rpc_status st;
     Mlaudit__V1__ResolveDecisionResponse *r = resolve(&d, "s-1", NULL, 0, GRPC_STATUS_OK, &st);
     assert_resolution(&d, r);
     ck_assert_uint_eq(r->serving_key.len, 32);
     ck_assert(memcmp(r->serving_key.data, mla_crypto_key_public(serving)->b, 32) == 0);
     ck_assert_uint_eq(r->n_discrepancies, 0);
     mla_codec_rpc_free(&r->base);
-    mla_codec_rpc_free(em);
-    for (int i = 0; i < 3; i++) mla_buf_dispose(&bytes[i]);
-    mla_buf_dispose(&env);
+    r = resolve(&d, "x-0", NULL, 0, GRPC_STATUS_OK, &st);
+    assert_resolution(&d, r);
+    ck_assert(has_discrepancy(r, "not serving"));
+    ck_assert(has_discrepancy(r, "its batch"));
+    mla_codec_rpc_free(&r->base);
     mla_crypto_key_free(serving);
     daemon_stop(&d);
 }
