@@ -836,7 +836,7 @@ static grpc_status_code query(srv *d, Mlaudit__V1__QueryRequest *q, page *out, r
         out->seqs[out->n++] = r->entries[i]->seq;
     }
     ck_assert_uint_le(r->next_page_token.len, sizeof out->token);
-    memcpy(out->token, r->next_page_token.data, r->next_page_token.len);
+    if (r->next_page_token.len) memcpy(out->token, r->next_page_token.data, r->next_page_token.len);
     out->token_len = r->next_page_token.len;
     mla_codec_rpc_free(m);
     return code;
