@@ -23,6 +23,12 @@ static const cli_cmd *const commands[] = {
     &cli_cmd_history,
     &cli_cmd_diff,
     &cli_cmd_lineage,
+    &cli_cmd_which_model,
+    &cli_cmd_prove_decision,
+    &cli_cmd_verify_decision,
+    &cli_cmd_record_decisions,
+    &cli_cmd_watch,
+    &cli_cmd_rollback,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
