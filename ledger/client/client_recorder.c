@@ -29,6 +29,8 @@
 typedef struct pending {
     uint8_t *bytes; /* the decision's protobuf bytes */
     size_t len;
+    char *target, *id; /* to match acknowledgements */
+    bool done; /* acknowledged */
 } pending;
 
 /* A sealed batch, kept (with its exact envelope) until acknowledged, so a
@@ -50,7 +52,11 @@ struct mla_recorder {
     pthread_mutex_t mu;
     pthread_cond_t cv; /* any change below: broadcast */
     pending *ring; /* decision i at ring[i % max_pending], for acked <= i < recorded */
-    uint64_t recorded, acked;
+    uint64_t recorded;
+    uint64_t acked; /* every decision below is acknowledged (ring slots free) */
+    /* Decisions acknowledged: the server acknowledges each target's batches
+     * on their own, so some beyond `acked` may be too. */
+    uint64_t n_acked;
     uint64_t sent; /* plain: decisions sent on the current stream (absolute) */
     /* sealed: batches not yet acknowledged, oldest first */
     sealed *batches;
@@ -102,6 +108,14 @@ static void fail_locked(mla_recorder *r, mla_status code)
 static mla_status error_locked(const mla_recorder *r) { return mla_err(r->err, "%s", r->errmsg); }
 
 static pending *item(mla_recorder *r, uint64_t i) { return &r->ring[i % r->max_pending]; }
+
+static void item_free(pending *p)
+{
+    mla_free(p->bytes);
+    mla_free(p->target);
+    mla_free(p->id);
+    memset(p, 0, sizeof *p);
+}
 
 /* protobuf framing: field `tag` (wire type 2) around bytes. */
 static mla_status frame(mla_buf *out, uint8_t tag, mla_slice bytes)
@@ -205,30 +219,20 @@ out:
 }
 
 /* How many decisions from sealed_upto go in the next batch: one target, at
- * most batch_max, within SEALED_BYTES_MAX. r->mu held; decodes only the
- * target of each (cheap next to signing). */
-static mla_status batch_extent(mla_recorder *r, size_t *n_out)
+ * most batch_max, within SEALED_BYTES_MAX. r->mu held. */
+static void batch_extent(mla_recorder *r, size_t *n_out)
 {
     uint64_t start = r->sealed_upto;
     size_t n = 0, bytes = 0;
-    char *target = NULL;
-    mla_status rc = MLA_OK;
+    const char *target = item(r, start)->target;
     while (start + n < r->recorded && n < r->batch_max) {
         const pending *p = item(r, start + n);
         if (n > 0 && bytes + p->len + 16 > SEALED_BYTES_MAX) break;
-        mla_pb_decision *d = NULL;
-        if ((rc = mla_codec_decision_decode(&d, mla_slice_make(p->bytes, p->len))) != MLA_OK) break;
-        bool same = !target || strcmp(target, d->target) == 0;
-        if (!target && !(target = mla_strndup(d->target, strlen(d->target))))
-            rc = mla_err(MLA_ENOMEM, "recorder: out of memory");
-        mla_codec_decision_free(d);
-        if (rc != MLA_OK || !same) break;
+        if (strcmp(target, p->target) != 0) break;
         bytes += p->len + 16;
         n++;
     }
-    mla_free(target);
     *n_out = n;
-    return rc;
 }
 
 static mla_status batches_push(mla_recorder *r, uint64_t start, size_t n, mla_buf *msg)
@@ -264,45 +268,91 @@ typedef struct stream {
     pthread_t reader;
 } stream;
 
-/* An acknowledgement: `count` more decisions, in order, are recorded in the
- * batch entry at batch_seq. r->mu held. */
+/* The target whose oldest `count` sent, unacknowledged decisions end with
+ * last_id: the server seals each target's decisions on their own, in the
+ * order they came (service_decisions.c), so an acknowledgement covers a
+ * prefix of one target's decisions. When several targets fit (the same id
+ * on two targets), the one whose batch filled first. r->mu held. */
+static mla_status ack_target(mla_recorder *r, uint64_t count, const char *last_id, const char **out)
+{
+    typedef struct tcount {
+        const char *target;
+        uint64_t n;
+    } tcount;
+    tcount *t = NULL;
+    size_t n_t = 0, cap = 0;
+    mla_status rc = MLA_OK;
+    *out = NULL;
+    for (uint64_t i = r->acked; i < r->sent && !*out; i++) {
+        const pending *p = item(r, i);
+        if (p->done) continue;
+        size_t k = 0;
+        while (k < n_t && strcmp(t[k].target, p->target) != 0) k++;
+        if (k == n_t) {
+            if (n_t == cap) {
+                size_t ncap = cap ? 2 * cap : 8, bytes;
+                tcount *v = NULL;
+                if (mla_mul_size(&bytes, ncap, sizeof *v)) v = mla_realloc(t, bytes);
+                if (!v) {
+                    rc = mla_err(MLA_ENOMEM, "recorder: out of memory matching an acknowledgement");
+                    break;
+                }
+                t = v;
+                cap = ncap;
+            }
+            t[n_t].target = p->target;
+            t[n_t++].n = 0;
+        }
+        if (++t[k].n == count && (!last_id[0] || strcmp(p->id, last_id) == 0)) *out = p->target;
+    }
+    mla_free(t);
+    if (rc == MLA_OK && !*out)
+        rc = mla_err(MLA_ECORRUPT,
+                     "recorder: acknowledgement of %llu decisions ending with \"%.128s\" matches "
+                     "none sent",
+                     (unsigned long long)count, last_id);
+    return rc;
+}
+
+/* Acknowledged decisions leave the queue once every one before them has. */
+static void advance(mla_recorder *r)
+{
+    while (r->acked < r->recorded && item(r, r->acked)->done) item_free(item(r, r->acked++));
+}
+
+/* An acknowledgement: `count` decisions are recorded in the batch entry at
+ * batch_seq. r->mu held. */
 static mla_status ack_locked(mla_recorder *r, const Mlaudit__V1__RecordDecisionsResponse *a)
 {
-    uint64_t in_flight = r->key ? 0 : r->sent - r->acked;
+    const char *last_id = a->last_decision_id ? a->last_decision_id : "";
+    if (a->count == 0) return mla_err(MLA_ECORRUPT, "recorder: acknowledgement of 0 decisions");
     if (r->key) {
+        /* Sealed batches are appended, and acknowledged, in the order sent. */
         if (r->batches_sent == 0)
             return mla_err(MLA_ECORRUPT, "recorder: acknowledgement of a batch never sent");
-        in_flight = r->batches[0].count;
-        if (a->count != in_flight)
-            return mla_err(MLA_ECORRUPT, "recorder: acknowledged %llu decisions of a batch of %llu",
-                           (unsigned long long)a->count, (unsigned long long)in_flight);
-    }
-    if (a->count == 0 || a->count > in_flight)
-        return mla_err(MLA_ECORRUPT, "recorder: acknowledged %llu decisions, %llu were sent",
-                       (unsigned long long)a->count, (unsigned long long)in_flight);
-    if (a->last_decision_id && a->last_decision_id[0]) {
-        const pending *p = item(r, r->acked + a->count - 1);
-        mla_pb_decision *d = NULL;
-        MLA_TRY(mla_codec_decision_decode(&d, mla_slice_make(p->bytes, p->len)));
-        bool same = strcmp(d->id, a->last_decision_id) == 0;
-        mla_codec_decision_free(d);
-        if (!same)
+        const sealed *b = &r->batches[0];
+        const pending *lastp = item(r, b->start + b->count - 1);
+        if (a->count != b->count || (last_id[0] && strcmp(last_id, lastp->id) != 0))
             return mla_err(MLA_ECORRUPT,
-                           "recorder: acknowledgement names decision \"%.128s\" "
-                           "out of order",
-                           a->last_decision_id);
-    }
-    for (uint64_t i = 0; i < a->count; i++) {
-        pending *p = item(r, r->acked + i);
-        mla_free(p->bytes);
-        p->bytes = NULL;
-        p->len = 0;
-    }
-    r->acked += a->count;
-    if (r->key) {
+                           "recorder: acknowledged %llu decisions ending with \"%.128s\" for a "
+                           "batch of %zu ending with \"%.128s\"",
+                           (unsigned long long)a->count, last_id, b->count, lastp->id);
+        for (size_t i = 0; i < b->count; i++) item(r, b->start + i)->done = true;
         batches_pop(r);
         r->batches_sent--;
+    } else {
+        const char *target;
+        MLA_TRY(ack_target(r, a->count, last_id, &target));
+        uint64_t k = 0;
+        for (uint64_t i = r->acked; i < r->sent && k < a->count; i++) {
+            pending *p = item(r, i);
+            if (p->done || strcmp(p->target, target) != 0) continue;
+            p->done = true;
+            k++;
+        }
     }
+    r->n_acked += a->count;
+    advance(r);
     r->last_seq = a->batch_seq;
     r->progress_ns = mla_time_mono_ns();
     pthread_cond_broadcast(&r->cv);
@@ -360,18 +410,20 @@ static step next_step(mla_recorder *r, uint64_t *idx, size_t *n)
                 int64_t due = r->unsealed_since_ns + (int64_t)r->flush_ms * 1000000;
                 if (r->recorded - r->sealed_upto >= r->batch_max || r->flushers > 0 || r->stop ||
                     now >= due) {
-                    if (batch_extent(r, n) != MLA_OK) {
-                        fail_locked(r, mla_error_last()->code);
-                        return STEP_BROKEN;
-                    }
+                    batch_extent(r, n);
                     *idx = r->sealed_upto;
                     return STEP_SEAL;
                 }
                 wait = (due - now) / 1000000 + 1;
             }
-        } else if (r->sent < r->recorded) {
-            *idx = r->sent;
-            return STEP_SEND;
+        } else {
+            /* After a reconnect, ones acknowledged out of order are not
+             * sent again. */
+            while (r->sent < r->recorded && item(r, r->sent)->done) r->sent++;
+            if (r->sent < r->recorded) {
+                *idx = r->sent;
+                return STEP_SEND;
+            }
         }
         if (r->stop && r->acked == r->recorded) return STEP_DONE;
         /* Something sent and not acknowledged for a whole call timeout: the
@@ -398,7 +450,7 @@ static mla_status stream_run(mla_recorder *r, bool *progressed)
     mla_buf_init(&msg, MLA_LIMIT_RPC_BYTES);
     MLA_TRY(mla_client__bidi_open(&s.b, r->c, MLA_CLIENT_METHOD("RecordDecisions")));
     pthread_mutex_lock(&r->mu);
-    uint64_t acked_at_start = r->acked;
+    uint64_t acked_at_start = r->n_acked;
     /* Resend everything not acknowledged (SPEC §4: retries are safe). */
     r->sent = r->acked;
     r->batches_sent = 0;
@@ -456,7 +508,7 @@ static mla_status stream_run(mla_recorder *r, bool *progressed)
         pthread_mutex_lock(&r->mu);
         if (rc != MLA_OK) break;
     }
-    *progressed = r->acked > acked_at_start;
+    *progressed = r->n_acked > acked_at_start;
     pthread_mutex_unlock(&r->mu);
     if (clean) {
         /* Half-close; the server ends the call once it has answered. */
@@ -524,7 +576,7 @@ static void *recorder_main(void *arg)
 
 static void recorder_free(mla_recorder *r)
 {
-    for (uint64_t i = r->acked; i < r->recorded; i++) mla_free(item(r, i)->bytes);
+    for (uint64_t i = r->acked; i < r->recorded; i++) item_free(item(r, i));
     for (size_t i = 0; i < r->n_batches; i++) mla_buf_dispose(&r->batches[i].message);
     mla_free(r->batches);
     mla_free(r->ring);
@@ -581,6 +633,22 @@ mla_status mla_recorder_record(mla_recorder *r, const mla_pb_decision *d)
     /* Validated and encoded here: a bad decision is the caller's, named now
      * rather than failing the stream for everyone later. */
     MLA_TRY(mla_codec_decision_encode(&b, d));
+    /* The server refuses these (service_decisions.c); say so here. */
+    if (d->time_ns <= 0) {
+        mla_buf_dispose(&b);
+        return mla_err(MLA_EINVAL,
+                       "decision.time_ns: %lld; a decision's time is UTC nanoseconds since "
+                       "the epoch",
+                       (long long)d->time_ns);
+    }
+    char *target = mla_strndup(d->target, strlen(d->target));
+    char *id = mla_strndup(d->id, strlen(d->id));
+    if (!target || !id) {
+        mla_free(target);
+        mla_free(id);
+        mla_buf_dispose(&b);
+        return mla_err(MLA_ENOMEM, "recorder: out of memory");
+    }
     pthread_mutex_lock(&r->mu);
     while (r->err == MLA_OK && !r->stop && r->recorded - r->acked >= r->max_pending) wait_ms(r, -1);
     mla_status rc = MLA_OK;
@@ -592,12 +660,18 @@ mla_status mla_recorder_record(mla_recorder *r, const mla_pb_decision *d)
         pending *p = item(r, r->recorded);
         p->bytes = b.ptr; /* the buffer's storage moves into the queue */
         p->len = b.len;
+        p->target = target;
+        p->id = id;
+        p->done = false;
+        target = id = NULL;
         mla_buf_init(&b, 0);
         if (r->sealed_upto == r->recorded) r->unsealed_since_ns = mla_time_mono_ns();
         r->recorded++;
         pthread_cond_broadcast(&r->cv);
     }
     pthread_mutex_unlock(&r->mu);
+    mla_free(target);
+    mla_free(id);
     mla_buf_dispose(&b);
     return rc;
 }
@@ -634,7 +708,7 @@ uint64_t mla_recorder_acked(const mla_recorder *r)
 {
     mla_recorder *m = (mla_recorder *)(uintptr_t)r;
     pthread_mutex_lock(&m->mu);
-    uint64_t n = m->acked;
+    uint64_t n = m->n_acked;
     pthread_mutex_unlock(&m->mu);
     return n;
 }
