@@ -1563,6 +1563,23 @@ static uint64_t next_entry(stream *s, size_t *n_violations, int timeout_ms)
     return seq;
 }
 
+typedef struct flood {
+    srv *d;
+    int n;
+} flood;
+
+/* Appends n datasets one by one while the test reads. */
+static void *flood_main(void *arg)
+{
+    flood *f = arg;
+    for (int i = 0; i < f->n; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "live-%d", i);
+        rec_dataset(f->d, name, "1", NULL);
+    }
+    return NULL;
+}
+
 START_TEST(test_subscribe_live_tail_with_filters)
 {
     srv d;
@@ -1592,9 +1609,16 @@ START_TEST(test_subscribe_live_tail_with_filters)
     ck_assert_uint_eq(next_entry(&named, NULL, 10000), dep1);
     ck_assert_uint_eq(next_entry(&named, NULL, 10000), other);
     mla_buf_dispose(&b);
-    stream_close(&all);
     stream_close(&deps);
     stream_close(&named);
+    /* Appends racing the tail: every one arrives, in order, none twice. */
+    flood f = {&d, 150};
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, flood_main, &f), 0);
+    for (uint64_t i = other + 1; i <= other + (uint64_t)f.n; i++)
+        ck_assert_uint_eq(next_entry(&all, NULL, 10000), i);
+    pthread_join(th, NULL);
+    stream_close(&all);
 
     /* Refusals. */
     stream s;
