@@ -159,7 +159,7 @@ static int history_collect(cli_ctx *ctx, rows *rs, const char *type, const char 
         if (seen) continue;
         if ((code = add_evaluations(ctx, rs, w->r.subject)) != CLI_EXIT_OK) return code;
     }
-    qsort(rs->v, rs->n, sizeof *rs->v, by_seq);
+    if (rs->n) qsort(rs->v, rs->n, sizeof *rs->v, by_seq);
     return CLI_EXIT_OK;
 }
 

@@ -209,7 +209,7 @@ static int rollback_run(cli_ctx *ctx)
         q.target = target;
         if ((code = cli_query_each(ctx, &q, 0, take_step, &t)) != CLI_EXIT_OK) goto out;
     }
-    qsort(t.v, t.n, sizeof *t.v, by_seq);
+    if (t.n) qsort(t.v, t.n, sizeof *t.v, by_seq);
     const step *cur = current_step(&t);
     if (!cur) {
         code = cli_fail(ctx, CLI_EXIT_REFUSED,
