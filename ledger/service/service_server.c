@@ -600,6 +600,17 @@ static void on_start(mla_service_call *c)
     mla_buf_dispose(&req);
 }
 
+/* The next receive, unless the call is over or the client leaves its
+ * answers unread (then on_sent resumes it). */
+static void receive_next(mla_service_call *c)
+{
+    if (mla_service__finished(c)) return;
+    if (c->sq_len >= SENDQ_MAX)
+        c->recv_paused = true;
+    else
+        start_recv(c);
+}
+
 static void on_message(mla_service_call *c)
 {
     grpc_byte_buffer *bb = c->recv_bb;
@@ -608,6 +619,9 @@ static void on_message(mla_service_call *c)
         if (bb) grpc_byte_buffer_destroy(bb);
         return;
     }
+    /* One receive at a time, started before this message is handled: the
+     * next one arrives meanwhile and runs in this same worker turn. */
+    receive_next(c);
     mla_buf req;
     mla_status rc = read_payload(&req, bb, c->svc->opts.request_bytes);
     grpc_byte_buffer_destroy(bb);
@@ -616,13 +630,6 @@ static void on_message(mla_service_call *c)
     else
         mla_service__fail(c, rc);
     mla_buf_dispose(&req);
-    if (mla_service__finished(c)) return;
-    /* One receive at a time, and none while the client leaves its answers
-     * unread. */
-    if (c->sq_len >= SENDQ_MAX)
-        c->recv_paused = true;
-    else
-        start_recv(c);
 }
 
 static void on_sent(mla_service_call *c)
