@@ -75,8 +75,11 @@ mla_status mla_service_start(mla_service **out, mla_log *log,
 /** The bound port (the chosen one when listen asked for port 0). */
 int mla_service_port(const mla_service *s);
 /** Graceful stop: refuse new calls, let every in-flight call finish (after
- * opts.grace_ms the stragglers are cancelled), drain, free. Returns true
- * when every call finished without being cancelled. NULL is a no-op. */
+ * opts.grace_ms the stragglers are cancelled), drain, free. Long-lived
+ * streams are ended at once: Subscribe with UNAVAILABLE naming the seq to
+ * resume from, RecordDecisions after sealing and acknowledging what it had
+ * received. Returns true when every call finished without being cancelled.
+ * NULL is a no-op. */
 bool mla_service_stop(mla_service *s);
 
 /** True when `listen` ("host:port", "[v6]:port", "unix:path") names only this
