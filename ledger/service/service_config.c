@@ -72,7 +72,8 @@ static const key_def keys[] = {
     {"limits", "decision_batch_ms", "--decision-batch-ms", "MS", K_UINT, OFF(decision_batch_ms), 1,
      60000, "200", "RecordDecisions: or this long after the first one waiting"},
     {"limits", "subscribe_lag_max", "--subscribe-lag-max", "N", K_UINT, OFF(subscribe_lag_max), 1,
-     1000000000, "100000", "Subscribe: end a subscriber this many entries behind the log"},
+     1000000000, "100000",
+     "Subscribe: end a subscriber that falls this far behind (beyond its closest)"},
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 
