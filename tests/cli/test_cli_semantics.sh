@@ -75,21 +75,17 @@ done
 # ---- a daemon and keys ----------------------------------------------------------------
 for k in admin writer deployer reviewer; do "$M" keygen --out "$k" >/dev/null || exit 1; done
 "$M" keygen --out log.key --note-name mlaudit.test/sem >/dev/null || exit 1
-POLICY=()
-if "$DAEMON" --help 2>&1 | grep -q -- '--policy'; then
-    # Audit mode: violations are recorded beside the entry (watch alerts on
-    # them; rollback skips deployments that have them).
-    cat >policy.ini <<'EOF'
+# Audit mode: violations are recorded beside the entry (watch alerts on them;
+# rollback skips deployments that have them).
+cat >policy.ini <<'EOF'
 [policy]
 mode = audit
 production_stages = production
 require_approval = true
 EOF
-    POLICY=(--policy "$T/policy.ini")
-fi
 "$DAEMON" --init --data-dir "$T/data" --listen 127.0.0.1:0 --insecure --port-file "$T/port" \
     --admin-key "$T/admin.pub" --signing-key "$T/log.key" --origin mlaudit.test/sem \
-    "${POLICY[@]}" 2>"$T/daemon.log" &
+    --policy "$T/policy.ini" 2>"$T/daemon.log" &
 DPID=$!
 PIDS+=("$DPID")
 i=0
@@ -270,6 +266,11 @@ with open('decisions.jsonl', 'w') as f:
             'output_digest': hashlib.sha256(b'out%d' % i).hexdigest(),
             'model': 'model:fraud-detector@2'}) + '\n')
     f.write('\n')
+    # The serving process names a version that was not the one deployed.
+    f.write(json.dumps({'id': 'txn-5', 'target': 'fraud-api', 'time': t,
+        'input_digest': hashlib.sha256(b'in5').hexdigest(),
+        'output_digest': hashlib.sha256(b'out5').hexdigest(),
+        'model': 'model:fraud-detector@1'}) + '\n')
 with open('bad.jsonl', 'w') as f:
     f.write(json.dumps({'id': 'txn-b0', 'target': 'fraud-api', 'time': t,
         'input_digest': 'ab' * 32, 'output_digest': 'cd' * 32}) + '\n')
@@ -283,7 +284,7 @@ with open('badtime.jsonl', 'w') as f:
         'input_digest': 'ab' * 32, 'output_digest': 'cd' * 32}) + '\n')
 EOF
 run 0 "record-decisions" R record-decisions decisions.jsonl
-has "$T/out" "recorded 5 decisions; last batch seq" "record-decisions: count and batch seq"
+has "$T/out" "recorded 6 decisions; last batch seq" "record-decisions: count and batch seq"
 BATCH=$(sed -n 's/.*last batch seq \([0-9]*\).*/\1/p' "$T/out")
 run 0 "record-decisions from stdin --json" R record-decisions - --json --target fraud-api <stdin.jsonl
 eq "$(json "$T/out" "(d['recorded'], d['last_batch_seq'] >= $BATCH)")" "(1, True)" \
@@ -311,6 +312,9 @@ eq "$(json "$T/out" "(d['decision']['id'], d['batch']['seq'], d['verified'])")" 
     "prove-decision --json: id, batch, verified"
 eq "$(json "$T/out" "[s['model'] for s in d['serving']]")" "['model:fraud-detector@2']" \
     "prove-decision --json: serving"
+run 1 "prove-decision of a decision the records disagree on" R prove-decision txn-5
+has "$T/out" "DISCREPANCIES" "discrepancy shown"
+has "$T/out" "model:fraud-detector@1" "discrepancy: the model the serving process named"
 run 2 "prove-decision never overwrites" R prove-decision txn-3 -o proof.bin
 run 3 "prove-decision of an unknown id" R prove-decision txn-404
 has "$T/err" "txn-404" "unknown decision named"
@@ -381,8 +385,30 @@ has "$T/out" "fraud-api rolled back to model:fraud-detector@2" "watch: rollback 
 run 0 "rollback again --json" R rollback fraud-api --reason "still bad" --key deployer.key --json
 eq "$(json "$T/out" "(d['from'], d['to'])")" "('model:fraud-detector@2', 'model:fraud-detector@1')" \
     "a version rolled back from is skipped"
+# Model 4 goes to production unapproved (a violation, recorded in audit
+# mode), then model 5 approved: a rollback from 5 skips 4 and the versions
+# rolled back from (3, 2), landing on 1.
+for v in 4 5; do
+    MV=$(rec writer model --name fraud-detector --version $v --digest "$(digest m$v)" \
+        --input dataset:transactions@2026-06:training-data "${INPUTS[@]}" --reason "v$v" --actor alice)
+    [ "$v" = 5 ] && rec reviewer approval --name fraud-detector --version 5 --approves "$MV" \
+        --scope production --reason ok --actor carol >/dev/null
+    DV=$(rec deployer deployment --name fraud-detector --version $v --target fraud-api \
+        --stage production --reason "v$v live" --actor dave)
+    [ "$v" = 4 ] && D4=$DV
+done
+run 0 "rollback skips a deployment with violations" R rollback fraud-api --reason r --dry-run
+has "$T/out" "would roll back fraud-api from model:fraud-detector@5 to model:fraud-detector@1" \
+    "rollback: the last good version"
+has "$T/err" "skipped model:fraud-detector@4 (deployed at seq $D4): its deployment was recorded with policy violations" \
+    "rollback names the version skipped for violations"
+has "$T/err" "skipped model:fraud-detector@3" "rollback names the version rolled back from"
+run 0 "rollback --to" R rollback fraud-api --reason "back to 4 after all" --to model:fraud-detector@4 \
+    --key deployer.key --json
+eq "$(json "$T/out" "(d['from'], d['to'], d['receipt']['seq'] == d['seq'])")" \
+    "('model:fraud-detector@5', 'model:fraud-detector@4', True)" "rollback --to: the version named"
 run 2 "rollback --to the live version" R rollback fraud-api --reason r --key deployer.key \
-    --to model:fraud-detector@1
+    --to model:fraud-detector@4
 has "$T/err" "already live" "rollback to the live version refused"
 
 kill -TERM "$DPID"
