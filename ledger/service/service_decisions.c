@@ -204,11 +204,17 @@ static mla_status slot_for(pending **out, mla_service_call *c, dec_state *st, co
     mla_free(p->target);
     p->target = copy;
     if (!p->bytes) {
-        p->bytes = mla_calloc(st->batch_max, sizeof *p->bytes);
-        p->items = mla_calloc(st->batch_max, sizeof *p->items);
-        if (!p->bytes || !p->items) return mla_err(MLA_ENOMEM, "decisions: out of memory");
+        mla_buf *bytes = mla_calloc(st->batch_max, sizeof *bytes);
+        uint64_t *items = mla_calloc(st->batch_max, sizeof *items);
+        if (!bytes || !items) {
+            mla_free(bytes);
+            mla_free(items);
+            return mla_err(MLA_ENOMEM, "decisions: out of memory for %zu decisions", st->batch_max);
+        }
         for (size_t i = 0; i < st->batch_max; i++)
-            mla_buf_init(&p->bytes[i], MLA_LIMIT_DECISION_BYTES);
+            mla_buf_init(&bytes[i], MLA_LIMIT_DECISION_BYTES);
+        p->bytes = bytes;
+        p->items = items;
     }
     *out = p;
     return MLA_OK;
@@ -231,11 +237,11 @@ static mla_status add_plain(mla_service_call *c, dec_state *st, uint64_t item,
     mla_free(p->last_id);
     p->last_id = id;
     p->items[p->n] = item;
-    if (p->n++ == 0) {
+    if (++p->n == st->batch_max) return seal(c, p);
+    if (p->n == 1) {
         p->first_ns = mla_time_mono_ns();
         return seal_due(c, st, false); /* arms the timer */
     }
-    if (p->n == st->batch_max) return seal(c, p);
     return MLA_OK;
 }
 

@@ -1321,6 +1321,29 @@ START_TEST(test_decisions_duplicates_and_order)
 }
 END_TEST
 
+/* A batch of one: each decision is sealed as it comes, timer or not. */
+START_TEST(test_decisions_batch_of_one)
+{
+    srv d;
+    const char *flags[] = {"--decision-batch-max", "1", "--decision-batch-ms", "60000", NULL};
+    daemon_start(&d, flags);
+    grpc_channel *ch = channel_new(d.target, false);
+    stream s;
+    stream_open(&s, ch, M_RECORD);
+    send_decisions(&s, "one", "fraud-api", mla_time_now_ns(), 0, 2);
+    ack a, b;
+    ck_assert(next_ack(&s, &a, 10000));
+    ck_assert(next_ack(&s, &b, 10000));
+    ck_assert_uint_eq(a.count, 1);
+    ck_assert_str_eq(a.last_id, "one-0");
+    ck_assert_str_eq(b.last_id, "one-1");
+    ck_assert_uint_gt(b.batch_seq, a.batch_seq);
+    stream_close(&s);
+    channel_free(ch);
+    daemon_stop(&d);
+}
+END_TEST
+
 /* Cut after some acknowledgements: every acknowledged decision is there,
  * nothing unacknowledged is. */
 START_TEST(test_decisions_cut_stream_keeps_only_acknowledged)
@@ -1817,6 +1840,7 @@ static Suite *semantics_suite(void)
     tcase_set_timeout(t, 60);
     tcase_add_test(t, test_decisions_sealed_by_count_then_by_time);
     tcase_add_test(t, test_decisions_duplicates_and_order);
+    tcase_add_test(t, test_decisions_batch_of_one);
     tcase_add_test(t, test_decisions_cut_stream_keeps_only_acknowledged);
     tcase_add_test(t, test_decisions_sealed_batch_from_serving_key);
     tcase_add_test(t, test_decisions_malformed_items_named);
