@@ -430,17 +430,27 @@ static int watch_run(cli_ctx *ctx)
                 ctx->server ? ctx->server : CLI_DEFAULT_SERVER, (unsigned long long)from,
                 max_s ? "" : " (interrupt to stop)");
     uint64_t resume = 0;
+    int64_t t0 = mla_time_mono_ns();
     mla_status rc =
         mla_client_subscribe(ctx->client, from, &f, (int)(max_s * 1000), on_entry, &w, &resume);
+    int64_t elapsed_ms = (mla_time_mono_ns() - t0) / 1000000;
     fflush(stdout);
+    /* A stream the server ended cleanly before --max-seconds (e.g. on its
+     * shutdown) is a lost connection too: the monitor stopped watching. */
+    if (rc == MLA_OK && (!max_s || elapsed_ms + 100 < (int64_t)max_s * 1000))
+        rc = mla_err(MLA_EIO, "the server ended the stream");
     if (w.fail) {
         code = w.fail;
     } else if (rc == MLA_ELIMIT) {
-        code = cli_fail(ctx, CLI_EXIT_IO,
-                        "the server cut this subscriber off (it fell behind): resume with "
-                        "--from %llu",
-                        (unsigned long long)resume);
-        if (!ctx->json) fprintf(stderr, "resume seq %llu\n", (unsigned long long)resume);
+        code = CLI_EXIT_IO;
+        fprintf(stderr,
+                "mlaudit watch: the server cut this subscriber off (it fell behind): %s\n"
+                "resume seq %llu (mlaudit watch --from %llu)\n",
+                mla_error_last()->msg, (unsigned long long)resume, (unsigned long long)resume);
+        if (ctx->json)
+            cli_json_print_line(json_pack("{s:{s:s,s:i,s:I}}", "error", "message",
+                                          "the server cut this subscriber off (it fell behind)",
+                                          "exit_code", code, "resume_seq", (json_int_t)resume));
     } else if (rc == MLA_ECORRUPT || rc == MLA_EINVAL || rc == MLA_EDENIED) {
         code = cli_fail_server(ctx, rc);
     } else if (rc != MLA_OK) {

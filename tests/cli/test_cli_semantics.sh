@@ -405,15 +405,30 @@ has "$T/err" "skipped model:fraud-detector@4 (deployed at seq $D4): its deployme
 has "$T/err" "skipped model:fraud-detector@3" "rollback names the version rolled back from"
 run 0 "rollback --to" R rollback fraud-api --reason "back to 4 after all" --to model:fraud-detector@4 \
     --key deployer.key --json
+cp "$T/out" rb4.json
 eq "$(json "$T/out" "(d['from'], d['to'], d['receipt']['seq'] == d['seq'])")" \
     "('model:fraud-detector@5', 'model:fraud-detector@4', True)" "rollback --to: the version named"
 run 2 "rollback --to the live version" R rollback fraud-api --reason r --key deployer.key \
     --to model:fraud-detector@4
 has "$T/err" "already live" "rollback to the live version refused"
 
+# ---- the server going away under a monitor --------------------------------------------
+# The watch replays the last rollback (one alert); its --exec writes to a FIFO,
+# so once the test has read it the watch is mid-stream. Stopping the daemon
+# then ends the stream: exit 4, never the 0 of a quiet --max-seconds.
+RB4=$(json "$T/rb4.json" "d['seq']")
+mkfifo ready.fifo
+R watch --from "$RB4" --kind rollback --max-seconds 120 --exec 'echo up >ready.fifo' \
+    >watch-stop.out 2>watch-stop.err &
+WPID=$!
+eq "$(timeout 60 cat ready.fifo)" up "watch is streaming (its --exec ran)"
 kill -TERM "$DPID"
 wait "$DPID"
-eq "$?" 0 "the daemon exits 0 on SIGTERM"
+eq "$?" 0 "the daemon exits 0 on SIGTERM with a subscriber"
+wait "$WPID"
+eq "$?" 4 "watch exits 4 when the server goes away"
+has watch-stop.out "ALERT ROLLBACK" "watch printed the alert before the server went away"
+has watch-stop.err "resume with --from" "watch says where to resume"
 
 echo "cli_semantics: $n_ok checks passed, $n_fail failed"
 [ "$n_fail" -eq 0 ]
