@@ -1,8 +1,7 @@
-/* cli_decision: the question regulators ask (SPEC §3 decision receipts, §6
- * timelines). `which-model TARGET --at TIME` — what served a target then;
- * `prove-decision ID` — which model made a decision, with the proof, saved
- * by -o for `verify-decision FILE` to re-check offline; `record-decisions` —
- * decision receipts from JSON lines, streamed through the recorder. */
+/* cli_decision: the question regulators ask (SPEC §3, §6). which-model
+ * TARGET --at TIME; prove-decision ID (saved with -o for verify-decision
+ * FILE to re-check offline); record-decisions, JSON lines streamed through
+ * the recorder. */
 #include <errno.h>
 #include <string.h>
 #include <strings.h>

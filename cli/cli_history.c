@@ -1,8 +1,7 @@
 /* cli_history: `mlaudit history NAME` — every entry about every version of
- * an artifact name, in ledger order, with each version's metrics and their
- * change against the version before (evaluations included); and `mlaudit
- * diff A B` — two versions side by side: digest, inputs by role, attributes
- * and metrics (SPEC §7's diff, at the command line). */
+ * a name, in ledger order, metrics with their change per version
+ * (evaluations included); `mlaudit diff A B` — two versions side by side:
+ * digest, inputs by role, attributes, metrics (SPEC §7's diff). */
 #include <string.h>
 
 #include "cli.h"

@@ -1,9 +1,7 @@
 /* cli_lineage: `mlaudit lineage ARTIFACT [--down] [--depth N]` — what an
- * artifact was built from (or, --down, what was built from it), as an
- * indented tree with the role and the entry seq of every edge (SPEC §4
- * GetLineage, §6 lineage). The client library checks each edge against its
- * entry and the entry against the signed checkpoint; here the checkpoint is
- * also checked against the one this CLI remembers. */
+ * artifact was built from (or what was built from it) as an indented tree,
+ * role and entry seq per edge (SPEC §4 GetLineage). Each edge is proven by
+ * the client; the checkpoint is checked against the remembered one. */
 #include <string.h>
 
 #include "cli.h"

@@ -1,8 +1,7 @@
 /* cli_query: `mlaudit query` — entries by kind, subject, target, actor and
- * time (SPEC §4 Query), one line each, paged. Also what the ML-semantics
- * commands (history, diff, lineage, decisions, watch, rollback) share: the
- * RFC 3339 time parser, decoded entries, and a Query walk that checks every
- * entry the server returns really matches what was asked. */
+ * time (SPEC §4 Query), one line each. Also what the other ML-semantics
+ * commands share: the RFC 3339 parser, decoded entries, and a paged Query
+ * walk that checks every entry returned matches what was asked. */
 #include <string.h>
 #include <strings.h>
 

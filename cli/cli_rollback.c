@@ -1,9 +1,7 @@
-/* cli_rollback: `mlaudit rollback TARGET --reason TEXT --key KEYFILE` — put
- * the last good version back on a deployment target (SPEC §1 "roll back to
- * the last good version"). Reads the target's timeline (DEPLOYMENT,
- * ROLLBACK, RETIREMENT entries), picks the latest version deployed before
- * the live one that was neither rolled back from, retired, nor deployed with
- * a recorded policy violation, and records a signed ROLLBACK to it. */
+/* cli_rollback: `mlaudit rollback TARGET` — put the last good version back
+ * (SPEC §1): replays the target's timeline, skips versions rolled back
+ * from, retired or deployed with policy violations, and records a signed
+ * ROLLBACK to the latest one left. */
 #include <string.h>
 #include <strings.h>
 

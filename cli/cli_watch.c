@@ -1,8 +1,7 @@
 /* cli_watch: `mlaudit watch` — a monitor on the live tail (SPEC §4
- * Subscribe): one line per alert — a metric regression between evaluations
- * of successive versions, a production deployment nobody approved, every
- * rollback, every entry recorded with policy violations, every key event —
- * and optionally a command run per alert (paging, chat, tickets). */
+ * Subscribe): one line per alert (metric regressions between versions,
+ * unapproved production deployments, rollbacks, policy violations, key
+ * events), optionally running a command per alert. */
 #include <errno.h>
 #include <math.h>
 #include <spawn.h>
