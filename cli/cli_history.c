@@ -148,15 +148,17 @@ static int history_collect(cli_ctx *ctx, rows *rs, const char *type, const char 
     size_t n_subject = rs->n;
     for (size_t i = 0; i < n_subject && !rs->truncated; i++) {
         const row *w = &rs->v[i];
-        if (!w->r.change || !kind_defines(w->r.kind) ||
-            w->r.kind == MLAUDIT__V1__KIND__KIND_EVALUATION)
-            continue;
+        /* Only models are evaluated (an EVALUATION's evaluated-model). */
+        if (w->r.kind != MLAUDIT__V1__KIND__KIND_MODEL) continue;
         bool seen = false; /* one lineage call per version */
         for (size_t j = 0; j < i && !seen; j++)
             seen = rs->v[j].r.change && kind_defines(rs->v[j].r.kind) &&
                    !strcmp(rs->v[j].version, w->version);
         if (seen) continue;
-        if ((code = add_evaluations(ctx, rs, w->r.subject)) != CLI_EXIT_OK) return code;
+        /* A copy: adding rows may move rs->v, and w with it. */
+        char id[CLI_IDENTITY_MAX];
+        memcpy(id, w->r.subject, sizeof id);
+        if ((code = add_evaluations(ctx, rs, id)) != CLI_EXIT_OK) return code;
     }
     if (rs->n) qsort(rs->v, rs->n, sizeof *rs->v, by_seq);
     return CLI_EXIT_OK;
@@ -449,7 +451,9 @@ static int side_load(cli_ctx *ctx, side *s, const char *what)
                         "%s: %s was never recorded (check the type, name and version: mlaudit "
                         "history NAME)",
                         what, s->identity);
-    if ((code = add_evaluations(ctx, &s->rs, s->identity)) != CLI_EXIT_OK) return code;
+    if (s->rs.v[0].r.kind == MLAUDIT__V1__KIND__KIND_MODEL &&
+        (code = add_evaluations(ctx, &s->rs, s->identity)) != CLI_EXIT_OK)
+        return code;
     qsort(s->rs.v + 1, s->rs.n - 1, sizeof *s->rs.v, by_seq);
     s->c = s->rs.v[0].r.change;
     s->fields = json_object();
