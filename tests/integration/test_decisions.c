@@ -1133,6 +1133,109 @@ START_TEST(test_subscribe_delivers_matching_entries_proven)
 }
 END_TEST
 
+/* A consumer that stalls in its callback while the log runs ahead. */
+typedef struct stall {
+    ledgerd *d;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stalled, flooded;
+    uint64_t first, last;
+    size_t n;
+} stall;
+
+static mla_status on_stall(void *ctx, uint64_t seq, mla_slice entry, mla_slice violations)
+{
+    stall *s = ctx;
+    (void)entry;
+    (void)violations;
+    pthread_mutex_lock(&s->mu);
+    if (s->n++ == 0) s->first = seq;
+    s->last = seq;
+    if (!s->stalled) {
+        s->stalled = true;
+        pthread_cond_broadcast(&s->cv);
+        while (!s->flooded) pthread_cond_wait(&s->cv, &s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return MLA_OK;
+}
+
+/* Once the consumer stalls: 300 entries, in three atomic batches. */
+static void *flood_main(void *arg)
+{
+    stall *s = arg;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stalled) pthread_cond_wait(&s->cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+    for (int round = 0; round < 3; round++) {
+        mla_buf env[100];
+        mla_slice sl[100];
+        static mla_receipt rc[100];
+        for (int i = 0; i < 100; i++) {
+            char v[32];
+            snprintf(v, sizeof v, "%d", round * 100 + i);
+            art subj, in;
+            art_set(&subj, "model", "flood", v, (uint8_t)(i + 1));
+            art_set(&in, "dataset", "flood-data", "1", 0);
+            mla_pb_input inp = MLAUDIT__V1__INPUT__INIT, *inpp = &inp;
+            inp.artifact = &in.a;
+            inp.role = (char *)(uintptr_t) "training-data";
+            mla_pb_change c = change_of(MLAUDIT__V1__KIND__KIND_MODEL, "flood@example.com");
+            c.subject = &subj.a;
+            c.inputs = &inpp;
+            c.n_inputs = 1;
+            mla_buf_init(&env[i], 1 << 20);
+            tu_assert_ok(
+                mla_client_envelope_sign(&env[i], &c, (const mla_privkey *const *)&s->d->admin, 1));
+            sl[i] = mla_buf_slice(&env[i]);
+        }
+        tu_assert_ok(mla_client_append_batch(s->d->client, sl, 100, rc));
+        for (int i = 0; i < 100; i++) mla_buf_dispose(&env[i]);
+    }
+    pthread_mutex_lock(&s->mu);
+    s->flooded = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+static mla_status on_count(void *ctx, uint64_t seq, mla_slice entry, mla_slice violations)
+{
+    uint64_t *first = ctx;
+    (void)entry;
+    (void)violations;
+    *first = seq;
+    return mla_err(MLA_ESHUTDOWN, "count: first is %llu", (unsigned long long)seq);
+}
+
+START_TEST(test_subscribe_cut_when_lagging_names_the_resume_seq)
+{
+    ledgerd d;
+    static const char *const lag[] = {"--subscribe-lag-max", "50", NULL};
+    daemon_start_with(&d, lag);
+    record_plain_model(&d, "warm", "1", 0x01);
+    stall s = {.d = &d};
+    pthread_mutex_init(&s.mu, NULL);
+    pthread_cond_init(&s.cv, NULL);
+    pthread_t th;
+    ck_assert(pthread_create(&th, NULL, flood_main, &s) == 0);
+    uint64_t resume = 0;
+    tu_assert_fail_with(mla_client_subscribe(d.client, 0, NULL, 60000, on_stall, &s, &resume),
+                        MLA_ELIMIT, "resume from seq");
+    pthread_join(th, NULL);
+    /* What arrived came in order from 0; resuming goes on right after it. */
+    ck_assert_uint_eq(s.first, 0);
+    ck_assert_uint_eq(s.last + 1, s.n);
+    ck_assert_uint_eq(resume, s.last + 1);
+    ck_assert_uint_lt(resume, 301);
+    uint64_t next = UINT64_MAX;
+    tu_assert_fail_with(mla_client_subscribe(d.client, resume, NULL, 10000, on_count, &next, NULL),
+                        MLA_ESHUTDOWN, "count");
+    ck_assert_uint_eq(next, resume);
+    daemon_stop(&d);
+}
+END_TEST
+
 static Suite *decisions_suite(void)
 {
     Suite *s = suite_create("decisions");
@@ -1153,6 +1256,7 @@ static Suite *decisions_suite(void)
     suite_add_tcase(s, rec);
     TCase *sub = tcase_create("subscribe");
     tcase_add_test(sub, test_subscribe_delivers_matching_entries_proven);
+    tcase_add_test(sub, test_subscribe_cut_when_lagging_names_the_resume_seq);
     suite_add_tcase(s, sub);
     return s;
 }
