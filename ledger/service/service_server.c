@@ -989,10 +989,13 @@ static void on_send(mla_service_call *c, bool ok)
 
 static void on_recv(mla_service_call *c, bool ok)
 {
-    if (ok) {
-        /* A message, or (none) the client's half-close. A failed receive
-         * means the call is over: the close op tells the handler. */
-        enqueue_event(c, c->recv_bb ? EV_MSG : EV_HALF);
+    if (ok && c->recv_bb) {
+        enqueue_event(c, EV_MSG);
+    } else if (ok && !grpc_call_failed_before_recv_message(c->call)) {
+        /* The client's half-close. A cancelled call also ends with no
+         * message; it must not pass for one (RecordDecisions would seal
+         * what was never acknowledged): the close op tells the handler. */
+        enqueue_event(c, EV_HALF);
     } else if (c->recv_bb) {
         grpc_byte_buffer_destroy(c->recv_bb);
         c->recv_bb = NULL;
