@@ -1077,7 +1077,10 @@ mla_status mla_client_resolve(mla_client *c, const char *decision_id, const char
     if ((rc = extend_chain(c, out, want_target ? want_target : (dec ? dec->target : NULL))) !=
         MLA_OK)
         goto out;
-    rc = verify(out, &c->verifier, by_id ? NULL : &time_ns, want_target);
+    /* time_ns 0 asks for the latest state (service_query.c), i.e. after
+     * every entry on the target. */
+    int64_t at = time_ns ? time_ns : INT64_MAX;
+    rc = verify(out, &c->verifier, by_id ? NULL : &at, want_target);
 out:
     mla_codec_decision_free(dec);
     mla_buf_dispose(&resp);
