@@ -332,6 +332,27 @@ MLAUDIT_LOG_KEY= run 2 "verify-decision without --log-key" "$M" verify-decision 
 has "$T/err" "--log-key: required" "verify-decision: missing log key named"
 run 2 "verify-decision of a missing file" "$M" verify-decision nowhere.bin
 
+# Sealed batches: the recorder signs each batch with the serving key the
+# target's DEPLOYMENT named, and the proof shows that key signed it.
+"$M" keygen --out serving --json >serving.json || exit 1
+rec deployer deployment --name fraud-detector --version 2 --target fraud-batch --stage production \
+    --serving-key serving.pub --reason "nightly batch scoring" --actor dave >/dev/null
+"$PY" -c "
+import hashlib, json, time
+print(json.dumps({'id': 'sb-1', 'time': time.time_ns(), 'input_digest': hashlib.sha256(b'i').hexdigest(),
+    'output_digest': hashlib.sha256(b'o').hexdigest()}))" >sealed.jsonl
+run 0 "record-decisions sealed by a serving key" R record-decisions sealed.jsonl --target fraud-batch \
+    --serving-key serving.key
+run 0 "prove a sealed decision" R prove-decision sb-1
+has "$T/out" "signed by key $(json serving.json "d['keyid']")" "the serving key signed the batch"
+sed 's/"sb-1"/"sb-2"/' sealed.jsonl >sealed2.jsonl
+run 3 "record-decisions sealed by a key no deployment named" R record-decisions sealed2.jsonl \
+    --target fraud-batch --serving-key writer.key
+has "$T/err" "DECISION_BATCH" "the refusal names what the key may not sign"
+has "$T/err" "0 decisions acknowledged before the error" "record-decisions: how many got in"
+run 2 "record-decisions with an unreadable serving key" R record-decisions sealed.jsonl \
+    --serving-key nowhere.key
+
 # ---- watch -------------------------------------------------------------------------------------
 FROM=$(R checkpoint --json | "$PY" -c "import json,sys; print(json.load(sys.stdin)['size'])")
 run 0 "watch with nothing new" R watch --max-seconds 1
