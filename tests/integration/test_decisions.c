@@ -18,7 +18,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/time.h>
+
 #include "client/client.h"
+#include "rpc_util.h"
 #include "testutil.h"
 
 extern char **environ;
@@ -1236,12 +1242,318 @@ START_TEST(test_subscribe_cut_when_lagging_names_the_resume_seq)
 }
 END_TEST
 
+/* ---- a lying server ------------------------------------------------------
+ * A proxy in the test: it forwards each unary call to the real daemon and
+ * tampers with the answer (or the question) as the test asks, so every
+ * entry it shows is genuine and signed checkpoints stay real. The client
+ * must refuse whatever no longer proves what it claims. One thread serves
+ * one call at a time. */
+
+typedef enum lie {
+    LIE_NONE,
+    LIE_QUERY_ANY_KIND, /* Query: the kind filter dropped (genuine entries that do not match) */
+    LIE_QUERY_BYTES, /* Query: a byte of entries[0] flipped and its leaf hash recomputed */
+    LIE_QUERY_LEAF, /* Query: entries[0]'s leaf hash flipped */
+    LIE_LINEAGE_ROLE, /* GetLineage: edges[0] given another role */
+    LIE_LINEAGE_EDGE, /* GetLineage: an edge moved onto an artifact outside the graph */
+    LIE_RESOLVE_FRACTION, /* ResolveDecision: serving[0] given another traffic fraction */
+    LIE_RESOLVE_DROP, /* ResolveDecision: the timeline's last entry left out */
+} lie;
+
+typedef struct proxy {
+    rpc_conn *up;
+    grpc_server *srv;
+    grpc_completion_queue *cq;
+    pthread_t thread;
+    char target[64];
+    _Atomic int mode;
+    int shutdown_tag;
+    bool shutdown_seen;
+} proxy;
+
+static grpc_event proxy_wait(proxy *x, void *tag)
+{
+    for (;;) {
+        grpc_event ev =
+            grpc_completion_queue_next(x->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+        ck_assert_int_eq(ev.type, GRPC_OP_COMPLETE);
+        if (ev.tag == &x->shutdown_tag && tag != &x->shutdown_tag) {
+            x->shutdown_seen = true;
+            continue;
+        }
+        ck_assert_ptr_eq(ev.tag, tag);
+        return ev;
+    }
+}
+
+static void proxy_batch(proxy *x, grpc_call *call, const grpc_op *ops, size_t n)
+{
+    ck_assert_int_eq(grpc_call_start_batch(call, ops, n, (void *)(uintptr_t)ops, NULL),
+                     GRPC_CALL_OK);
+    mla_ignore(proxy_wait(x, (void *)(uintptr_t)ops).success);
+}
+
+/* Re-encode a decoded message into out (replacing it). */
+static void reencode(mla_buf *out, ProtobufCMessage *m)
+{
+    mla_buf_clear(out);
+    tu_assert_ok(mla_codec_rpc_encode(out, m));
+    mla_codec_rpc_free(m);
+}
+
+static void tamper_request(lie mode, const char *method, mla_buf *req)
+{
+    if (mode != LIE_QUERY_ANY_KIND || strcmp(method, "/mlaudit.v1.Ledger/Query") != 0) return;
+    ProtobufCMessage *m = NULL;
+    tu_assert_ok(mla_codec_rpc_decode(&m, &mlaudit__v1__query_request__descriptor,
+                                      mla_buf_slice(req), "QueryRequest"));
+    ((Mlaudit__V1__QueryRequest *)m)->kind = 0;
+    reencode(req, m);
+}
+
+static void tamper_response(lie mode, const char *method, mla_buf *resp)
+{
+    ProtobufCMessage *m = NULL;
+    if ((mode == LIE_QUERY_BYTES || mode == LIE_QUERY_LEAF) &&
+        strcmp(method, "/mlaudit.v1.Ledger/Query") == 0) {
+        tu_assert_ok(mla_codec_rpc_decode(&m, &mlaudit__v1__query_response__descriptor,
+                                          mla_buf_slice(resp), "QueryResponse"));
+        Mlaudit__V1__QueryResponse *r = (Mlaudit__V1__QueryResponse *)m;
+        ck_assert_uint_gt(r->n_entries, 0);
+        Mlaudit__V1__StoredEntry *e = r->entries[0];
+        if (mode == LIE_QUERY_LEAF) {
+            e->leaf_hash.data[3] ^= 0x10;
+        } else {
+            /* In the reason text: the entry still decodes, and its leaf
+             * hash is made to match, so only the proof can tell. */
+            uint8_t *hit = memmem(e->entry.data, e->entry.len, "integration", 11);
+            ck_assert_ptr_nonnull(hit);
+            hit[0] = 'I';
+            mla_hash h;
+            mla_merkle_leaf_hash(&h, mla_slice_make(e->entry.data, e->entry.len));
+            memcpy(e->leaf_hash.data, h.b, 32);
+        }
+        reencode(resp, m);
+    } else if ((mode == LIE_LINEAGE_ROLE || mode == LIE_LINEAGE_EDGE) &&
+               strcmp(method, "/mlaudit.v1.Ledger/GetLineage") == 0) {
+        tu_assert_ok(mla_codec_rpc_decode(&m, &mlaudit__v1__get_lineage_response__descriptor,
+                                          mla_buf_slice(resp), "GetLineageResponse"));
+        Mlaudit__V1__GetLineageResponse *r = (Mlaudit__V1__GetLineageResponse *)m;
+        ck_assert_uint_gt(r->n_edges, 1);
+        /* Strings of the decoded message are protobuf-c's: replace in place
+         * with something no longer than the original. */
+        if (mode == LIE_LINEAGE_ROLE) {
+            ck_assert_uint_ge(strlen(r->edges[0]->role), 4);
+            memcpy(r->edges[0]->role, "code", 5);
+        } else {
+            /* edges[1] moved onto another artifact: "model:ranker@9". */
+            char *to = r->edges[1]->to;
+            to[strlen(to) - 1] = '9';
+        }
+        reencode(resp, m);
+    } else if ((mode == LIE_RESOLVE_FRACTION || mode == LIE_RESOLVE_DROP) &&
+               strcmp(method, "/mlaudit.v1.Ledger/ResolveDecision") == 0) {
+        tu_assert_ok(mla_codec_rpc_decode(&m, &mlaudit__v1__resolve_decision_response__descriptor,
+                                          mla_buf_slice(resp), "ResolveDecisionResponse"));
+        Mlaudit__V1__ResolveDecisionResponse *r = (Mlaudit__V1__ResolveDecisionResponse *)m;
+        if (mode == LIE_RESOLVE_FRACTION) {
+            ck_assert_uint_gt(r->n_serving, 0);
+            r->serving[0]->traffic_fraction += 0.01;
+        } else {
+            ck_assert_uint_gt(r->n_deployment_entries, 1);
+            r->n_deployment_entries--;
+            r->n_deployment_inclusions--;
+        }
+        mla_buf_clear(resp);
+        tu_assert_ok(mla_codec_rpc_encode(resp, m));
+        if (mode == LIE_RESOLVE_DROP) {
+            r->n_deployment_entries++;
+            r->n_deployment_inclusions++;
+        }
+        mla_codec_rpc_free(m);
+    }
+}
+
+static void proxy_serve(proxy *x, grpc_call *call, const char *method)
+{
+    grpc_byte_buffer *req = NULL;
+    grpc_op ops[2];
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[1].op = GRPC_OP_RECV_MESSAGE;
+    ops[1].data.recv_message.recv_message = &req;
+    proxy_batch(x, call, ops, 2);
+    mla_buf reqb, resp;
+    mla_buf_init(&reqb, 1 << 24);
+    mla_buf_init(&resp, 1 << 24);
+    if (req) {
+        grpc_byte_buffer_reader rd;
+        ck_assert(grpc_byte_buffer_reader_init(&rd, req));
+        grpc_slice all = grpc_byte_buffer_reader_readall(&rd);
+        tu_assert_ok(mla_buf_append(&reqb, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all)));
+        grpc_slice_unref(all);
+        grpc_byte_buffer_reader_destroy(&rd);
+        grpc_byte_buffer_destroy(req);
+    }
+    lie mode = (lie)x->mode;
+    tamper_request(mode, method, &reqb);
+    rpc_status st;
+    memset(&st, 0, sizeof st);
+    grpc_status_code code = rpc_unary_raw(x->up, method, mla_buf_slice(&reqb), &resp, &st);
+    if (code == GRPC_STATUS_OK) {
+        tamper_response(mode, method, &resp);
+        grpc_slice sl = grpc_slice_from_copied_buffer((const char *)resp.ptr, resp.len);
+        grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&sl, 1);
+        grpc_slice_unref(sl);
+        grpc_op send;
+        memset(&send, 0, sizeof send);
+        send.op = GRPC_OP_SEND_MESSAGE;
+        send.data.send_message.send_message = bb;
+        proxy_batch(x, call, &send, 1);
+        grpc_byte_buffer_destroy(bb);
+    }
+    int cancelled = 0;
+    grpc_op fin[2];
+    memset(fin, 0, sizeof fin);
+    grpc_slice details = grpc_slice_from_copied_string(st.message);
+    fin[0].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    fin[0].data.send_status_from_server.status = code;
+    fin[0].data.send_status_from_server.status_details = code ? &details : NULL;
+    fin[1].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    fin[1].data.recv_close_on_server.cancelled = &cancelled;
+    proxy_batch(x, call, fin, 2);
+    grpc_slice_unref(details);
+    mla_buf_dispose(&reqb);
+    mla_buf_dispose(&resp);
+}
+
+static void *proxy_main(void *arg)
+{
+    proxy *x = arg;
+    for (;;) {
+        grpc_call *call = NULL;
+        grpc_call_details details;
+        grpc_metadata_array md;
+        grpc_call_details_init(&details);
+        grpc_metadata_array_init(&md);
+        ck_assert_int_eq(grpc_server_request_call(x->srv, &call, &details, &md, x->cq, x->cq, x),
+                         GRPC_CALL_OK);
+        bool served = proxy_wait(x, x).success;
+        if (served) {
+            char method[256];
+            size_t n = GRPC_SLICE_LENGTH(details.method);
+            if (n >= sizeof method) n = sizeof method - 1;
+            memcpy(method, GRPC_SLICE_START_PTR(details.method), n);
+            method[n] = '\0';
+            proxy_serve(x, call, method);
+            grpc_call_unref(call);
+        }
+        grpc_call_details_destroy(&details);
+        grpc_metadata_array_destroy(&md);
+        if (!served) return NULL; /* shutting down */
+    }
+}
+
+static void proxy_start(proxy *x, const ledgerd *d)
+{
+    memset(x, 0, sizeof *x);
+    x->up = rpc_connect(d->target);
+    grpc_init();
+    x->cq = grpc_completion_queue_create_for_next(NULL);
+    x->srv = grpc_server_create(NULL, NULL);
+    grpc_server_register_completion_queue(x->srv, x->cq, NULL);
+    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    int port = grpc_server_add_http2_port(x->srv, "127.0.0.1:0", creds);
+    grpc_server_credentials_release(creds);
+    ck_assert_int_gt(port, 0);
+    snprintf(x->target, sizeof x->target, "127.0.0.1:%d", port);
+    grpc_server_start(x->srv);
+    ck_assert(pthread_create(&x->thread, NULL, proxy_main, x) == 0);
+}
+
+static void proxy_stop(proxy *x)
+{
+    /* STYLE: shutdown-and-notify, cancel calls, drain the queue, destroy. */
+    grpc_server_shutdown_and_notify(x->srv, x->cq, &x->shutdown_tag);
+    grpc_server_cancel_all_calls(x->srv);
+    pthread_join(x->thread, NULL);
+    if (!x->shutdown_seen) mla_ignore(proxy_wait(x, &x->shutdown_tag).success);
+    grpc_completion_queue_shutdown(x->cq);
+    while (grpc_completion_queue_next(x->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
+           GRPC_QUEUE_SHUTDOWN) {
+    }
+    grpc_server_destroy(x->srv);
+    grpc_completion_queue_destroy(x->cq);
+    grpc_shutdown();
+    rpc_close(x->up);
+}
+
+START_TEST(test_a_lying_server_is_caught)
+{
+    ledgerd d;
+    daemon_start(&d);
+    uint64_t dep1, dep2;
+    timeline(&d, &dep1, &dep2);
+    const char *in[] = {"dataset:clicks@1", "code:trainer@abc"};
+    const char *roles[] = {"training-data", "config"};
+    record_model(&d, "ranker", "1", 0x21, in, roles, 2);
+    mla_recorder *rec;
+    tu_assert_ok(mla_recorder_start(&rec, d.client, NULL));
+    record_n(rec, TARGET, 0, 4, "2");
+    tu_assert_ok(mla_recorder_close(rec));
+
+    proxy x;
+    proxy_start(&x, &d);
+    mla_client *c = NULL;
+    mla_client_options o = {
+        .target = x.target, .insecure = true, .verifier = &d.verifier, .timeout_ms = 10000};
+    tu_assert_ok(mla_client_open(&c, &o));
+
+    /* Honest through the proxy: everything verifies. */
+    mla_client_page p;
+    mla_client_query q = {.kind = MLAUDIT__V1__KIND__KIND_DEPLOYMENT};
+    tu_assert_ok(mla_client_query_page(c, &q, &p));
+    ck_assert_uint_eq(p.n_entries, 2);
+    mla_client_page_dispose(&p);
+    mla_client_lineage_graph g;
+    tu_assert_ok(mla_client_lineage(c, "model:ranker@1", false, 0, &g));
+    mla_client_lineage_dispose(&g);
+    mla_client_resolution r;
+    tu_assert_ok(mla_client_resolve(c, "req-000002", NULL, 0, &r));
+    mla_client_resolution_dispose(&r);
+
+    x.mode = LIE_QUERY_ANY_KIND;
+    tu_assert_fail_with(mla_client_query_page(c, &q, &p), MLA_ECORRUPT, "kind MODEL");
+    x.mode = LIE_QUERY_BYTES;
+    tu_assert_fail_with(mla_client_query_page(c, &q, &p), MLA_ECORRUPT, "entries[0]");
+    x.mode = LIE_QUERY_LEAF;
+    tu_assert_fail_with(mla_client_query_page(c, &q, &p), MLA_ECORRUPT,
+                        "do not hash to its leaf hash");
+    x.mode = LIE_LINEAGE_ROLE;
+    tu_assert_fail_with(mla_client_lineage(c, "model:ranker@1", false, 0, &g), MLA_ECORRUPT,
+                        "with role code");
+    x.mode = LIE_LINEAGE_EDGE;
+    tu_assert_fail_with(mla_client_lineage(c, "model:ranker@1", false, 0, &g), MLA_ECORRUPT,
+                        "not connected to model:ranker@1");
+    x.mode = LIE_RESOLVE_FRACTION;
+    tu_assert_fail_with(mla_client_resolve(c, "req-000002", NULL, 0, &r), MLA_ECORRUPT,
+                        "resolution.serving");
+    x.mode = LIE_RESOLVE_DROP;
+    tu_assert_fail_with(mla_client_resolve(c, "req-000002", NULL, 0, &r), MLA_ECORRUPT,
+                        "resolution.serving");
+    mla_client_close(c);
+    proxy_stop(&x);
+    daemon_stop(&d);
+}
+END_TEST
+
 static Suite *decisions_suite(void)
 {
     Suite *s = suite_create("decisions");
     TCase *q = tcase_create("query");
     tcase_add_test(q, test_query_pages_are_proven_and_match);
     tcase_add_test(q, test_lineage_edges_are_proven_by_their_entries);
+    tcase_add_test(q, test_a_lying_server_is_caught);
     suite_add_tcase(s, q);
     TCase *r = tcase_create("resolve");
     tcase_add_test(r, test_resolution_verify_rejects_tampering);
