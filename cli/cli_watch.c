@@ -25,6 +25,8 @@ typedef struct watch {
     double thr_default;
     size_t n_alerts;
     uint64_t next_seq; /* resume point: one past the last entry seen */
+    uint64_t to; /* --to: stop before this seq (UINT64_MAX: never) */
+    bool reached_to;
     int fail; /* an exit code from inside the stream callback */
 } watch;
 
@@ -293,6 +295,10 @@ out:
 static mla_status on_entry(void *vctx, uint64_t seq, mla_slice entry, mla_slice violations)
 {
     watch *w = vctx;
+    if (seq >= w->to) {
+        w->reached_to = true;
+        return MLA_ENOTFOUND; /* stops the stream; mapped back to a clean end */
+    }
     cli_rec r;
     if (cli_rec_open(&r, seq, entry) != MLA_OK) {
         w->fail = cli_fail(w->ctx, CLI_EXIT_NO, "the live tail: %s", mla_error_last()->msg);
@@ -349,6 +355,10 @@ static mla_status on_entry(void *vctx, uint64_t seq, mla_slice entry, mla_slice 
         w->fail = code;
         return MLA_EIO;
     }
+    if (seq + 1 >= w->to) {
+        w->reached_to = true;
+        return MLA_ENOTFOUND;
+    }
     return MLA_OK;
 }
 
@@ -356,6 +366,8 @@ static mla_status on_entry(void *vctx, uint64_t seq, mla_slice entry, mla_slice 
 
 static const cli_flag watch_flags[] = {
     {"from", 0, "SEQ", false, "start at this seq (default: the end of the log: only new entries)"},
+    {"to", 0, "SEQ", false,
+     "stop before this seq (with --from: check a range of the log for alerts, then exit)"},
     {"kind", 0, "KIND", false, "watch only entries of this kind"},
     {"target", 0, "TARGET", false, "watch only entries about this deployment target"},
     {"exec", 0, "CMD", false,
@@ -377,6 +389,9 @@ static int watch_run(cli_ctx *ctx)
     const char *v = cli_opt(ctx, "exec");
     if (v && !*v) return cli_usage(ctx, "--exec: empty command");
     uint64_t from = 0, max_s = 0;
+    w.to = UINT64_MAX;
+    if ((v = cli_opt(ctx, "to")) && !cli_parse_u64(v, &w.to))
+        return cli_usage(ctx, "--to: \"%s\" is not an entry seq", v);
     if ((v = cli_opt(ctx, "from")) && !cli_parse_u64(v, &from))
         return cli_usage(ctx, "--from: \"%s\" is not an entry seq", v);
     if ((v = cli_opt(ctx, "max-seconds")) &&
@@ -430,13 +445,18 @@ static int watch_run(cli_ctx *ctx)
                 max_s ? "" : " (interrupt to stop)");
     uint64_t resume = 0;
     int64_t t0 = mla_time_mono_ns();
-    mla_status rc =
-        mla_client_subscribe(ctx->client, from, &f, (int)(max_s * 1000), on_entry, &w, &resume);
+    mla_status rc = MLA_OK;
+    if (from < w.to)
+        rc =
+            mla_client_subscribe(ctx->client, from, &f, (int)(max_s * 1000), on_entry, &w, &resume);
+    else
+        w.reached_to = true;
     int64_t elapsed_ms = (mla_time_mono_ns() - t0) / 1000000;
     fflush(stdout);
+    if (w.reached_to && !w.fail) rc = MLA_OK;
     /* A stream the server ended cleanly before --max-seconds (e.g. on its
      * shutdown) is a lost connection too: the monitor stopped watching. */
-    if (rc == MLA_OK && (!max_s || elapsed_ms + 100 < (int64_t)max_s * 1000))
+    if (rc == MLA_OK && !w.reached_to && (!max_s || elapsed_ms + 100 < (int64_t)max_s * 1000))
         rc = mla_err(MLA_EIO, "the server ended the stream");
     if (w.fail) {
         code = w.fail;
@@ -458,9 +478,10 @@ static int watch_run(cli_ctx *ctx)
     } else {
         code = w.n_alerts ? CLI_EXIT_NO : CLI_EXIT_OK;
         if (!ctx->json)
-            fprintf(stderr, "stopped after %llu s: %zu alert%s; next seq %llu\n",
-                    (unsigned long long)max_s, w.n_alerts, w.n_alerts == 1 ? "" : "s",
-                    (unsigned long long)w.next_seq);
+            fprintf(stderr, "stopped %s: %zu alert%s; next seq %llu\n",
+                    w.reached_to ? "at --to" : "at --max-seconds", w.n_alerts,
+                    w.n_alerts == 1 ? "" : "s",
+                    (unsigned long long)(w.reached_to ? w.to : w.next_seq));
     }
 out:
     for (size_t i = 0; i < w.n_thr; i++) mla_free(w.thr_name[i]);
@@ -471,7 +492,7 @@ out:
 
 const cli_cmd cli_cmd_watch = {
     "watch",
-    "watch [--from SEQ] [--kind K] [--target X] [--exec CMD] [--max-seconds N] "
+    "watch [--from SEQ] [--to SEQ] [--kind K] [--target X] [--exec CMD] [--max-seconds N] "
     "[--threshold METRIC=VALUE ...]",
     "Follow the ledger live and print one line per alert.",
     "Alerts:\n"
@@ -483,9 +504,11 @@ const cli_cmd cli_cmd_watch = {
     "  ROLLBACK               every rollback\n"
     "  VIOLATION              every entry recorded with policy violations (audit mode)\n"
     "  KEY                    every key registered or revoked\n"
-    "--json prints one JSON object per alert line. Exit: 0 when --max-seconds passes with no\n"
-    "alert, 1 when any alert was printed, 4 when the connection is lost or the server cuts a\n"
-    "subscriber that fell behind (the message says which seq to resume --from).\n",
+    "--json prints one JSON object per alert line. Exit: 0 when --max-seconds passes (or --to\n"
+    "is reached) with no alert, 1 when any alert was printed, 4 when the connection is lost or\n"
+    "the server cuts a subscriber that fell behind (the message says which seq to resume\n"
+    "--from). With a --kind or --target filter, --to is noticed at the next matching entry:\n"
+    "give --max-seconds too.\n",
     watch_flags,
     true,
     watch_run,

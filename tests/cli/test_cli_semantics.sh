@@ -365,7 +365,7 @@ E3=$(rec writer evaluation --type evaluation --name fraud-detector-eval --versio
     --reason "holdout evaluation" --actor bob)
 D3=$(rec deployer deployment --name fraud-detector --version 3 --target fraud-api \
     --stage production --reason "hotfix" --actor dave)
-run 1 "watch replays alerts" R watch --from "$FROM" --max-seconds 3 --threshold loss=0.05 \
+run 1 "watch replays alerts" R watch --from "$FROM" --to $((D3 + 1)) --max-seconds 60 --threshold loss=0.05 \
     --exec 'printf "%s %s|%s\n" "$MLAUDIT_ALERT_KIND" "$MLAUDIT_SEQ" "$MLAUDIT_ALERT" >>alerts.txt'
 has "$T/out" "REGRESSION" "watch: regression alert"
 has "$T/out" "accuracy 0.85 vs 0.912 for model:fraud-detector@2" "watch: regression names both"
@@ -374,9 +374,11 @@ has "$T/out" "UNAPPROVED_DEPLOYMENT" "watch: unapproved production deployment"
 has alerts.txt "REGRESSION $E3|" "watch --exec: kind, seq and text in the environment"
 has alerts.txt "UNAPPROVED_DEPLOYMENT $D3|model:fraud-detector@3 deployed to production" \
     "watch --exec: second alert"
-run 1 "watch --json" R watch --from "$FROM" --max-seconds 2 --kind evaluation --json
+run 1 "watch --json" R watch --from "$FROM" --to $((E3 + 1)) --max-seconds 60 --kind evaluation --json
 eq "$(head -1 "$T/out" | "$PY" -c "import json,sys; d=json.load(sys.stdin); print(d['alert'], d['seq'])")" \
     "REGRESSION $E3" "watch --json: one object per alert"
+run 0 "watch of a range without alerts" R watch --from "$M3" --to $((M3 + 1))
+has "$T/err" "stopped at --to: 0 alerts" "watch --to: a clean range"
 run 2 "watch with a bad threshold" R watch --threshold accuracy
 has "$T/err" "--threshold" "bad threshold named"
 run 4 "watch of an unreachable server" "$M" "${G[@]}" --server 127.0.0.1:1 --timeout-ms 2000 \
@@ -399,7 +401,7 @@ RB=$(sed -n 's/.* at seq \([0-9]*\).*/\1/p' "$T/out")
 run 0 "which-model after the rollback" R which-model fraud-api --at now --json
 eq "$(json "$T/out" "[(s['model'], s['deployment_seq']) for s in d['serving']]")" \
     "[('model:fraud-detector@2', $RB)]" "the rollback put model 2 back"
-run 1 "watch sees the rollback" R watch --from "$RB" --max-seconds 2
+run 1 "watch sees the rollback" R watch --from "$RB" --to $((RB + 1)) --max-seconds 60
 has "$T/out" "ROLLBACK" "watch: rollback alert"
 has "$T/out" "fraud-api rolled back to model:fraud-detector@2" "watch: rollback named"
 # Model 2 is live again; the one before it (skipping 3, rolled back from) is model 1.
