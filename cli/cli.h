@@ -247,9 +247,6 @@ typedef struct cli_rec {
  * bytes do not decode or carry another seq. */
 mla_status cli_rec_open(cli_rec *out, uint64_t seq, mla_slice bytes) MLA_MUST_USE;
 void cli_rec_close(cli_rec *r);
-/** The target a change is about (deployment, rollback, retirement,
- * decision batch), or NULL. */
-const char *cli_change_target(const mla_pb_change *c);
 /** A metric of a change, or NULL. */
 const Mlaudit__V1__Change__MetricsEntry *cli_change_metric(const mla_pb_change *c,
                                                            const char *name);

@@ -364,7 +364,7 @@ static int history_run(cli_ctx *ctx)
             if (j && c) {
                 json_object_set_new(j, "actor", json_string(c->actor ? c->actor : ""));
                 json_object_set_new(j, "reason", json_string(c->reason ? c->reason : ""));
-                const char *t = cli_change_target(c);
+                const char *t = mla_codec_change_target(c);
                 if (t) json_object_set_new(j, "target", json_string(t));
                 if (c->n_metrics) json_object_set(j, "metrics", mj);
             }

@@ -212,18 +212,6 @@ void cli_rec_close(cli_rec *r)
     r->entry = NULL;
 }
 
-const char *cli_change_target(const mla_pb_change *c)
-{
-    if (!c) return NULL;
-    switch (c->detail_case) {
-    case MLAUDIT__V1__CHANGE__DETAIL_DEPLOYMENT: return c->deployment->target;
-    case MLAUDIT__V1__CHANGE__DETAIL_ROLLBACK: return c->rollback->target;
-    case MLAUDIT__V1__CHANGE__DETAIL_RETIREMENT: return c->retirement->target;
-    case MLAUDIT__V1__CHANGE__DETAIL_DECISION_BATCH: return c->decision_batch->target;
-    default: return NULL;
-    }
-}
-
 const Mlaudit__V1__Change__MetricsEntry *cli_change_metric(const mla_pb_change *c, const char *name)
 {
     for (size_t i = 0; c && i < c->n_metrics; i++)
@@ -276,7 +264,7 @@ static const char *mismatch(const mla_client_query *q, const cli_rec *r)
         !str_is(q->subject_name, s ? s->name : NULL) ||
         !str_is(q->subject_version, s ? s->version : NULL))
         return "its subject differs";
-    if (!str_is(q->target, cli_change_target(c))) return "its target differs";
+    if (!str_is(q->target, mla_codec_change_target(c))) return "its target differs";
     if (!str_is(q->actor, c->actor)) return "its actor differs";
     return NULL;
 }
@@ -432,7 +420,7 @@ static int query_line(cli_ctx *ctx, void *arg, cli_rec *r)
             json_object_set_new(j, "kind",
                                 json_string(c ? mla_codec_kind_name(c->kind) : "FOREIGN"));
             if (r->subject[0]) json_object_set_new(j, "subject", json_string(r->subject));
-            const char *t = cli_change_target(c);
+            const char *t = mla_codec_change_target(c);
             if (t) json_object_set_new(j, "target", json_string(t));
             if (c) json_object_set_new(j, "actor", json_string(c->actor ? c->actor : ""));
             if (c) json_object_set_new(j, "reason", json_string(c->reason ? c->reason : ""));
@@ -445,7 +433,7 @@ static int query_line(cli_ctx *ctx, void *arg, cli_rec *r)
         return CLI_EXIT_OK;
     }
     char subj[CLI_IDENTITY_MAX + MLA_LIMIT_NAME + 8];
-    const char *t = cli_change_target(c);
+    const char *t = mla_codec_change_target(c);
     if (t && r->subject[0])
         snprintf(subj, sizeof subj, "%s on %s", r->subject, t);
     else

@@ -341,8 +341,8 @@ static mla_status on_entry(void *vctx, uint64_t seq, mla_slice entry, mla_slice 
             char to[CLI_IDENTITY_MAX] = "";
             if (c->detail_case == MLAUDIT__V1__CHANGE__DETAIL_ROLLBACK)
                 cli_artifact_identity(to, c->rollback->to);
-            alert(w, &r, "ROLLBACK", "%s rolled back to %s by %s: %s", cli_change_target(c), to,
-                  actor, c->reason ? c->reason : "");
+            alert(w, &r, "ROLLBACK", "%s rolled back to %s by %s: %s", mla_codec_change_target(c),
+                  to, actor, c->reason ? c->reason : "");
             break;
         }
         case MLAUDIT__V1__KIND__KIND_DEPLOYMENT: code = check_approval(w, &r); break;

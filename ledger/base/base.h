@@ -161,6 +161,8 @@ mla_status mla_reader_end(const mla_reader *r, const char *field) MLA_MUST_USE;
 
 void mla_put_be64(uint8_t out[8], uint64_t v);
 uint64_t mla_get_be64(const uint8_t in[8]);
+void mla_put_be32(uint8_t out[4], uint32_t v);
+uint32_t mla_get_be32(const uint8_t in[4]);
 
 /** Constant-time equality of two equal-length byte strings. */
 bool mla_ct_equal(const void *a, const void *b, size_t n);

@@ -181,3 +181,16 @@ void mla_wipe(void *p, size_t n)
 {
     if (p && n) explicit_bzero(p, n);
 }
+
+void mla_put_be32(uint8_t out[4], uint32_t v)
+{
+    for (int i = 3; i >= 0; i--) {
+        out[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+uint32_t mla_get_be32(const uint8_t in[4])
+{
+    return (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
+}

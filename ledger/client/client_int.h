@@ -115,9 +115,6 @@ void mla_client__decoded_free(mla_client__decoded *d);
 /** *eq = the artifact's identity is `identity` (false for NULL a). */
 mla_status mla_client__identity_eq(bool *eq, const mla_pb_artifact *a,
                                    const char *identity) MLA_MUST_USE;
-/** The deployment target a change is about (deployment, rollback,
- * retirement, decision batch), or NULL. */
-const char *mla_client__change_target(const mla_pb_change *c);
 /** The leaf hash of a StoredEntry, checked against its bytes unless it is
  * redacted (then it must carry none): MLA_ECORRUPT naming field. */
 mla_status mla_client__leaf_of(mla_hash *out, const Mlaudit__V1__StoredEntry *e,

@@ -65,17 +65,6 @@ mla_status mla_client__identity_eq(bool *eq, const mla_pb_artifact *a, const cha
     return rc;
 }
 
-const char *mla_client__change_target(const mla_pb_change *c)
-{
-    switch (c->detail_case) {
-    case MLAUDIT__V1__CHANGE__DETAIL_DEPLOYMENT: return c->deployment->target;
-    case MLAUDIT__V1__CHANGE__DETAIL_ROLLBACK: return c->rollback->target;
-    case MLAUDIT__V1__CHANGE__DETAIL_RETIREMENT: return c->retirement->target;
-    case MLAUDIT__V1__CHANGE__DETAIL_DECISION_BATCH: return c->decision_batch->target;
-    default: return NULL;
-    }
-}
-
 mla_status mla_client__leaf_of(mla_hash *out, const Mlaudit__V1__StoredEntry *e, const char *field)
 {
     MLA_TRY(mla_client__hash(out, e->leaf_hash, field));
@@ -228,7 +217,7 @@ static mla_status query_match(const mla_client_query *q, const mla_client__decod
     if (text_set(q->actor) && strcmp(c->actor, q->actor) != 0)
         return mla_err(MLA_ECORRUPT, "%s: actor \"%s\", the query asked for \"%s\"", field,
                        c->actor, q->actor);
-    const char *target = mla_client__change_target(c);
+    const char *target = mla_codec_change_target(c);
     if (text_set(q->target) && (!target || strcmp(target, q->target) != 0))
         return mla_err(MLA_ECORRUPT, "%s: not on target \"%s\"", field, q->target);
     return MLA_OK;

@@ -709,7 +709,7 @@ static mla_status chain_load(link_entry *chain, const mla_client_resolution *r,
             mla_client__inclusion_check(&x->leaf, e->seq, &r->deployment_inclusions[i], cp, pf));
         MLA_TRY(mla_client__decode_entry(&x->d, mla_buf_slice(&e->entry), e->seq, field));
         const mla_pb_change *c = x->d.change;
-        const char *t = c ? mla_client__change_target(c) : NULL;
+        const char *t = c ? mla_codec_change_target(c) : NULL;
         if (!t || (c->kind != MLAUDIT__V1__KIND__KIND_DEPLOYMENT &&
                    c->kind != MLAUDIT__V1__KIND__KIND_ROLLBACK &&
                    c->kind != MLAUDIT__V1__KIND__KIND_RETIREMENT))
@@ -989,7 +989,7 @@ static mla_status extend_chain(mla_client *c, mla_client_resolution *r, const ch
         const mla_client_entry *first = &r->deployment_entries[0];
         MLA_TRY(mla_client__decode_entry(&d, mla_buf_slice(&first->entry), first->seq,
                                          "resolution.deployment_entries[0]"));
-        const char *t = target ? target : mla_client__change_target(d.change);
+        const char *t = target ? target : mla_codec_change_target(d.change);
         const mla_pb_link *l = target_link(d.entry, t);
         uint64_t prev = l->prev_seq;
         mla_hash want;

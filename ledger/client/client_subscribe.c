@@ -37,7 +37,7 @@ static mla_status filter_match(const sub *s, const mla_client__decoded *d, const
     if (f->subject_name && *f->subject_name &&
         (!c->subject || strcmp(c->subject->name, f->subject_name) != 0))
         return mla_err(MLA_ECORRUPT, "%s: its subject is not \"%.128s\"", field, f->subject_name);
-    const char *t = mla_client__change_target(c);
+    const char *t = mla_codec_change_target(c);
     if (f->target && *f->target && (!t || strcmp(t, f->target) != 0))
         return mla_err(MLA_ECORRUPT, "%s: not on target \"%.128s\"", field, f->target);
     return MLA_OK;

@@ -72,6 +72,10 @@ mla_status mla_codec_artifact_identity(mla_buf *out, const mla_pb_artifact *a) M
 /** Append the subject scope key "type:name" (every version of one artifact). */
 mla_status mla_codec_artifact_scope(mla_buf *out, const mla_pb_artifact *a) MLA_MUST_USE;
 
+/** The deployment target a change is about (DEPLOYMENT, ROLLBACK,
+ * RETIREMENT, DECISION_BATCH), or NULL; borrowed from c. */
+const char *mla_codec_change_target(const mla_pb_change *c);
+
 /** "MODEL", "DATASET", ... ; "UNSPECIFIED" for anything else. */
 const char *mla_codec_kind_name(mla_kind k);
 /** Parse a kind name, case-insensitive ("model", "MODEL", "decision_batch"). */

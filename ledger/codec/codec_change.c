@@ -57,6 +57,18 @@ bool mla_codec_role_known(mla_slice role)
     return false;
 }
 
+const char *mla_codec_change_target(const mla_pb_change *c)
+{
+    if (!c) return NULL;
+    switch (c->detail_case) {
+    case MLAUDIT__V1__CHANGE__DETAIL_DEPLOYMENT: return c->deployment->target;
+    case MLAUDIT__V1__CHANGE__DETAIL_ROLLBACK: return c->rollback->target;
+    case MLAUDIT__V1__CHANGE__DETAIL_RETIREMENT: return c->retirement->target;
+    case MLAUDIT__V1__CHANGE__DETAIL_DECISION_BATCH: return c->decision_batch->target;
+    default: return NULL;
+    }
+}
+
 static bool has_char(const char *s, char c) { return s && strchr(s, c) != NULL; }
 
 mla_status mla_codec__artifact_check(const char *path, const mla_pb_artifact *a,

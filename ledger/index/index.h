@@ -119,6 +119,11 @@ mla_status mla_index_serving_key_find(const mla_index_view *view, const char *ta
                                       const mla_hash *keyid, uint64_t *seq_out,
                                       uint8_t pub_out[32]) MLA_MUST_USE;
 
+/** The next decision of a 'D' record (be32 length, then its bytes):
+ * MLA_OK with *out borrowed from the record, MLA_ENOTFOUND at its end,
+ * MLA_ECORRUPT "store.decisions" if truncated. */
+mla_status mla_index_decisions_next(mla_reader *r, mla_slice *out) MLA_MUST_USE;
+
 /** Where decision (target, id) was recorded: MLA_OK, or MLA_ENOTFOUND. */
 mla_status mla_index_decision_find(const mla_index_view *view, const char *target, const char *id,
                                    uint64_t *batch_seq_out, uint32_t *index_out) MLA_MUST_USE;
@@ -151,6 +156,14 @@ struct mla_index_reader {
     void *read_ctx;
     uint64_t tree_size; /* only entries below this are answered */
 };
+
+/** Read entry seq into bytes (replacing its contents) and decode it; with
+ * with_change, also its Change (*c_out stays NULL for another payload type).
+ * MLA_ECORRUPT naming the seq if it does not decode or holds another seq.
+ * Free with mla_codec_entry_free / mla_codec_change_free. */
+mla_status mla_index_entry_load(const mla_index_reader *r, uint64_t seq, mla_buf *bytes,
+                                bool with_change, mla_pb_entry **e_out,
+                                mla_pb_change **c_out) MLA_MUST_USE;
 
 /* -- Query -- */
 typedef struct mla_index_query {

@@ -126,30 +126,14 @@ static mla_status tree_node(void *ctx, unsigned level, uint64_t index, mla_hash 
 static mla_status batch_root(const mla_index_reader *r, uint64_t seq, mla_hash *root,
                              uint64_t *count)
 {
-    char why[MLA_ERROR_MSG_MAX];
     mla_buf bytes;
     mla_pb_entry *e = NULL;
     mla_pb_change *c = NULL;
     mla_status rc;
     mla_buf_init(&bytes, MLA_LIMIT_ENTRY_BYTES);
-    if ((rc = r->read_entry(r->read_ctx, seq, &bytes)) != MLA_OK) goto out;
-    if ((rc = mla_codec_entry_decode(&e, mla_buf_slice(&bytes))) != MLA_OK) {
-        if (rc == MLA_ENOMEM) goto out;
-        memcpy(why, mla_error_last()->msg, sizeof why);
-        rc = mla_err(MLA_ECORRUPT, "entry %llu: does not decode: %s", (unsigned long long)seq, why);
-        goto out;
-    }
-    if (e->seq != seq || strcmp(e->envelope->payload_type, MLA_PAYLOAD_TYPE_CHANGE) != 0) {
+    if ((rc = mla_index_entry_load(r, seq, &bytes, true, &e, &c)) != MLA_OK) goto out;
+    if (!c) {
         rc = mla_err(MLA_ECORRUPT, "entry %llu: is no decision batch", (unsigned long long)seq);
-        goto out;
-    }
-    rc = mla_codec_change_decode(
-        &c, mla_slice_make(e->envelope->payload.data, e->envelope->payload.len));
-    if (rc != MLA_OK) {
-        if (rc == MLA_ENOMEM) goto out;
-        memcpy(why, mla_error_last()->msg, sizeof why);
-        rc = mla_err(MLA_ECORRUPT, "entry %llu: change does not decode: %s",
-                     (unsigned long long)seq, why);
         goto out;
     }
     if (c->kind != MLAUDIT__V1__KIND__KIND_DECISION_BATCH ||
@@ -175,28 +159,18 @@ static mla_status split(mla_slice rec, uint64_t seq, uint32_t want, mla_hash **l
     size_t n = 0;
     mla_hash *leaves;
     mla_reader rd;
+    mla_slice d;
+    mla_status rc;
     mla_reader_init(&rd, rec);
     /* Count first, so the leaf array is sized once and bounded. */
-    while (mla_reader_left(&rd) > 0) {
-        uint8_t lb[4];
-        mla_slice d;
-        if (mla_reader_left(&rd) < 4) goto bad;
-        for (int i = 0; i < 4; i++) MLA_TRY(mla_reader_u8(&rd, &lb[i], "decisions"));
-        size_t len = (size_t)lb[0] << 24 | (size_t)lb[1] << 16 | (size_t)lb[2] << 8 | lb[3];
-        if (len > mla_reader_left(&rd)) goto bad;
-        MLA_TRY(mla_reader_bytes(&rd, &d, len, "decisions"));
+    while ((rc = mla_index_decisions_next(&rd, &d)) == MLA_OK)
         if (++n > MLA_INDEX_BATCH_DECISIONS_MAX) goto bad;
-    }
-    if (n == 0 || want >= n) goto bad;
+    if (rc != MLA_ENOTFOUND || n == 0 || want >= n) goto bad;
     leaves = mla_calloc(n, sizeof *leaves);
     if (!leaves) return mla_err(MLA_ENOMEM, "decision: out of memory for %zu leaves", n);
     mla_reader_init(&rd, rec);
     for (size_t i = 0; i < n; i++) {
-        uint8_t lb[4];
-        mla_slice d;
-        for (int j = 0; j < 4; j++) mla_ignore(mla_reader_u8(&rd, &lb[j], "decisions"));
-        size_t len = (size_t)lb[0] << 24 | (size_t)lb[1] << 16 | (size_t)lb[2] << 8 | lb[3];
-        mla_ignore(mla_reader_bytes(&rd, &d, len, "decisions")); /* checked above */
+        mla_ignore(mla_index_decisions_next(&rd, &d)); /* checked above */
         /* SPEC §3: a decision leaf is SHA-256(0x00 || decision bytes). */
         mla_merkle_leaf_hash(&leaves[i], d);
         if (i == want) *wanted = d;

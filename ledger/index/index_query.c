@@ -34,48 +34,6 @@ static const uint8_t SEP = 0;
 
 static bool given(const char *s) { return s && s[0] != '\0'; }
 
-/* The entry at seq and its change (NULL when its payload is not a Change),
- * read through the reader's callback. Stored entries were validated when
- * appended: one that no longer decodes is corrupt. */
-static mla_status load(const mla_index_reader *r, uint64_t seq, mla_buf *bytes, bool with_change,
-                       mla_pb_entry **e_out, mla_pb_change **c_out)
-{
-    char why[MLA_ERROR_MSG_MAX];
-    mla_pb_entry *e = NULL;
-    mla_status rc;
-    *e_out = NULL;
-    *c_out = NULL;
-    mla_buf_clear(bytes);
-    MLA_TRY(r->read_entry(r->read_ctx, seq, bytes));
-    if ((rc = mla_codec_entry_decode(&e, mla_buf_slice(bytes))) != MLA_OK) {
-        if (rc == MLA_ENOMEM) return rc;
-        memcpy(why, mla_error_last()->msg, sizeof why);
-        return mla_err(MLA_ECORRUPT, "entry %llu: does not decode: %s", (unsigned long long)seq,
-                       why);
-    }
-    if (e->seq != seq) {
-        rc = mla_err(MLA_ECORRUPT, "entry %llu: says seq %llu", (unsigned long long)seq,
-                     (unsigned long long)e->seq);
-        goto out;
-    }
-    if (with_change && strcmp(e->envelope->payload_type, MLA_PAYLOAD_TYPE_CHANGE) == 0) {
-        mla_slice p = mla_slice_make(e->envelope->payload.data, e->envelope->payload.len);
-        if ((rc = mla_codec_change_decode(c_out, p)) != MLA_OK) {
-            if (rc != MLA_ENOMEM) {
-                memcpy(why, mla_error_last()->msg, sizeof why);
-                rc = mla_err(MLA_ECORRUPT, "entry %llu: change does not decode: %s",
-                             (unsigned long long)seq, why);
-            }
-            goto out;
-        }
-    }
-    *e_out = e;
-    return MLA_OK;
-out:
-    mla_codec_entry_free(e);
-    return rc;
-}
-
 /* First seq in [0, tree_size) whose ledger time is >= t (tree_size if none). */
 static mla_status time_lower_bound(const mla_index_reader *r, int64_t t, mla_buf *bytes,
                                    uint64_t *out)
@@ -85,7 +43,7 @@ static mla_status time_lower_bound(const mla_index_reader *r, int64_t t, mla_buf
         uint64_t mid = lo + (hi - lo) / 2;
         mla_pb_entry *e;
         mla_pb_change *c;
-        MLA_TRY(load(r, mid, bytes, false, &e, &c));
+        MLA_TRY(mla_index_entry_load(r, mid, bytes, false, &e, &c));
         bool before = e->ledger_time_ns < t;
         mla_codec_entry_free(e);
         if (before)
@@ -95,18 +53,6 @@ static mla_status time_lower_bound(const mla_index_reader *r, int64_t t, mla_buf
     }
     *out = lo;
     return MLA_OK;
-}
-
-/* The deployment target a change is about, or NULL. */
-static const char *change_target(const mla_pb_change *c)
-{
-    switch (c->detail_case) {
-    case MLAUDIT__V1__CHANGE__DETAIL_DEPLOYMENT: return c->deployment->target;
-    case MLAUDIT__V1__CHANGE__DETAIL_ROLLBACK: return c->rollback->target;
-    case MLAUDIT__V1__CHANGE__DETAIL_RETIREMENT: return c->retirement->target;
-    case MLAUDIT__V1__CHANGE__DETAIL_DECISION_BATCH: return c->decision_batch->target;
-    default: return NULL;
-    }
 }
 
 static bool text_eq(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
@@ -121,7 +67,7 @@ static bool change_matches(const mla_pb_change *c, const mla_index_query *q)
         if (given(q->subject_name) && !text_eq(a->name, q->subject_name)) return false;
         if (given(q->subject_version) && !text_eq(a->version, q->subject_version)) return false;
     }
-    if (given(q->target) && !text_eq(change_target(c), q->target)) return false;
+    if (given(q->target) && !text_eq(mla_codec_change_target(c), q->target)) return false;
     if (given(q->actor) && !text_eq(c->actor, q->actor)) return false;
     return true;
 }
@@ -150,7 +96,7 @@ static mla_status consider(qrun *x, uint64_t seq, int kind)
     if (x->decode) {
         mla_pb_entry *e;
         mla_pb_change *c;
-        MLA_TRY(load(x->r, seq, &x->bytes, true, &e, &c));
+        MLA_TRY(mla_index_entry_load(x->r, seq, &x->bytes, true, &e, &c));
         bool match = change_matches(c, x->q);
         mla_codec_change_free(c);
         mla_codec_entry_free(e);

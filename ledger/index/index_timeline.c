@@ -260,47 +260,6 @@ static mla_status apply(replay *p, uint64_t seq, const mla_pb_change *c, mla_buf
                    (unsigned long long)seq, p->target);
 }
 
-/* The entry at seq and its change, read through the reader's callback; one
- * that no longer decodes is corrupt (it was validated when appended). */
-static mla_status load(const mla_index_reader *r, uint64_t seq, mla_buf *bytes,
-                       mla_pb_entry **e_out, mla_pb_change **c_out)
-{
-    char why[MLA_ERROR_MSG_MAX];
-    mla_pb_entry *e = NULL;
-    mla_status rc;
-    *e_out = NULL;
-    *c_out = NULL;
-    mla_buf_clear(bytes);
-    MLA_TRY(r->read_entry(r->read_ctx, seq, bytes));
-    if ((rc = mla_codec_entry_decode(&e, mla_buf_slice(bytes))) != MLA_OK) {
-        if (rc == MLA_ENOMEM) return rc;
-        memcpy(why, mla_error_last()->msg, sizeof why);
-        return mla_err(MLA_ECORRUPT, "entry %llu: does not decode: %s", (unsigned long long)seq,
-                       why);
-    }
-    if (e->seq != seq) {
-        rc = mla_err(MLA_ECORRUPT, "entry %llu: says seq %llu", (unsigned long long)seq,
-                     (unsigned long long)e->seq);
-        goto out;
-    }
-    if (strcmp(e->envelope->payload_type, MLA_PAYLOAD_TYPE_CHANGE) == 0) {
-        mla_slice p = mla_slice_make(e->envelope->payload.data, e->envelope->payload.len);
-        if ((rc = mla_codec_change_decode(c_out, p)) != MLA_OK) {
-            if (rc != MLA_ENOMEM) {
-                memcpy(why, mla_error_last()->msg, sizeof why);
-                rc = mla_err(MLA_ECORRUPT, "entry %llu: change does not decode: %s",
-                             (unsigned long long)seq, why);
-            }
-            goto out;
-        }
-    }
-    *e_out = e;
-    return MLA_OK;
-out:
-    mla_codec_entry_free(e);
-    return rc;
-}
-
 void mla_index_timeline_dispose(mla_index_timeline *t)
 {
     if (!t) return;
@@ -336,7 +295,7 @@ mla_status mla_index_timeline_at(mla_index_timeline *out, const mla_index_reader
         mla_pb_entry *e;
         mla_pb_change *c;
         uint64_t seq = hist.v[n_before];
-        if ((rc = load(r, seq, &bytes, &e, &c)) != MLA_OK) goto out;
+        if ((rc = mla_index_entry_load(r, seq, &bytes, true, &e, &c)) != MLA_OK) goto out;
         bool after = e->ledger_time_ns > t_ns;
         rc = after ? MLA_OK : apply(&p, seq, c, &model);
         if (rc == MLA_OK && !after && out->n_serving) out->retired_seq = UINT64_MAX;

@@ -55,36 +55,16 @@ static mla_status k_put(const key *k, mla_slice value, mla_index_put put, void *
     return put(ctx, mla_slice_make(k->b, k->len), value);
 }
 
-static const char *change_target(const mla_pb_change *c)
-{
-    switch (c->detail_case) {
-    case MLAUDIT__V1__CHANGE__DETAIL_DEPLOYMENT: return c->deployment->target;
-    case MLAUDIT__V1__CHANGE__DETAIL_ROLLBACK: return c->rollback->target;
-    case MLAUDIT__V1__CHANGE__DETAIL_RETIREMENT: return c->retirement->target;
-    case MLAUDIT__V1__CHANGE__DETAIL_DECISION_BATCH: return c->decision_batch->target;
-    default: return NULL;
-    }
-}
-
 /* The subject identity of the entry at seq (an APPROVAL's approved_seq). */
 static mla_status subject_of(mla_buf *out, const mla_index_reader *r, uint64_t seq)
 {
     mla_buf bytes;
     mla_pb_entry *e = NULL;
     mla_pb_change *c = NULL;
-    mla_status rc;
     mla_buf_init(&bytes, MLA_LIMIT_ENTRY_BYTES);
-    if ((rc = r->read_entry(r->read_ctx, seq, &bytes)) != MLA_OK) goto out;
-    if ((rc = mla_codec_entry_decode(&e, mla_buf_slice(&bytes))) != MLA_OK) goto out;
-    if (strcmp(e->envelope->payload_type, MLA_PAYLOAD_TYPE_CHANGE) != 0) {
-        rc = MLA_ENOTFOUND;
-        goto out;
-    }
-    if ((rc = mla_codec_change_decode(
-             &c, mla_slice_make(e->envelope->payload.data, e->envelope->payload.len))) != MLA_OK)
-        goto out;
-    rc = c->subject ? mla_codec_artifact_identity(out, c->subject) : MLA_ENOTFOUND;
-out:
+    mla_status rc = mla_index_entry_load(r, seq, &bytes, true, &e, &c);
+    if (rc == MLA_OK)
+        rc = c && c->subject ? mla_codec_artifact_identity(out, c->subject) : MLA_ENOTFOUND;
     mla_codec_change_free(c);
     mla_codec_entry_free(e);
     mla_buf_dispose(&bytes);
@@ -152,7 +132,7 @@ mla_status mla_index_entry_put(const mla_index_reader *r, uint64_t seq, const ml
         if ((rc = k_put(&k, kind_v, put, ctx)) != MLA_OK) goto out;
     }
 
-    const char *target = change_target(c);
+    const char *target = mla_codec_change_target(c);
     if (target && target[0]) {
         k_start(&k, 'g');
         k_text(&k, mla_slice_cstr(target));
@@ -229,6 +209,16 @@ static void decision_key(key *k, const char *target, const char *id)
     k_bytes(k, id, strlen(id));
 }
 
+mla_status mla_index_decisions_next(mla_reader *r, mla_slice *out)
+{
+    mla_slice len;
+    if (mla_reader_left(r) == 0) return MLA_ENOTFOUND;
+    if (mla_reader_bytes(r, &len, 4, "store.decisions") != MLA_OK ||
+        mla_reader_bytes(r, out, mla_get_be32(len.ptr), "store.decisions") != MLA_OK)
+        return mla_err(MLA_ECORRUPT, "store.decisions: truncated record");
+    return MLA_OK;
+}
+
 mla_status mla_index_decision_find(const mla_index_view *view, const char *target, const char *id,
                                    uint64_t *batch_seq_out, uint32_t *index_out)
 {
@@ -243,8 +233,7 @@ mla_status mla_index_decision_find(const mla_index_view *view, const char *targe
         rc = mla_err(MLA_ECORRUPT, "store: decision record of %zu bytes", v.len);
     if (rc == MLA_OK) {
         *batch_seq_out = mla_get_be64(v.ptr);
-        *index_out = (uint32_t)v.ptr[8] << 24 | (uint32_t)v.ptr[9] << 16 |
-                     (uint32_t)v.ptr[10] << 8 | v.ptr[11];
+        *index_out = mla_get_be32(v.ptr + 8);
     }
     mla_buf_dispose(&tmp);
     return rc;
@@ -330,16 +319,13 @@ mla_status mla_index_decisions_put(const mla_index_view *view, uint64_t batch_se
         }
         if (rc != MLA_ENOTFOUND) break;
         rc = MLA_OK;
-        uint8_t len[4] = {(uint8_t)(ds[i].bytes.len >> 24), (uint8_t)(ds[i].bytes.len >> 16),
-                          (uint8_t)(ds[i].bytes.len >> 8), (uint8_t)ds[i].bytes.len};
+        uint8_t len[4];
+        mla_put_be32(len, (uint32_t)ds[i].bytes.len);
         if ((rc = mla_buf_append(&all, len, 4)) != MLA_OK) break;
         if ((rc = mla_buf_append(&all, ds[i].bytes.ptr, ds[i].bytes.len)) != MLA_OK) break;
         uint8_t v[12];
         mla_put_be64(v, batch_seq);
-        v[8] = (uint8_t)(i >> 24);
-        v[9] = (uint8_t)(i >> 16);
-        v[10] = (uint8_t)(i >> 8);
-        v[11] = (uint8_t)i;
+        mla_put_be32(v + 8, (uint32_t)i);
         decision_key(&k, target, d->id);
         if ((rc = k_put(&k, mla_slice_make(v, 12), put, ctx)) != MLA_OK) break;
         k.b[0] = MLA_INDEX_K_DECISION_BY_ID;

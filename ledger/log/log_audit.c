@@ -228,15 +228,6 @@ static mla_status bad(audit *a, uint64_t seq, const char *fmt, ...)
     return MLA_ECORRUPT; /* stops the walk; mla_log_audit maps it to OK + !ok */
 }
 
-static mla_status no_write(void *ctx, unsigned level, uint64_t index, const mla_hash *node)
-{
-    (void)ctx;
-    (void)level;
-    (void)index;
-    (void)node;
-    return MLA_OK;
-}
-
 static bool audit_key_lookup(void *ctx, const mla_hash *keyid, mla_log_keyrec *out)
 {
     audit *a = ctx;
@@ -284,18 +275,14 @@ static mla_status check_decisions(audit *a, const mla_pb_change *c)
     mla_merkle_frontier f;
     mla_merkle_frontier_init(&f);
     mla_reader_init(&r, mla_buf_slice(&a->dtmp));
-    while (mla_reader_left(&r) > 0) {
-        mla_slice lb, d;
-        if (mla_reader_bytes(&r, &lb, 4, "decisions") != MLA_OK ||
-            mla_reader_bytes(&r, &d,
-                             (size_t)lb.ptr[0] << 24 | (size_t)lb.ptr[1] << 16 |
-                                 (size_t)lb.ptr[2] << 8 | lb.ptr[3],
-                             "decisions") != MLA_OK)
-            return bad(a, a->seq, "the stored decisions of this batch are truncated");
+    mla_slice d;
+    while ((rc = mla_index_decisions_next(&r, &d)) == MLA_OK) {
         mla_hash leaf;
         mla_merkle_leaf_hash(&leaf, d);
-        MLA_TRY(mla_merkle_frontier_append(&f, &leaf, no_write, NULL));
+        MLA_TRY(mla_merkle_frontier_append(&f, &leaf, NULL, NULL));
     }
+    if (rc != MLA_ENOTFOUND)
+        return bad(a, a->seq, "the stored decisions of this batch are truncated");
     mla_hash root;
     mla_merkle_frontier_root(&f, &root);
     if (f.size != b->count || b->root.len != 32 || memcmp(root.b, b->root.data, 32) != 0)

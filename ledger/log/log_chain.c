@@ -8,17 +8,6 @@
 
 #include "log/log_int.h"
 
-static const char *change_target(const mla_pb_change *c)
-{
-    switch (c->detail_case) {
-    case MLAUDIT__V1__CHANGE__DETAIL_DEPLOYMENT: return c->deployment->target;
-    case MLAUDIT__V1__CHANGE__DETAIL_ROLLBACK: return c->rollback->target;
-    case MLAUDIT__V1__CHANGE__DETAIL_RETIREMENT: return c->retirement->target;
-    case MLAUDIT__V1__CHANGE__DETAIL_DECISION_BATCH: return c->decision_batch->target;
-    default: return NULL;
-    }
-}
-
 mla_status mla_log__change_scopes(mla_log_scope *scopes, size_t *n_out, const mla_pb_change *c)
 {
     size_t n = 0;
@@ -29,7 +18,7 @@ mla_status mla_log__change_scopes(mla_log_scope *scopes, size_t *n_out, const ml
         MLA_TRY(mla_codec_artifact_scope(&scopes[n].key, c->subject));
         n++;
     }
-    const char *target = change_target(c);
+    const char *target = mla_codec_change_target(c);
     if (target && target[0]) {
         /* A target's deployment timeline and its decision batches are two
          * chains: proving "nothing deployed in between" must not require

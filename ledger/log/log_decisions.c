@@ -17,21 +17,9 @@ void mla_log__decisions_free(mla_index_decision *ds, size_t n)
     }
 }
 
-static mla_status no_write(void *ctx, unsigned level, uint64_t index, const mla_hash *node)
+/* Decode decisions (ds_out has n slots; on error none is left decoded). */
+static mla_status decode_all(mla_index_decision *ds, const mla_slice *bytes, size_t n)
 {
-    (void)ctx;
-    (void)level;
-    (void)index;
-    (void)node;
-    return MLA_OK;
-}
-
-/* Decode decisions and compute what a batch over them must say. */
-static mla_status decode_all(mla_index_decision *ds, const mla_slice *bytes, size_t n,
-                             mla_hash *root, int64_t *first, int64_t *last)
-{
-    mla_merkle_frontier f;
-    mla_merkle_frontier_init(&f);
     for (size_t i = 0; i < n; i++) ds[i].d = NULL;
     for (size_t i = 0; i < n; i++) {
         mla_pb_decision *d;
@@ -43,15 +31,25 @@ static mla_status decode_all(mla_index_decision *ds, const mla_slice *bytes, siz
         }
         ds[i].bytes = bytes[i];
         ds[i].d = d;
+    }
+    return MLA_OK;
+}
+
+/* What a batch over the decoded decisions ds[at[0..n)] (at NULL: ds[0..n))
+ * must say: its RFC 6962 root and its time range. */
+static mla_status summarize(const mla_index_decision *ds, const size_t *at, size_t n,
+                            mla_hash *root, int64_t *first, int64_t *last)
+{
+    mla_merkle_frontier f;
+    mla_merkle_frontier_init(&f);
+    for (size_t i = 0; i < n; i++) {
+        const mla_index_decision *x = &ds[at ? at[i] : i];
         /* SPEC §3: a decision leaf is SHA-256(0x00 || decision bytes). */
         mla_hash leaf;
-        mla_merkle_leaf_hash(&leaf, bytes[i]);
-        if ((rc = mla_merkle_frontier_append(&f, &leaf, no_write, NULL)) != MLA_OK) {
-            mla_log__decisions_free(ds, i + 1);
-            return rc;
-        }
-        if (i == 0 || d->time_ns < *first) *first = d->time_ns;
-        if (i == 0 || d->time_ns > *last) *last = d->time_ns;
+        mla_merkle_leaf_hash(&leaf, x->bytes);
+        MLA_TRY(mla_merkle_frontier_append(&f, &leaf, NULL, NULL));
+        if (i == 0 || x->d->time_ns < *first) *first = x->d->time_ns;
+        if (i == 0 || x->d->time_ns > *last) *last = x->d->time_ns;
     }
     mla_merkle_frontier_root(&f, root);
     return MLA_OK;
@@ -71,11 +69,11 @@ mla_status mla_log__decisions_check(mla_index_decision *ds, const mla_pb_change 
                        (unsigned long long)b->count, n);
     mla_hash root;
     int64_t first = 0, last = 0;
-    MLA_TRY(decode_all(ds, bytes, n, &root, &first, &last));
-    mla_status rc = MLA_OK;
-    if (b->root.len != 32 || memcmp(b->root.data, root.b, 32) != 0)
+    MLA_TRY(decode_all(ds, bytes, n));
+    mla_status rc = summarize(ds, NULL, n, &root, &first, &last);
+    if (rc == MLA_OK && (b->root.len != 32 || memcmp(b->root.data, root.b, 32) != 0))
         rc = mla_err(MLA_EINVAL, "%s.root: is not the RFC 6962 root of its %zu decisions", p, n);
-    else if (b->first_time_ns != first || b->last_time_ns != last)
+    else if (rc == MLA_OK && (b->first_time_ns != first || b->last_time_ns != last))
         rc = mla_err(MLA_EINVAL,
                      "%s.first_time_ns: [%lld, %lld] is not the decisions' time range [%lld, %lld]",
                      p, (long long)b->first_time_ns, (long long)b->last_time_ns, (long long)first,
@@ -142,15 +140,11 @@ static mla_status stored_decision(mla_log *log, uint64_t batch_seq, uint32_t ind
     mla_reader r;
     mla_reader_init(&r, mla_buf_slice(all));
     for (uint32_t i = 0;; i++) {
-        mla_slice lb, s;
-        MLA_TRY(mla_reader_bytes(&r, &lb, 4, "store.decisions.len"));
-        uint32_t len = (uint32_t)lb.ptr[0] << 24 | (uint32_t)lb.ptr[1] << 16 |
-                       (uint32_t)lb.ptr[2] << 8 | lb.ptr[3];
-        MLA_TRY(mla_reader_bytes(&r, &s, len, "store.decisions.decision"));
-        if (i == index) {
-            *out = s;
-            return MLA_OK;
-        }
+        mla_status rc = mla_index_decisions_next(&r, out);
+        if (rc == MLA_ENOTFOUND)
+            return mla_err(MLA_ECORRUPT, "store.decisions: batch %llu has no decision %u",
+                           (unsigned long long)batch_seq, index);
+        if (rc != MLA_OK || i == index) return rc;
     }
 }
 
@@ -179,6 +173,7 @@ mla_status mla_log_seal_decisions(mla_log *log, const mla_slice *decisions, size
         return mla_err(MLA_EINVAL, "decisions: %zu not in 1..%d", n, MLA_INDEX_BATCH_DECISIONS_MAX);
     mla_index_decision *ds = mla_calloc(n, sizeof *ds);
     mla_slice *fresh = mla_calloc(n, sizeof *fresh);
+    size_t *fresh_at = mla_calloc(n, sizeof *fresh_at); /* index into ds */
     mla_buf all, payload, env, id0, idi, reason;
     mla_buf_init(&all, MLA_STORE_VALUE_MAX);
     mla_buf_init(&payload, MLA_LIMIT_PAYLOAD_BYTES);
@@ -189,13 +184,12 @@ mla_status mla_log_seal_decisions(mla_log *log, const mla_slice *decisions, size
     size_t n_fresh = 0, decoded = 0;
     uint64_t first_dup_seq = 0;
     mla_status rc = MLA_OK;
-    if (!ds || !fresh) {
+    if (!ds || !fresh || !fresh_at) {
         rc = mla_err(MLA_ENOMEM, "decisions: out of memory");
         goto out;
     }
-    mla_hash unused;
     int64_t t0 = 0, t1 = 0;
-    if ((rc = decode_all(ds, decisions, n, &unused, &t0, &t1)) != MLA_OK) goto out;
+    if ((rc = decode_all(ds, decisions, n)) != MLA_OK) goto out;
     decoded = n;
     mla_index_view view = {log->store, NULL};
     bool same_model = ds[0].d->model != NULL;
@@ -235,6 +229,7 @@ mla_status mla_log_seal_decisions(mla_log *log, const mla_slice *decisions, size
         }
         if (rc != MLA_ENOTFOUND) goto out;
         rc = MLA_OK;
+        fresh_at[n_fresh] = i;
         fresh[n_fresh++] = decisions[i];
     }
     if (n_fresh == 0) {
@@ -242,16 +237,8 @@ mla_status mla_log_seal_decisions(mla_log *log, const mla_slice *decisions, size
         goto out;
     }
     /* The batch's range and root are over the decisions it really holds. */
-    mla_index_decision *fds = mla_calloc(n_fresh, sizeof *fds);
-    if (!fds) {
-        rc = mla_err(MLA_ENOMEM, "decisions: out of memory");
-        goto out;
-    }
     mla_hash root;
-    rc = decode_all(fds, fresh, n_fresh, &root, &t0, &t1);
-    mla_log__decisions_free(fds, rc == MLA_OK ? n_fresh : 0);
-    mla_free(fds);
-    if (rc != MLA_OK) goto out;
+    if ((rc = summarize(ds, fresh_at, n_fresh, &root, &t0, &t1)) != MLA_OK) goto out;
 
     Mlaudit__V1__DecisionBatch batch = MLAUDIT__V1__DECISION_BATCH__INIT;
     batch.target = ds[0].d->target;
@@ -299,6 +286,7 @@ out:
     mla_log__decisions_free(ds, decoded);
     mla_free(ds);
     mla_free(fresh);
+    mla_free(fresh_at);
     mla_buf_dispose(&reason);
     mla_buf_dispose(&idi);
     mla_buf_dispose(&id0);

@@ -45,7 +45,8 @@ void mla_merkle_frontier_init(mla_merkle_frontier *f);
  * Reader errors pass upward unchanged; on error f is unchanged. */
 mla_status mla_merkle_frontier_load(mla_merkle_frontier *f, uint64_t size,
                                     mla_merkle_node_reader rd, void *ctx) MLA_MUST_USE;
-/** Append one leaf hash: calls `wr` for the leaf node and every node it
+/** Append one leaf hash: calls `wr` (if not NULL: a root over leaves held
+ * in memory needs no nodes kept) for the leaf node and every node it
  * completes (level 0 first), then updates f. On error f is unchanged.
  * MLA_ELIMIT naming merkle.frontier.size when the tree holds 2^64 - 1 leaves. */
 mla_status mla_merkle_frontier_append(mla_merkle_frontier *f, const mla_hash *leaf,

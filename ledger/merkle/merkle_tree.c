@@ -37,12 +37,12 @@ mla_status mla_merkle_frontier_append(mla_merkle_frontier *f, const mla_hash *le
      * sibling on its left at the same level: merge them carry-wise, like
      * incrementing a binary counter, writing every subtree completed. */
     mla_hash h = *leaf;
-    MLA_TRY(wr(ctx, 0, size, &h));
+    if (wr) MLA_TRY(wr(ctx, 0, size, &h));
     unsigned l = 0;
     while (size >> l & 1) {
         mla_merkle_node_hash(&h, &f->nodes[l], &h);
         l++;
-        MLA_TRY(wr(ctx, l, size >> l, &h));
+        if (wr) MLA_TRY(wr(ctx, l, size >> l, &h));
     }
     /* Every write succeeded: commit. Levels below l are now clear in size + 1
      * and their stale nodes are ignored (validity is by bit). */

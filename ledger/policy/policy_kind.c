@@ -70,37 +70,17 @@ mla_status mla_policy__change_read(const mla_index_reader *r, uint64_t seq,
                                    mla_pb_entry **entry_out, mla_pb_change **change_out)
 {
     mla_buf bytes;
-    mla_pb_entry *e = NULL;
-    mla_pb_change *c = NULL;
-    mla_status rc;
-    *entry_out = NULL;
-    *change_out = NULL;
     mla_buf_init(&bytes, MLA_LIMIT_ENTRY_BYTES);
-    if ((rc = r->read_entry(r->read_ctx, seq, &bytes)) != MLA_OK) goto out;
-    if ((rc = mla_codec_entry_decode(&e, mla_buf_slice(&bytes))) != MLA_OK) goto out;
-    if (e->seq != seq) {
-        rc = mla_err(MLA_ECORRUPT, "entry %llu: holds seq %llu", (unsigned long long)seq,
-                     (unsigned long long)e->seq);
-        goto out;
-    }
-    /* The sequencer records Change payloads only (log_sequencer.c). */
-    if (strcmp(e->envelope->payload_type, MLA_PAYLOAD_TYPE_CHANGE) != 0) {
-        rc = mla_err(MLA_ECORRUPT, "entry %llu: payload type \"%.64s\" is not a Change",
-                     (unsigned long long)seq, e->envelope->payload_type);
-        goto out;
-    }
-    rc = mla_codec_change_decode(
-        &c, mla_slice_make(e->envelope->payload.data, e->envelope->payload.len));
-out:
+    mla_status rc = mla_index_entry_load(r, seq, &bytes, true, entry_out, change_out);
     mla_buf_dispose(&bytes);
-    if (rc != MLA_OK) {
-        mla_codec_change_free(c);
-        mla_codec_entry_free(e);
-        return rc;
+    /* The sequencer records Change payloads only (log_sequencer.c). */
+    if (rc == MLA_OK && !*change_out) {
+        rc = mla_err(MLA_ECORRUPT, "entry %llu: payload type \"%.64s\" is not a Change",
+                     (unsigned long long)seq, (*entry_out)->envelope->payload_type);
+        mla_codec_entry_free(*entry_out);
+        *entry_out = NULL;
     }
-    *entry_out = e;
-    *change_out = c;
-    return MLA_OK;
+    return rc;
 }
 
 /* ---- the rules --------------------------------------------------------------- */

@@ -36,18 +36,6 @@ static void state_free(void *arg)
     mla_free(st);
 }
 
-/* The deployment target a change is about, or NULL. */
-static const char *change_target(const mla_pb_change *ch)
-{
-    switch (ch->detail_case) {
-    case MLAUDIT__V1__CHANGE__DETAIL_DEPLOYMENT: return ch->deployment->target;
-    case MLAUDIT__V1__CHANGE__DETAIL_ROLLBACK: return ch->rollback->target;
-    case MLAUDIT__V1__CHANGE__DETAIL_RETIREMENT: return ch->retirement->target;
-    case MLAUDIT__V1__CHANGE__DETAIL_DECISION_BATCH: return ch->decision_batch->target;
-    default: return NULL;
-    }
-}
-
 static bool text_is(const char *a, const char *b) { return a && b && strcmp(a, b) == 0; }
 
 /* Does the entry pass the filters? An entry whose payload is no Change
@@ -67,7 +55,7 @@ static mla_status matches(bool *out, const sub_state *st, mla_slice entry)
         *out =
             (!st->kind || ch->kind == st->kind) &&
             (!st->subject_name || (ch->subject && text_is(ch->subject->name, st->subject_name))) &&
-            (!st->target || text_is(change_target(ch), st->target));
+            (!st->target || text_is(mla_codec_change_target(ch), st->target));
     }
     mla_codec_change_free(ch);
     mla_codec_entry_free(e);
