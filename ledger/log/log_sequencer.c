@@ -159,29 +159,13 @@ static const char *batch_target(const mla_pb_change *c)
                : NULL;
 }
 
-/* Keyids of an envelope's signatures (already checked to be 64 hex). */
-static size_t signer_keyids(mla_hash *out, const mla_pb_envelope *env)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < env->n_signatures && n < MLA_LIMIT_SIGNATURES; i++) {
-        mla_buf b;
-        mla_buf_init(&b, 32);
-        if (mla_hex_decode(&b, mla_slice_cstr(env->signatures[i]->keyid), "keyid") == MLA_OK &&
-            b.len == 32)
-            memcpy(out[n++].b, b.ptr, 32);
-        mla_buf_dispose(&b);
-    }
-    return n;
-}
-
 /* Per-kind rules always; the configured policy if any. Enforce mode refuses
  * with every unmet rule; audit mode returns them in violations, to be
  * recorded beside the entry. */
 static mla_status check_policy(mla_log *log, const mla_index_reader *rd, const log_item *it,
                                uint64_t seq, int64_t t, mla_buf *violations)
 {
-    mla_hash keyids[MLA_LIMIT_SIGNATURES];
-    mla_policy_candidate cand = {seq, t, it->change, keyids, signer_keyids(keyids, it->env)};
+    mla_policy_candidate cand = {seq, t, it->change};
     MLA_TRY(mla_policy_kind_check(rd, &cand));
     if (!log->policy) return MLA_OK;
     MLA_TRY(mla_policy_check(log->policy, rd, &cand, violations));

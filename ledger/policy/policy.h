@@ -54,8 +54,6 @@ typedef struct mla_policy_candidate {
     uint64_t seq;
     int64_t ledger_time_ns;
     const mla_pb_change *change;
-    const mla_hash *signer_keyids; /* keyids of the envelope's signatures */
-    size_t n_signers;
 } mla_policy_candidate;
 
 /** The always-on per-kind rules. MLA_EPOLICY naming the field and what is

@@ -283,21 +283,15 @@ static uint64_t fx_add(fx *f, const spec *s)
 /* The candidate: s as the change about to be recorded at the next seq. */
 typedef struct cand {
     built b;
-    mla_hash keyids[SPEC_SIGNERS];
     mla_policy_candidate c;
 } cand;
 
 static void cand_make(cand *k, const fx *f, const spec *s)
 {
     build(&k->b, s);
-    uint8_t who[SPEC_SIGNERS];
-    size_t n = signers_of(s, who);
-    for (size_t i = 0; i < n; i++) memset(k->keyids[i].b, who[i], 32);
     k->c.seq = f->n;
     k->c.ledger_time_ns = f->t_ns;
     k->c.change = &k->b.c;
-    k->c.signer_keyids = k->keyids;
-    k->c.n_signers = n;
 }
 
 static mla_status kind_check(const fx *f, const spec *s)
