@@ -119,6 +119,10 @@ mla_status mla_index_serving_key_find(const mla_index_view *view, const char *ta
                                       const mla_hash *keyid, uint64_t *seq_out,
                                       uint8_t pub_out[32]) MLA_MUST_USE;
 
+#define MLA_INDEX_DECISIONS_KEY_LEN 9
+/** The store key of the 'D' record of the batch at batch_seq. */
+void mla_index_decisions_key(uint8_t out[MLA_INDEX_DECISIONS_KEY_LEN], uint64_t batch_seq);
+
 /** The next decision of a 'D' record (be32 length, then its bytes):
  * MLA_OK with *out borrowed from the record, MLA_ENOTFOUND at its end,
  * MLA_ECORRUPT "store.decisions" if truncated. */

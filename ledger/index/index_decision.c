@@ -211,10 +211,9 @@ mla_status mla_index_decision_prove(mla_index_decision_found *out, const mla_ind
         goto out;
     }
 
-    uint8_t kb[9];
+    uint8_t kb[MLA_INDEX_DECISIONS_KEY_LEN];
     mla_slice v;
-    kb[0] = MLA_INDEX_K_DECISIONS;
-    mla_put_be64(kb + 1, batch);
+    mla_index_decisions_key(kb, batch);
     rc = mla_index_view_get(&r->view, mla_slice_make(kb, sizeof kb), &rec, &v);
     if (rc == MLA_ENOTFOUND)
         rc = mla_err(MLA_ECORRUPT, "decisions of batch %llu: missing", (unsigned long long)batch);

@@ -197,7 +197,7 @@ mla_status mla_index_violation_put(uint64_t seq, mla_slice text, mla_index_put p
     uint8_t k[9];
     k[0] = MLA_INDEX_K_VIOLATION;
     mla_put_be64(k + 1, seq);
-    return put(ctx, mla_slice_make(k, 9), text);
+    return put(ctx, mla_slice_make(k, sizeof k), text);
 }
 
 static void decision_key(key *k, const char *target, const char *id)
@@ -207,6 +207,12 @@ static void decision_key(key *k, const char *target, const char *id)
     k->over = false;
     k_text(k, mla_slice_cstr(target));
     k_bytes(k, id, strlen(id));
+}
+
+void mla_index_decisions_key(uint8_t out[MLA_INDEX_DECISIONS_KEY_LEN], uint64_t batch_seq)
+{
+    out[0] = MLA_INDEX_K_DECISIONS;
+    mla_put_be64(out + 1, batch_seq);
 }
 
 mla_status mla_index_decisions_next(mla_reader *r, mla_slice *out)
@@ -335,10 +341,9 @@ mla_status mla_index_decisions_put(const mla_index_view *view, uint64_t batch_se
         if ((rc = k_put(&k, mla_slice_make(NULL, 0), put, ctx)) != MLA_OK) break;
     }
     if (rc == MLA_OK) {
-        uint8_t kb[9];
-        kb[0] = MLA_INDEX_K_DECISIONS;
-        mla_put_be64(kb + 1, batch_seq);
-        rc = put(ctx, mla_slice_make(kb, 9), mla_buf_slice(&all));
+        uint8_t kb[MLA_INDEX_DECISIONS_KEY_LEN];
+        mla_index_decisions_key(kb, batch_seq);
+        rc = put(ctx, mla_slice_make(kb, sizeof kb), mla_buf_slice(&all));
     }
     mla_buf_dispose(&all);
     return rc;

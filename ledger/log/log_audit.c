@@ -265,10 +265,9 @@ static mla_status audit_read_entry(void *ctx, uint64_t seq, mla_buf *out)
 static mla_status check_decisions(audit *a, const mla_pb_change *c)
 {
     const Mlaudit__V1__DecisionBatch *b = c->decision_batch;
-    uint8_t k[9];
-    k[0] = MLA_INDEX_K_DECISIONS;
-    mla_put_be64(k + 1, a->seq);
-    mla_status rc = mla_store_get(a->store, mla_slice_make(k, 9), &a->dtmp);
+    uint8_t k[MLA_INDEX_DECISIONS_KEY_LEN];
+    mla_index_decisions_key(k, a->seq);
+    mla_status rc = mla_store_get(a->store, mla_slice_make(k, sizeof k), &a->dtmp);
     if (rc == MLA_ENOTFOUND) return bad(a, a->seq, "the decisions of this batch are missing");
     if (rc != MLA_OK) return rc;
     mla_reader r;

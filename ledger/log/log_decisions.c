@@ -133,10 +133,9 @@ static mla_status entry_time(mla_log *log, uint64_t seq, int64_t *out)
 static mla_status stored_decision(mla_log *log, uint64_t batch_seq, uint32_t index, mla_buf *all,
                                   mla_slice *out)
 {
-    uint8_t k[9];
-    k[0] = MLA_INDEX_K_DECISIONS;
-    mla_put_be64(k + 1, batch_seq);
-    MLA_TRY(mla_store_get(log->store, mla_slice_make(k, 9), all));
+    uint8_t k[MLA_INDEX_DECISIONS_KEY_LEN];
+    mla_index_decisions_key(k, batch_seq);
+    MLA_TRY(mla_store_get(log->store, mla_slice_make(k, sizeof k), all));
     mla_reader r;
     mla_reader_init(&r, mla_buf_slice(all));
     for (uint32_t i = 0;; i++) {

@@ -1388,13 +1388,12 @@ START_TEST(test_index_decision_prove_detects_tampered_decisions)
     const char *ids[] = {"a", "b", "c"};
     add_model(&f, "model:m@1", NULL, 0);
     add_batch(&f, &b, "fraud", ids, 3);
-    uint8_t k[9];
-    k[0] = MLA_INDEX_K_DECISIONS;
-    mla_put_be64(k + 1, b.seq);
+    uint8_t k[MLA_INDEX_DECISIONS_KEY_LEN];
+    mla_index_decisions_key(k, b.seq);
     mla_buf rec, orig;
     mla_buf_init(&rec, 1 << 20);
     mla_buf_init(&orig, 1 << 20);
-    tu_assert_ok(mla_store_get(f.s, mla_slice_make(k, 9), &orig));
+    tu_assert_ok(mla_store_get(f.s, mla_slice_make(k, sizeof k), &orig));
     mla_index_decision_found d;
     mla_buf_init(&d.decision, MLA_LIMIT_DECISION_BYTES);
     char want[32];
@@ -1403,22 +1402,23 @@ START_TEST(test_index_decision_prove_detects_tampered_decisions)
     /* A changed output digest in decision c: the root no longer matches. */
     tu_assert_ok(mla_buf_set(&rec, mla_buf_slice(&orig)));
     rec.ptr[rec.len - 1] ^= 0x01;
-    store_put(f.s, mla_slice_make(k, 9), mla_buf_slice(&rec));
+    store_put(f.s, mla_slice_make(k, sizeof k), mla_buf_slice(&rec));
     tu_assert_fail_with(mla_index_decision_prove(&d, &f.r, "fraud", "a"), MLA_ECORRUPT, want);
 
     /* A decision dropped from the record. */
     size_t first = 4 + b.bytes[0].len;
-    store_put(f.s, mla_slice_make(k, 9), mla_slice_make(orig.ptr, orig.len - 4 - b.bytes[2].len));
+    store_put(f.s, mla_slice_make(k, sizeof k),
+              mla_slice_make(orig.ptr, orig.len - 4 - b.bytes[2].len));
     tu_assert_fail_with(mla_index_decision_prove(&d, &f.r, "fraud", "a"), MLA_ECORRUPT, want);
 
     /* A length that runs past the record. */
     tu_assert_ok(mla_buf_set(&rec, mla_buf_slice(&orig)));
     rec.ptr[first] = 0x7f;
-    store_put(f.s, mla_slice_make(k, 9), mla_buf_slice(&rec));
+    store_put(f.s, mla_slice_make(k, sizeof k), mla_buf_slice(&rec));
     tu_assert_fail_with(mla_index_decision_prove(&d, &f.r, "fraud", "a"), MLA_ECORRUPT, want);
 
     /* The record restored, but the id index pointing at another decision. */
-    store_put(f.s, mla_slice_make(k, 9), mla_buf_slice(&orig));
+    store_put(f.s, mla_slice_make(k, sizeof k), mla_buf_slice(&orig));
     tu_assert_ok(mla_index_decision_prove(&d, &f.r, "fraud", "a"));
     uint8_t xk[64], xv[12];
     size_t xl = 0;
