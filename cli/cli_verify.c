@@ -169,12 +169,51 @@ typedef struct keyrec {
     bool revoked, config_admin;
 } keyrec;
 
+/* A serving key a DEPLOYMENT named: it may sign that target's decision
+ * batches (SPEC §3), as may the log's own key. */
+typedef struct serving {
+    char *target;
+    mla_pubkey pub;
+} serving;
+
 typedef struct replay {
     keyrec *keys;
     size_t n, cap;
     mla_pubkey *active; /* not revoked, for mla_log_entry_verify */
     size_t n_active;
+    const mla_pubkey *log_key;
+    serving *serving;
+    size_t n_serving, cap_serving;
 } replay;
+
+static mla_status serving_add(replay *r, const char *target, const uint8_t pub[32])
+{
+    if (r->n_serving == r->cap_serving) {
+        size_t cap = r->cap_serving ? 2 * r->cap_serving : 8;
+        serving *sv = mla_realloc(r->serving, cap * sizeof *sv);
+        if (!sv) return mla_err(MLA_ENOMEM, "out of memory");
+        r->serving = sv;
+        r->cap_serving = cap;
+    }
+    serving *sv = &r->serving[r->n_serving];
+    if (!(sv->target = mla_strndup(target, strlen(target))))
+        return mla_err(MLA_ENOMEM, "out of memory");
+    memcpy(sv->pub.b, pub, 32);
+    r->n_serving++;
+    return MLA_OK;
+}
+
+/* The keys that may sign a DECISION_BATCH on target: the registry's, the
+ * log's own and the target's serving keys (into keys, room for cap). */
+static size_t batch_keys(const replay *r, const char *target, mla_pubkey *keys, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_active && n < cap; i++) keys[n++] = r->active[i];
+    if (r->log_key && n < cap) keys[n++] = *r->log_key;
+    for (size_t i = 0; i < r->n_serving && n < cap; i++)
+        if (!strcmp(r->serving[i].target, target)) keys[n++] = r->serving[i].pub;
+    return n;
+}
 
 static keyrec *replay_find(replay *r, const uint8_t pub[32])
 {
@@ -213,12 +252,29 @@ static void replay_refresh(replay *r)
  * applied after their signatures (by admins) verify. */
 static mla_status replay_entry(replay *r, mla_slice entry, const mla_pb_entry *e)
 {
-    MLA_TRY(mla_log_entry_verify(entry, r->active, r->n_active));
     const mla_pb_envelope *env = e->envelope;
-    if (strcmp(env->payload_type, MLA_PAYLOAD_TYPE_CHANGE) != 0) return MLA_OK;
+    if (strcmp(env->payload_type, MLA_PAYLOAD_TYPE_CHANGE) != 0)
+        return mla_log_entry_verify(entry, r->active, r->n_active);
     mla_pb_change *c = NULL;
     MLA_TRY(mla_codec_change_decode(&c, mla_slice_make(env->payload.data, env->payload.len)));
-    mla_status rc = MLA_OK;
+    mla_status rc;
+    if (c->kind == MLAUDIT__V1__KIND__KIND_DECISION_BATCH && c->decision_batch) {
+        mla_pubkey *keys = mla_calloc(r->n_active + r->n_serving + 1, sizeof *keys);
+        rc = keys ? mla_log_entry_verify(entry, keys,
+                                         batch_keys(r, c->decision_batch->target, keys,
+                                                    r->n_active + r->n_serving + 1))
+                  : mla_err(MLA_ENOMEM, "out of memory");
+        mla_free(keys);
+    } else {
+        rc = mla_log_entry_verify(entry, r->active, r->n_active);
+    }
+    if (rc == MLA_OK && c->kind == MLAUDIT__V1__KIND__KIND_DEPLOYMENT && c->deployment &&
+        c->deployment->serving_key.len == 32)
+        rc = serving_add(r, c->deployment->target, c->deployment->serving_key.data);
+    if (rc != MLA_OK) {
+        mla_codec_change_free(c);
+        return rc;
+    }
     if (c->kind == MLAUDIT__V1__KIND__KIND_KEY && c->key) {
         /* SPEC §6: KEY entries are signed by an admin. */
         bool by_admin = false;
@@ -269,7 +325,7 @@ static int verify_bundle(cli_ctx *ctx, FILE *f, const json_t *hdr, const char *p
     if (mla_note_checkpoint_open(&cp, note, &ctx->verifier, 1) != MLA_OK)
         return cli_fail(ctx, CLI_EXIT_NO, "NOT VERIFIED: %s: the bundle's checkpoint: %s", path,
                         mla_error_last()->msg);
-    replay r = {NULL, 0, 0, NULL, 0};
+    replay r = {NULL, 0, 0, NULL, 0, &ctx->verifier.pub, NULL, 0, 0};
     mla_pubkey keys[CLI_MAX_KEYS];
     size_t n_admin = 0, n_signer = 0;
     int code = cli_pubkeys_load(ctx, "admin-key", keys, &n_admin);
@@ -394,6 +450,8 @@ static int verify_bundle(cli_ctx *ctx, FILE *f, const json_t *hdr, const char *p
     mla_buf_dispose(&bytes);
     mla_free(r.keys);
     mla_free(r.active);
+    for (size_t i = 0; i < r.n_serving; i++) mla_free(r.serving[i].target);
+    mla_free(r.serving);
     return code;
 }
 

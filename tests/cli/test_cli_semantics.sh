@@ -353,6 +353,13 @@ has "$T/err" "0 decisions acknowledged before the error" "record-decisions: how 
 run 2 "record-decisions with an unreadable serving key" R record-decisions sealed.jsonl \
     --serving-key nowhere.key
 
+# An export holding batches sealed by the log's own key and by a serving key
+# verifies offline: both may sign a target's DECISION_BATCH (SPEC §3).
+run 0 "export with decision batches" R export -o decisions-export.jsonl
+run 0 "export with decision batches verifies offline" R verify decisions-export.jsonl \
+    --admin-key "$T/admin.pub"
+has "$T/out" "VERIFIED export" "export with log- and serving-key-signed batches verified"
+
 # ---- watch -------------------------------------------------------------------------------------
 FROM=$(R checkpoint --json | "$PY" -c "import json,sys; print(json.load(sys.stdin)['size'])")
 run 0 "watch with nothing new" R watch --max-seconds 1
