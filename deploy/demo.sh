@@ -45,9 +45,24 @@ stop_daemon() {
   PID=
 }
 trap stop_daemon EXIT
+# The compliance policy (deploy/policy.example.ini documents every key): a
+# production deployment needs a documented, evaluated model approved by someone
+# other than its trainer, and may not lose more than 0.01 AUC.
+cat >"$D/policy.ini" <<'EOF'
+[policy]
+mode = enforce
+production_stages = production
+require_inputs = training-data, code, config, environment
+require_evaluation = true
+require_approval = true
+require_reason = true
+require_attributes = seed
+[regression]
+auc = higher 0.01
+EOF
 "$MLAUDITD" --init --data-dir "$D/data" --origin demo.mlaudit.local/ledger \
   --admin-key "$D/keys/admin.pub" --listen 127.0.0.1:0 --insecure --port-file "$D/port" \
-  2>"$D/mlauditd.log" &
+  --policy "$D/policy.ini" 2>"$D/mlauditd.log" &
 PID=$!
 for _ in $(seq 300); do
   [ -s "$D/port" ] && [ -s "$D/data/log.vkey" ] && break
@@ -109,10 +124,22 @@ rec() { printf '%-12s ' "$1"; mlaudit record "$@" | head -1; }
 rec dataset --name transactions --version 2026-05 --path "$W/transactions-2026-05" \
   --uri s3://data/transactions/2026-05 --attr rows=450 --actor nightly-snapshot \
   --key "$K/data-pipeline.key" --reason "May transactions snapshot, v2's training data"
-rec model --name fraud-detector --version 2 --path "$W/fraud-detector-2" \
+# Its seq, from a receipt saved with --receipt-out.
+seq_of() { "$root/$B/cli/mlaudit" verify "$1" --json | sed -n 's/.*"seq": \([0-9]*\).*/\1/p'; }
+printf '%-12s ' model
+mlaudit record model --name fraud-detector --version 2 --path "$W/fraud-detector-2" \
   --uri s3://models/fraud-detector/2 --input dataset:transactions@2026-05:training-data \
+  --input code:fraud-training@4b8d0aa:code --input config:fraud-train-config@2:config \
+  --input environment:fraud-train-env@2026-05-01:environment --attr seed=7 \
   --actor alice --key "$K/trainer.key" \
-  --reason "last month's production model, recorded for the timeline"
+  --reason "last month's production model, recorded for the timeline" \
+  --receipt-out "$D/receipt-model-2.json" | head -1
+rec evaluation --name fraud-detector-eval --version 2 --type evaluation \
+  --input model:fraud-detector@2:evaluated-model \
+  --input dataset:transactions@2026-05:test-data --metric auc=0.895 \
+  --actor bob --key "$K/trainer.key" --reason "holdout evaluation of v2 (May)"
+rec approval --name fraud-detector --version 2 --approves "$(seq_of "$D/receipt-model-2.json")" \
+  --scope production --actor carol --key "$K/reviewer.key" --reason "v2 approved in May"
 rec deployment --name fraud-detector --version 2 --target fraud-api --stage production \
   --traffic 1 --actor release-bot --key "$K/deployer.key" --reason "v2 in production since May"
 rec dataset --name transactions --version 2026-06 --path "$W/transactions-2026-06" \
@@ -138,22 +165,73 @@ mlaudit record model --name fraud-detector --version 3 --path "$W/fraud-detector
   --attr learning_rate=0.01 --attr seed=42 --metric train_auc=0.94 --actor alice \
   --key "$K/trainer.key" --reason "retrained on June data to catch new card-testing patterns" \
   --receipt-out "$D/receipt-model-3.json" | head -1
-MODEL_SEQ=$("$root/$B/cli/mlaudit" verify "$D/receipt-model-3.json" --json |
-  sed -n 's/.*"seq": \([0-9]*\).*/\1/p')
+MODEL_SEQ=$(seq_of "$D/receipt-model-3.json")
 rec evaluation --name fraud-detector-eval --version 3 --type evaluation \
   --input model:fraud-detector@3:evaluated-model \
   --input dataset:transactions@2026-06:test-data \
-  --metric auc=0.91 --metric recall_at_1pct_fpr=0.62 --metric auc_delta_vs_v2=0.015 \
+  --metric auc=0.91 --metric recall_at_1pct_fpr=0.62 \
   --actor bob --key "$K/trainer.key" --reason "holdout evaluation before release"
 rec approval --name fraud-detector --version 3 --approves "$MODEL_SEQ" --scope production \
   --actor carol --key "$K/reviewer.key" \
   --reason "model risk review passed: metrics, data lineage and documentation complete"
+
+# Decision receipts as the serving process streams them (SPEC §3): ids, times,
+# digests of input and output (never the data), and the model it says it used.
+# decisions PREFIX N: N JSON lines timed from now, 1 µs apart, claiming $LIVE
+# (one in 20 claims $CANARY when it is set).
+decisions() {
+  awk -v p="$1" -v n="$2" -v t0="$(date +%s%N)" -v canary="${CANARY:-}" -v live="$LIVE" 'BEGIN {
+    for (i = 1; i <= n; i++) {
+      m = (canary != "" && i % 20 == 0) ? canary : live
+      ns = substr(t0, 11) + i * 1000
+      printf "{\"id\":\"%s-%06d\",\"target\":\"fraud-api\",\"time\":%d%09d,", p, i, substr(t0, 1, 10) + int(ns / 1e9), ns % 1e9
+      printf "\"input_digest\":\"%08x%08x%08x%08x%08x%08x%08x%08x\",", i, i * 3, i * 5, i * 7, i * 11, i * 13, i * 17, i * 19
+      printf "\"output_digest\":\"%08x%08x%08x%08x%08x%08x%08x%08x\",\"model\":\"%s\"}\n", i % 2, i, 0, 0, 0, 0, 0, i % 1000, m
+    } }'
+}
+step "100,000 decision receipts over RecordDecisions, in three phases of the rollout"
+LIVE=model:fraud-detector@2 CANARY=model:fraud-detector@3
 rec deployment --name fraud-detector --version 3 --target fraud-api --stage canary \
   --traffic 0.05 --actor release-bot --key "$K/deployer.key" --reason "canary at 5% of traffic"
+decisions canary 40000 >"$W/decisions-canary.jsonl"
+printf '%-12s ' decisions; mlaudit record-decisions "$W/decisions-canary.jsonl" | head -1
 rec deployment --name fraud-detector --version 3 --target fraud-api --stage production \
   --traffic 1 --actor release-bot --key "$K/deployer.key" --reason "canary healthy for 24h"
-rec rollback --target fraud-api --to model:fraud-detector@2 --actor dave \
+LIVE=model:fraud-detector@3 CANARY=
+decisions prod 40000 >"$W/decisions-prod.jsonl"
+printf '%-12s ' decisions; mlaudit record-decisions "$W/decisions-prod.jsonl" | head -1
+
+step "model v4 regresses on AUC: the policy refuses its production deployment"
+mkdir -p "$W/fraud-detector-4"
+head -c 65536 /dev/urandom >"$W/fraud-detector-4/model.ubj"
+printf '%-12s ' model
+mlaudit record model --name fraud-detector --version 4 --path "$W/fraud-detector-4" \
+  --uri s3://models/fraud-detector/4 --input dataset:transactions@2026-06:training-data \
+  --input code:fraud-training@9f2c1e7:code --input config:fraud-train-config@3:config \
+  --input environment:fraud-train-env@2026-06-01:environment \
+  --input model:fraud-detector@3:base-model --attr seed=43 --actor alice \
+  --key "$K/trainer.key" --reason "v3 retrained with a smaller tree budget" \
+  --receipt-out "$D/receipt-model-4.json" | head -1
+rec evaluation --name fraud-detector-eval --version 4 --type evaluation \
+  --input model:fraud-detector@4:evaluated-model \
+  --input dataset:transactions@2026-06:test-data --metric auc=0.87 \
+  --actor bob --key "$K/trainer.key" --reason "holdout evaluation of v4"
+rec approval --name fraud-detector --version 4 --approves "$(seq_of "$D/receipt-model-4.json")" \
+  --scope production --actor carol --key "$K/reviewer.key" --reason "approved pending metrics"
+set +e
+mlaudit record deployment --name fraud-detector --version 4 --target fraud-api \
+  --stage production --traffic 1 --actor release-bot --key "$K/deployer.key" \
+  --reason "ship v4" 2>&1 | sed 's/^/refused: /'
+status=${PIPESTATUS[0]}
+set -e
+[ "$status" = 3 ] || { echo "the policy should have refused v4 (exit 3), got $status"; exit 1; }
+
+step "v3 misbehaves in production: roll back to v2"
+show mlaudit rollback fraud-api --to model:fraud-detector@2 --actor dave \
   --key "$K/deployer.key" --reason "false-positive rate doubled on merchant m7; back to v2"
+LIVE=model:fraud-detector@2 CANARY=
+decisions after 20000 >"$W/decisions-after.jsonl"
+printf '%-12s ' decisions; mlaudit record-decisions "$W/decisions-after.jsonl" | head -1
 
 # ---- reading and proving ----------------------------------------------------------------------
 step "the log"
@@ -172,10 +250,21 @@ step "export and offline verification of every entry and signature"
 show mlaudit export -o "$D/export.jsonl"
 show mlaudit verify "$D/export.jsonl" --admin-key "$K/admin.pub"
 
+# ---- which model made decision X at time T? --------------------------------------------------
+X=canary-000020
+XT=$(grep -F "\"$X\"" "$W/decisions-canary.jsonl" | sed 's/.*"time":\([0-9]*\),.*/\1/')
+XTIME=$(date -u -d "@${XT:0:10}" +%Y-%m-%dT%H:%M:%S).${XT:10}Z
+step "what served fraud-api at $XTIME (the moment of decision $X)"
+show mlaudit which-model fraud-api --at "$XTIME"
+step "which model made decision $X, with its proof (saved to $D/decision-$X.proof)"
+show mlaudit prove-decision "$X" -o "$D/decision-$X.proof"
+
 # ---- stop and audit ---------------------------------------------------------------------------
 step "stopping mlauditd and auditing its data directory offline"
 stop_daemon
 show mlaudit audit "$D/data" --admin-key "$K/admin.pub" --log-key "@$D/data/log.vkey"
+step "decision $X's proof, verified with no server"
+show mlaudit verify-decision "$D/decision-$X.proof" --log-key "@$D/data/log.vkey"
 
 step "where everything is"
 cat <<EOF
@@ -185,6 +274,9 @@ daemon log (JSON lines)                   $D/mlauditd.log
 signing keys                              $D/keys
 artifacts that were recorded              $D/work
 receipt of model v3                       $D/receipt-model-3.json
+compliance policy (enforce)               $D/policy.ini
+decision receipts that were streamed      $W/decisions-*.jsonl
+proof of decision $X            $D/decision-$X.proof
 verifiable export                         $D/export.jsonl
 remembered checkpoints (fork detection)   $D/state
 CLI                                       $root/$B/cli/mlaudit --help
