@@ -247,12 +247,6 @@ typedef struct log_walk {
     char problem[MLA_ERROR_MSG_MAX];
 } log_walk;
 
-static mla_status no_write(void *ctx, unsigned level, uint64_t index, const mla_hash *node)
-{
-    (void)ctx, (void)level, (void)index, (void)node;
-    return MLA_OK;
-}
-
 static mla_status log_line(void *vctx, uint64_t seq, mla_slice entry, const mla_hash *leaf,
                            bool redacted)
 {
@@ -261,7 +255,7 @@ static mla_status log_line(void *vctx, uint64_t seq, mla_slice entry, const mla_
         return mla_err(MLA_ECORRUPT, "log: the server sent seq %llu, expected %llu",
                        (unsigned long long)seq, (unsigned long long)w->next);
     w->next++;
-    MLA_TRY(mla_merkle_frontier_append(&w->frontier, leaf, no_write, NULL));
+    MLA_TRY(mla_merkle_frontier_append(&w->frontier, leaf, NULL, NULL));
     char lh[65];
     mla_hex_encode_to(lh, leaf->b, 32);
     if (redacted) {

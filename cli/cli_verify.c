@@ -310,12 +310,6 @@ static mla_status replay_entry(replay *r, mla_slice entry, const mla_pb_entry *e
     return rc;
 }
 
-static mla_status no_write(void *ctx, unsigned level, uint64_t index, const mla_hash *node)
-{
-    (void)ctx, (void)level, (void)index, (void)node;
-    return MLA_OK;
-}
-
 static int verify_bundle(cli_ctx *ctx, FILE *f, const json_t *hdr, const char *path)
 {
     json_t *note_j = json_object_get(hdr, "checkpoint");
@@ -405,7 +399,7 @@ static int verify_bundle(cli_ctx *ctx, FILE *f, const json_t *hdr, const char *p
         json_decref(j);
         if (problem[0]) break;
         prev = leaf;
-        if (mla_merkle_frontier_append(&fr, &leaf, no_write, NULL) != MLA_OK) {
+        if (mla_merkle_frontier_append(&fr, &leaf, NULL, NULL) != MLA_OK) {
             code = cli_fail_local(ctx, MLA_ELIMIT);
             break;
         }

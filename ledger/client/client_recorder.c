@@ -141,15 +141,6 @@ static mla_status frame(mla_buf *out, uint8_t tag, mla_slice bytes)
 
 /* ---- sealed batches ------------------------------------------------------- */
 
-static mla_status no_write(void *ctx, unsigned level, uint64_t index, const mla_hash *node)
-{
-    (void)ctx;
-    (void)level;
-    (void)index;
-    (void)node;
-    return MLA_OK;
-}
-
 static bool same_artifact(const mla_pb_artifact *a, const mla_pb_artifact *b)
 {
     if (!a || !b) return false;
@@ -180,7 +171,7 @@ static mla_status seal(mla_recorder *r, uint64_t start, size_t n, mla_buf *msg)
         if ((rc = mla_codec_decision_decode(&ds[i], b)) != MLA_OK) goto out;
         mla_hash leaf;
         mla_merkle_leaf_hash(&leaf, b); /* SPEC §3: SHA-256(0x00 || decision) */
-        if ((rc = mla_merkle_frontier_append(&f, &leaf, no_write, NULL)) != MLA_OK) goto out;
+        if ((rc = mla_merkle_frontier_append(&f, &leaf, NULL, NULL)) != MLA_OK) goto out;
         int64_t t = ds[i]->time_ns;
         if (i == 0 || t < first) first = t;
         if (i == 0 || t > last) last = t;
