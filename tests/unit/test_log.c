@@ -84,6 +84,7 @@ typedef struct change_spec {
     const uint8_t *key_pub; /* for KEY */
     bool revoke;
     mla_kind allowed;
+    Mlaudit__V1__DecisionBatch *batch; /* for DECISION_BATCH */
 } change_spec;
 
 /* A DSSE envelope over a Change, signed by the given keys. */
@@ -127,6 +128,10 @@ static void make_envelope(mla_buf *out, const change_spec *s, mla_privkey *const
         d.traffic_fraction = 1.0;
         c.detail_case = MLAUDIT__V1__CHANGE__DETAIL_DEPLOYMENT;
         c.deployment = &d;
+    }
+    if (s->batch) {
+        c.detail_case = MLAUDIT__V1__CHANGE__DETAIL_DECISION_BATCH;
+        c.decision_batch = s->batch;
     }
     if (s->kind == MLAUDIT__V1__KIND__KIND_KEY) {
         kc.public_key.data = (uint8_t *)(uintptr_t)s->key_pub;
@@ -852,6 +857,191 @@ START_TEST(test_log_audit_names_first_bad_signature)
 }
 END_TEST
 
+/* ---- decisions -------------------------------------------------------------- */
+
+/* The bytes of decision id on target at t_ns (fixed digests). */
+static void make_decision(mla_buf *out, const char *id, const char *target, int64_t t_ns,
+                          uint8_t output)
+{
+    uint8_t in[32], outd[32];
+    memset(in, 0x11, sizeof in);
+    memset(outd, output, sizeof outd);
+    mla_pb_decision d = MLAUDIT__V1__DECISION__INIT;
+    d.id = (char *)(uintptr_t)id;
+    d.target = (char *)(uintptr_t)target;
+    d.time_ns = t_ns;
+    d.input_digest.data = in;
+    d.input_digest.len = 32;
+    d.output_digest.data = outd;
+    d.output_digest.len = 32;
+    mla_buf_init(out, MLA_LIMIT_DECISION_BYTES);
+    tu_assert_ok(mla_codec_decision_encode(out, &d));
+}
+
+#define N_DEC 10
+
+typedef struct decisions {
+    mla_buf b[N_DEC];
+    mla_slice s[N_DEC];
+} decisions;
+
+static void decisions_make(decisions *ds, const char *prefix, uint8_t output)
+{
+    for (int i = 0; i < N_DEC; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "%s-%d", prefix, i);
+        make_decision(&ds->b[i], id, "api", 1000 + N_DEC - i, output); /* times out of order */
+        ds->s[i] = mla_buf_slice(&ds->b[i]);
+    }
+}
+
+static void decisions_dispose(decisions *ds)
+{
+    for (int i = 0; i < N_DEC; i++) mla_buf_dispose(&ds->b[i]);
+}
+
+START_TEST(test_log_seals_decisions_and_skips_identical_retries)
+{
+    fx f;
+    fx_init(&f, false);
+    static decisions ds, other;
+    decisions_make(&ds, "d", 0x22);
+    decisions_make(&other, "d", 0x33);
+    mla_receipt r, r2;
+    size_t skipped;
+    tu_assert_ok(mla_log_seal_decisions(f.log, ds.s, N_DEC, mla_slice_cstr("svc"), &r, &skipped));
+    ck_assert_uint_eq(skipped, 0);
+    ck_assert(!r.duplicate);
+    /* A resend of the same decisions records nothing and names the batch. */
+    tu_assert_ok(mla_log_seal_decisions(f.log, ds.s, N_DEC, mla_slice_cstr("svc"), &r2, &skipped));
+    ck_assert_uint_eq(skipped, N_DEC);
+    ck_assert(r2.duplicate);
+    ck_assert_uint_eq(r2.seq, r.seq);
+    ck_assert_uint_eq(mla_log_size(f.log), r.seq + 1);
+    /* The same id with other contents is a conflict. */
+    tu_assert_fail_with(
+        mla_log_seal_decisions(f.log, other.s, N_DEC, mla_slice_cstr("svc"), &r2, &skipped),
+        MLA_EEXISTS, "decisions[0].id: \"d-0\" is already recorded");
+    /* Found where it was put, and proven against the entry's root. */
+    mla_index_reader rd;
+    mla_log_index_reader(f.log, &rd);
+    mla_index_decision_found found;
+    memset(&found, 0, sizeof found);
+    mla_buf_init(&found.decision, MLA_LIMIT_DECISION_BYTES);
+    tu_assert_ok(mla_index_decision_prove(&found, &rd, "api", "d-7"));
+    ck_assert_uint_eq(found.batch_seq, r.seq);
+    ck_assert_uint_eq(found.index, 7);
+    ck_assert_uint_eq(found.count, N_DEC);
+    ck_assert(mla_slice_eq(mla_buf_slice(&found.decision), ds.s[7]));
+    mla_buf_dispose(&found.decision);
+    audit_ok(&f, r.seq + 1);
+    decisions_dispose(&ds);
+    decisions_dispose(&other);
+    fx_dispose(&f);
+}
+END_TEST
+
+START_TEST(test_log_refuses_a_batch_without_its_decisions)
+{
+    fx f;
+    fx_init(&f, false);
+    uint8_t root[32];
+    memset(root, 7, sizeof root);
+    change_spec s = {.kind = MLAUDIT__V1__KIND__KIND_DECISION_BATCH};
+    mla_buf env;
+    Mlaudit__V1__DecisionBatch b = MLAUDIT__V1__DECISION_BATCH__INIT;
+    b.target = (char *)(uintptr_t) "api";
+    b.count = 1;
+    b.root.data = root;
+    b.root.len = 32;
+    s.batch = &b;
+    mla_privkey *signer = f.admin;
+    make_envelope(&env, &s, &signer, 1);
+    mla_receipt r;
+    tu_assert_fail_with(mla_log_append(f.log, mla_buf_slice(&env), mla_slice_cstr("x"), &r),
+                        MLA_EINVAL, "a batch must come with its decisions");
+    ck_assert_uint_eq(mla_log_size(f.log), 0);
+    mla_buf_dispose(&env);
+    fx_dispose(&f);
+}
+END_TEST
+
+/* Delete the first record under prefix (returning its key and value) or
+ * put one back. */
+static void first_record(mla_store *s, uint8_t prefix, mla_buf *key, mla_buf *value)
+{
+    mla_store_iter *it;
+    mla_slice k, v;
+    uint8_t hi = (uint8_t)(prefix + 1);
+    tu_assert_ok(mla_store_iter_new(&it, s, mla_slice_make(&prefix, 1), mla_slice_make(&hi, 1)));
+    tu_assert_ok(mla_store_iter_next(it, &k, &v));
+    mla_buf_init(key, MLA_STORE_KEY_MAX);
+    mla_buf_init(value, MLA_STORE_VALUE_MAX);
+    tu_assert_ok(mla_buf_append_slice(key, k));
+    tu_assert_ok(mla_buf_append_slice(value, v));
+    mla_store_iter_free(it);
+}
+
+static void store_put(mla_store *s, mla_slice key, const mla_slice *value)
+{
+    mla_store_batch *b;
+    tu_assert_ok(mla_store_batch_new(&b));
+    if (value)
+        tu_assert_ok(mla_store_batch_put(b, key, *value));
+    else
+        tu_assert_ok(mla_store_batch_delete(b, key));
+    tu_assert_ok(mla_store_write(s, b, true));
+    mla_store_batch_free(b);
+}
+
+static void audit_finds(fx *f, const char *problem)
+{
+    mla_audit_result res;
+    mla_audit_options ao = {.admin_keys = &f->admin_pub,
+                            .n_admin_keys = 1,
+                            .log_verifiers = mla_log_verifier(f->log),
+                            .n_log_verifiers = 1,
+                            .check_signatures = true};
+    tu_assert_ok(mla_log_audit(&res, f->store, &ao));
+    ck_assert_msg(!res.ok && strstr(res.problem, problem), "audit: %s", res.problem);
+}
+
+START_TEST(test_log_audit_rebuilds_indexes_and_checks_decisions)
+{
+    fx f;
+    fx_init(&f, false);
+    mla_receipt r;
+    tu_assert_ok(append_model(&f, "m", "1", 1, &r));
+    static decisions ds;
+    decisions_make(&ds, "d", 0x22);
+    size_t skipped;
+    tu_assert_ok(mla_log_seal_decisions(f.log, ds.s, N_DEC, mla_slice_cstr("svc"), &r, &skipped));
+    audit_ok(&f, 2);
+
+    /* An index record lost (or one too many) is a finding. */
+    mla_buf key, value;
+    first_record(f.store, MLA_INDEX_K_PREFIX, &key, &value);
+    store_put(f.store, mla_buf_slice(&key), NULL);
+    audit_finds(&f, "the indexes differ from those rebuilt from the entries");
+    mla_slice v = mla_buf_slice(&value);
+    store_put(f.store, mla_buf_slice(&key), &v);
+    audit_ok(&f, 2);
+    mla_buf_dispose(&key);
+    mla_buf_dispose(&value);
+
+    /* So are stored decisions that are not the batch's leaves. */
+    first_record(f.store, MLA_INDEX_K_DECISIONS, &key, &value);
+    value.ptr[value.len - 1] ^= 1;
+    v = mla_buf_slice(&value);
+    store_put(f.store, mla_buf_slice(&key), &v);
+    audit_finds(&f, "stored decisions do not hash to the batch's root");
+    mla_buf_dispose(&key);
+    mla_buf_dispose(&value);
+    decisions_dispose(&ds);
+    fx_dispose(&f);
+}
+END_TEST
+
 /* Large batches are verified by several threads; the first bad envelope by
  * index is named, and nothing of the batch is recorded. */
 START_TEST(test_log_large_batch_verifies_in_parallel_and_names_first_bad)
@@ -913,6 +1103,10 @@ static Suite *log_suite(void)
     tcase_add_test(t, test_log_rejects_malformed_input_and_changes_nothing);
     tcase_add_test(t, test_log_concurrent_appenders_share_group_commits);
     suite_add_tcase(s, t);
+    t = tcase_create("decisions");
+    tcase_add_test(t, test_log_seals_decisions_and_skips_identical_retries);
+    tcase_add_test(t, test_log_refuses_a_batch_without_its_decisions);
+    suite_add_tcase(s, t);
     t = tcase_create("registry");
     tcase_add_test(t, test_log_refuses_unknown_revoked_and_not_allowed_keys);
     tcase_add_test(t, test_log_refuses_bad_signature);
@@ -920,6 +1114,7 @@ static Suite *log_suite(void)
     t = tcase_create("open_and_audit");
     tcase_add_test(t, test_log_open_refuses_tampered_store_naming_seq);
     tcase_add_test(t, test_log_audit_names_first_bad_signature);
+    tcase_add_test(t, test_log_audit_rebuilds_indexes_and_checks_decisions);
     suite_add_tcase(s, t);
     t = tcase_create("faults");
     tcase_set_timeout(t, 600);
