@@ -35,6 +35,7 @@
 #include "codec/codec.h"
 #include "log/log.h"
 #include "log/log_int.h"
+#include "bench_daemon.h"
 #include "bench_util.h"
 
 extern char **environ;
@@ -47,26 +48,6 @@ extern char **environ;
 
 static const char *mlauditd_path;
 static long n_cores;
-
-#define DIE(...)                                                                                   \
-    do {                                                                                           \
-        fprintf(stderr, __VA_ARGS__);                                                              \
-        fputc('\n', stderr);                                                                       \
-        exit(1);                                                                                   \
-    } while (0)
-
-static void sleep_ns(int64_t ns)
-{
-    if (ns <= 0) return;
-    struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) continue;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
 
 /* ---- the echo server (child process) -------------------------------------- */
 
@@ -89,11 +70,11 @@ typedef struct echo_server {
 static void echo_request(echo_server *e)
 {
     echo_call *c = calloc(1, sizeof *c);
-    if (!c) DIE("echo: out of memory");
+    if (!c) BENCH_DIE("echo: out of memory");
     grpc_metadata_array_init(&c->md);
     if (grpc_server_request_registered_call(e->server, e->method, &c->call, &c->deadline, &c->md,
                                             &c->payload, e->cq, e->cq, c) != GRPC_CALL_OK)
-        DIE("echo: request_registered_call refused");
+        BENCH_DIE("echo: request_registered_call refused");
 }
 
 /* Answer with the request bytes: one batch, then free on its completion. */
@@ -119,7 +100,7 @@ static void *echo_cq_main(void *arg)
             ops[3].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
             ops[3].data.recv_close_on_server.cancelled = &c->cancelled;
             if (grpc_call_start_batch(c->call, ops, c->payload ? 4 : 3, c, NULL) != GRPC_CALL_OK)
-                DIE("echo: start_batch refused");
+                BENCH_DIE("echo: start_batch refused");
             continue;
         }
         if (c->payload) grpc_byte_buffer_destroy(c->payload);
@@ -142,14 +123,14 @@ static void echo_server_main(int ctl, int port_out)
     grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
     int port = grpc_server_add_http2_port(e.server, "127.0.0.1:0", creds);
     grpc_server_credentials_release(creds);
-    if (port <= 0) DIE("echo: cannot bind 127.0.0.1:0");
+    if (port <= 0) BENCH_DIE("echo: cannot bind 127.0.0.1:0");
     grpc_server_start(e.server);
     for (int i = 0; i < 4 * CLIENTS; i++) echo_request(&e);
     pthread_t t[16];
     long n = n_cores < 1 ? 1 : n_cores > 16 ? 16 : n_cores;
     for (long i = 0; i < n; i++)
-        if (pthread_create(&t[i], NULL, echo_cq_main, &e) != 0) DIE("echo: pthread_create");
-    if (write(port_out, &port, sizeof port) != (ssize_t)sizeof port) DIE("echo: write port");
+        if (pthread_create(&t[i], NULL, echo_cq_main, &e) != 0) BENCH_DIE("echo: pthread_create");
+    if (write(port_out, &port, sizeof port) != (ssize_t)sizeof port) BENCH_DIE("echo: write port");
     char b;
     while (read(ctl, &b, 1) > 0) continue;
     _exit(0);
@@ -166,10 +147,10 @@ typedef struct echo_child {
 static void echo_child_start(echo_child *ec)
 {
     int ctl[2], port[2];
-    if (pipe(ctl) != 0 || pipe(port) != 0) DIE("pipe: %s", strerror(errno));
+    if (pipe(ctl) != 0 || pipe(port) != 0) BENCH_DIE("pipe: %s", strerror(errno));
     fflush(NULL);
     pid_t pid = fork();
-    if (pid < 0) DIE("fork: %s", strerror(errno));
+    if (pid < 0) BENCH_DIE("fork: %s", strerror(errno));
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         close(ctl[1]);
@@ -179,7 +160,7 @@ static void echo_child_start(echo_child *ec)
     close(ctl[0]);
     close(port[1]);
     int p = 0;
-    if (read(port[0], &p, sizeof p) != (ssize_t)sizeof p) DIE("echo server did not start");
+    if (read(port[0], &p, sizeof p) != (ssize_t)sizeof p) BENCH_DIE("echo server did not start");
     close(port[0]);
     ec->pid = pid;
     ec->ctl = ctl[1];
@@ -239,13 +220,13 @@ static void *echo_client_main(void *arg)
         ops[5].data.recv_status_on_client.status = &status;
         ops[5].data.recv_status_on_client.status_details = &details;
         if (grpc_call_start_batch(call, ops, 6, call, NULL) != GRPC_CALL_OK)
-            DIE("echo client: start_batch refused");
+            BENCH_DIE("echo client: start_batch refused");
         grpc_event ev =
             grpc_completion_queue_pluck(cq, call, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
         if (ev.type != GRPC_OP_COMPLETE || status != GRPC_STATUS_OK || !recv ||
             grpc_byte_buffer_length(recv) != ECHO_BYTES)
-            DIE("echo client: call failed (status %d: %.*s)", (int)status,
-                (int)GRPC_SLICE_LENGTH(details), (const char *)GRPC_SLICE_START_PTR(details));
+            BENCH_DIE("echo client: call failed (status %d: %.*s)", (int)status,
+                      (int)GRPC_SLICE_LENGTH(details), (const char *)GRPC_SLICE_START_PTR(details));
         grpc_byte_buffer_destroy(send);
         grpc_byte_buffer_destroy(recv);
         grpc_slice_unref(details);
@@ -273,7 +254,7 @@ static double bench_echo(const char *target)
     int64_t t0 = mla_time_mono_ns();
     for (int i = 0; i < CLIENTS; i++) {
         a[i] = (echo_arg){target, bench_smoke ? 20 : 1000000, bench_smoke ? 2.0 : 4.0, t0, 0};
-        if (pthread_create(&t[i], NULL, echo_client_main, &a[i]) != 0) DIE("pthread_create");
+        if (pthread_create(&t[i], NULL, echo_client_main, &a[i]) != 0) BENCH_DIE("pthread_create");
     }
     for (int i = 0; i < CLIENTS; i++) {
         pthread_join(t[i], NULL);
@@ -287,115 +268,6 @@ static double bench_echo(const char *target)
 /* ---- same-run limits of the core -------------------------------------------- */
 
 /* ---- envelopes ---------------------------------------------------------------- */
-
-/* ---- the daemon ------------------------------------------------------------------ */
-
-typedef struct ledgerd {
-    char *dir;
-    char data[4200], port[4200], logkey_path[4200], admin_path[4200], log_path[4200];
-    pid_t pid;
-    char target[256];
-    mla_privkey *admin, *logkey;
-    mla_note_verifier verifier;
-} ledgerd;
-
-/* Key files for a daemon in dir (its data directory is dir/data). */
-static void ledgerd_init(ledgerd *d, char *dir)
-{
-    memset(d, 0, sizeof *d);
-    d->pid = -1;
-    d->dir = dir;
-    d->admin = bench_key_from_byte(1);
-    d->logkey = bench_key_from_byte(3);
-    CHECK(mla_note_verifier_init(&d->verifier, mla_slice_cstr(ORIGIN),
-                                 mla_crypto_key_public(d->logkey)));
-    snprintf(d->data, sizeof d->data, "%s/data", dir);
-    snprintf(d->port, sizeof d->port, "%s/port", dir);
-    snprintf(d->logkey_path, sizeof d->logkey_path, "%s/log.key", dir);
-    snprintf(d->admin_path, sizeof d->admin_path, "%s/admin.pub", dir);
-    snprintf(d->log_path, sizeof d->log_path, "%s/daemon.log", dir);
-    CHECK(mla_crypto_keyfile_write_private(d->logkey_path, d->logkey));
-    CHECK(mla_crypto_keyfile_write_public(d->admin_path, mla_crypto_key_public(d->admin)));
-}
-
-static void ledgerd_start(ledgerd *d)
-{
-    unlink(d->port);
-    const char *argv[] = {
-        mlauditd_path,   "--init",       "--data-dir",  d->data,       "--origin", ORIGIN,
-        "--signing-key", d->logkey_path, "--admin-key", d->admin_path, "--listen", "127.0.0.1:0",
-        "--insecure",    "--port-file",  d->port,       "--cache-mb",  "64",       NULL};
-    int log_fd = open(d->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (log_fd < 0) DIE("%s: %s", d->log_path, strerror(errno));
-    fflush(NULL);
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) DIE("fork: %s", strerror(errno));
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) _exit(127);
-        dup2(log_fd, 2);
-        execve(mlauditd_path, (char *const *)(uintptr_t)argv, environ);
-        _exit(127);
-    }
-    close(log_fd);
-    d->pid = pid;
-    int64_t t0 = mla_time_mono_ns();
-    char addr[256] = "";
-    for (;;) {
-        FILE *f = fopen(d->port, "rb");
-        if (f) {
-            size_t n = fread(addr, 1, sizeof addr - 1, f);
-            fclose(f);
-            addr[n] = '\0';
-            if (strchr(addr, '\n')) break;
-        }
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid)
-            DIE("mlauditd (%s) exited (status 0x%x); see %s", mlauditd_path, status, d->log_path);
-        if (bench_secs_since(t0) > 60) DIE("mlauditd did not start in 60 s; see %s", d->log_path);
-        sleep_ns(5000000);
-    }
-    *strchr(addr, '\n') = '\0';
-    snprintf(d->target, sizeof d->target, "%s", addr);
-}
-
-static void ledgerd_stop(ledgerd *d)
-{
-    if (d->pid <= 0) return;
-    kill(d->pid, SIGTERM);
-    int status = 0;
-    int64_t t0 = mla_time_mono_ns();
-    pid_t w;
-    while ((w = waitpid(d->pid, &status, WNOHANG)) == 0 && bench_secs_since(t0) < 30)
-        sleep_ns(5000000);
-    if (w == 0) {
-        kill(d->pid, SIGKILL);
-        waitpid(d->pid, &status, 0);
-        fprintf(stderr, "warning: mlauditd did not stop in 30 s after SIGTERM\n");
-    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "warning: mlauditd stopped with status 0x%x\n", status);
-    }
-    d->pid = -1;
-}
-
-static void ledgerd_dispose(ledgerd *d)
-{
-    ledgerd_stop(d);
-    mla_crypto_key_free(d->admin);
-    mla_crypto_key_free(d->logkey);
-    bench_rmtree(d->dir);
-    free(d->dir);
-}
-
-static mla_client *ledgerd_client(const ledgerd *d)
-{
-    mla_client *c = NULL;
-    mla_client_options o = {
-        .target = d->target, .insecure = true, .verifier = &d->verifier, .timeout_ms = 30000};
-    CHECK(mla_client_open(&c, &o));
-    return c;
-}
 
 /* CPU seconds used so far by process pid (from /proc) and by this one, to
  * show where the shared cores went during a phase. */
@@ -445,7 +317,7 @@ static void cpu_print(const cpu_mark *m, pid_t daemon, double ops)
 /* ---- appends over gRPC -------------------------------------------------------------- */
 
 typedef struct appender {
-    const ledgerd *d;
+    const bench_daemon *d;
     mla_buf *envs; /* this thread's */
     size_t count;
     double max_s;
@@ -459,15 +331,15 @@ typedef struct appender {
 static void *append_main(void *arg)
 {
     appender *a = arg;
-    mla_client *c = ledgerd_client(a->d);
+    mla_client *c = bench_daemon_client(a->d);
     mla_receipt *r = malloc(sizeof *r);
-    sleep_ns(a->t0 - mla_time_mono_ns()); /* every thread starts at t0 */
+    bench_sleep_ns(a->t0 - mla_time_mono_ns()); /* every thread starts at t0 */
     for (size_t i = 0; i < a->count && bench_secs_since(a->t0) < a->max_s; i++) {
         /* Open loop: latency counts from the planned send time, so a slow
          * answer delays the next call's clock, not the measurement. */
         int64_t planned = a->interval_ns ? a->t0 + a->offset_ns + (int64_t)i * a->interval_ns
                                          : mla_time_mono_ns();
-        sleep_ns(planned - mla_time_mono_ns());
+        bench_sleep_ns(planned - mla_time_mono_ns());
         CHECK(mla_client_append(c, mla_buf_slice(&a->envs[i]), r));
         if (a->lat_ns) a->lat_ns[i] = mla_time_mono_ns() - planned;
         a->done++;
@@ -479,7 +351,7 @@ static void *append_main(void *arg)
 
 /* `clients` threads, each its own mla_client, over envs split evenly;
  * returns appends/s (and the latencies, when lat is not NULL). */
-static double run_appends(const ledgerd *d, mla_buf *envs, size_t n, int clients, double max_s,
+static double run_appends(const bench_daemon *d, mla_buf *envs, size_t n, int clients, double max_s,
                           double rate, int64_t *lat, size_t *n_lat)
 {
     appender a[CLIENTS];
@@ -497,7 +369,7 @@ static double run_appends(const ledgerd *d, mla_buf *envs, size_t n, int clients
             a[i].interval_ns = (int64_t)(1e9 * clients / rate);
             a[i].offset_ns = a[i].interval_ns * i / clients;
         }
-        if (pthread_create(&t[i], NULL, append_main, &a[i]) != 0) DIE("pthread_create");
+        if (pthread_create(&t[i], NULL, append_main, &a[i]) != 0) BENCH_DIE("pthread_create");
     }
     for (int i = 0; i < clients; i++) pthread_join(t[i], NULL);
     double el = bench_secs_since(t0);
@@ -535,10 +407,10 @@ static void *sign_main(void *arg)
 static mla_buf *sign_envelopes(const mla_privkey *k, uint64_t first, size_t n)
 {
     mla_buf *envs = calloc(n ? n : 1, sizeof *envs);
-    if (!envs) DIE("out of memory");
+    if (!envs) BENCH_DIE("out of memory");
     signer s[2] = {{envs, k, first, 0, n / 2}, {envs, k, first, n / 2, n}};
     pthread_t t;
-    if (pthread_create(&t, NULL, sign_main, &s[1]) != 0) DIE("pthread_create");
+    if (pthread_create(&t, NULL, sign_main, &s[1]) != 0) BENCH_DIE("pthread_create");
     sign_main(&s[0]);
     pthread_join(t, NULL);
     return envs;
@@ -567,7 +439,7 @@ static void *build_main(void *arg)
     mla_buf envs[BATCH];
     mla_slice sl[BATCH];
     mla_receipt *r = malloc(BATCH * sizeof *r);
-    if (!r) DIE("out of memory");
+    if (!r) BENCH_DIE("out of memory");
     for (;;) {
         uint64_t k = atomic_fetch_add(b->next, 1);
         if (k >= b->max_batches || bench_secs_since(b->t0) > b->max_s) break;
@@ -591,10 +463,10 @@ static void *build_main(void *arg)
 /* Build the daemon's store offline with the log library, signature checks
  * skipped (the envelopes carry zero signatures): `want` entries or as many
  * as fit in max_s. Returns the size reached. */
-static uint64_t build_log(ledgerd *d, uint64_t want, double max_s, double *secs)
+static uint64_t build_log(bench_daemon *d, uint64_t want, double max_s, double *secs)
 {
     char db[4300];
-    if (mkdir(d->data, 0700) != 0) DIE("mkdir %s: %s", d->data, strerror(errno));
+    if (mkdir(d->data, 0700) != 0) BENCH_DIE("mkdir %s: %s", d->data, strerror(errno));
     snprintf(db, sizeof db, "%s/db", d->data);
     mla_store *s = NULL;
     mla_store_leveldb_options o = {
@@ -614,7 +486,7 @@ static uint64_t build_log(ledgerd *d, uint64_t want, double max_s, double *secs)
     enum { BUILDERS = 6 };
     pthread_t t[BUILDERS];
     for (int i = 0; i < BUILDERS; i++)
-        if (pthread_create(&t[i], NULL, build_main, &b) != 0) DIE("pthread_create");
+        if (pthread_create(&t[i], NULL, build_main, &b) != 0) BENCH_DIE("pthread_create");
     for (int i = 0; i < BUILDERS; i++) pthread_join(t[i], NULL);
     *secs = bench_secs_since(b.t0);
     uint64_t size = mla_log_size(log);
@@ -624,7 +496,7 @@ static uint64_t build_log(ledgerd *d, uint64_t want, double max_s, double *secs)
 }
 
 typedef struct prover {
-    const ledgerd *d;
+    const bench_daemon *d;
     uint64_t size;
     long max;
     double max_s;
@@ -636,7 +508,7 @@ typedef struct prover {
 static void *prove_main(void *arg)
 {
     prover *p = arg;
-    mla_client *c = ledgerd_client(p->d);
+    mla_client *c = bench_daemon_client(p->d);
     while (p->done < p->max && bench_secs_since(p->t0) < p->max_s) {
         p->rng ^= p->rng << 13, p->rng ^= p->rng >> 7, p->rng ^= p->rng << 17;
         mla_merkle_proof pr;
@@ -649,7 +521,7 @@ static void *prove_main(void *arg)
     return NULL;
 }
 
-static double run_proofs(const ledgerd *d, uint64_t size)
+static double run_proofs(const bench_daemon *d, uint64_t size)
 {
     prover p[CLIENTS];
     pthread_t t[CLIENTS];
@@ -663,7 +535,7 @@ static double run_proofs(const ledgerd *d, uint64_t size)
                         t0,
                         88172645463325252u + (uint64_t)i * 7919,
                         0};
-        if (pthread_create(&t[i], NULL, prove_main, &p[i]) != 0) DIE("pthread_create");
+        if (pthread_create(&t[i], NULL, prove_main, &p[i]) != 0) BENCH_DIE("pthread_create");
     }
     for (int i = 0; i < CLIENTS; i++) {
         pthread_join(t[i], NULL);
@@ -696,7 +568,7 @@ int main(int argc, char **argv)
         }
     }
     if (access(mlauditd_path, X_OK) != 0)
-        DIE("%s: not an executable (give --mlauditd PATH or set MLAUDITD)", mlauditd_path);
+        BENCH_DIE("%s: not an executable (give --mlauditd PATH or set MLAUDITD)", mlauditd_path);
     n_cores = sysconf(_SC_NPROCESSORS_ONLN);
     echo_child ec;
     echo_child_start(&ec); /* before this process starts gRPC */
@@ -731,9 +603,9 @@ int main(int argc, char **argv)
            n1 + n16 + nb * BATCH + n_half, bench_secs_since(t_sign));
 
     printf("\n-- appends over gRPC (mlauditd, LevelDB, synced group commit) --\n");
-    ledgerd d;
-    ledgerd_init(&d, bench_tmpdir_new("grpc"));
-    ledgerd_start(&d);
+    bench_daemon d;
+    bench_daemon_init(&d, bench_tmpdir_new("grpc"), ORIGIN);
+    bench_daemon_start(&d, mlauditd_path, NULL);
     cpu_mark m = cpu_start(d.pid);
     double r1 = run_appends(&d, e1, n1, 1, bench_smoke ? 2.0 : 5.0, 0, NULL, NULL);
     printf("Append, 1 client                        %10.0f /s = %5.1f%% of the limit\n", r1,
@@ -746,7 +618,7 @@ int main(int argc, char **argv)
            CLIENTS, r16, 100 * r16 / limit, verdict(r16, 0.8 * limit));
     cpu_print(&m, d.pid, r16 * bench_secs_since(m.t0));
     {
-        mla_client *c = ledgerd_client(&d);
+        mla_client *c = bench_daemon_client(&d);
         mla_slice sl[BATCH];
         mla_receipt *r = malloc(BATCH * sizeof *r);
         size_t done = 0;
@@ -773,22 +645,19 @@ int main(int argc, char **argv)
         if (use > n_half) use = n_half;
         if (use < CLIENTS) use = CLIENTS;
         double got = run_appends(&d, eh, use, CLIENTS, secs + 5, rate, lat, &n_lat);
-        qsort(lat, n_lat, sizeof *lat, cmp_i64);
-        double p50 = n_lat ? (double)lat[n_lat / 2] / 1e6 : 0;
-        double p99 =
-            n_lat ? (double)lat[(n_lat * 99) / 100 < n_lat ? (n_lat * 99) / 100 : n_lat - 1] / 1e6
-                  : 0;
+        double p50 = (double)bench_percentile(lat, n_lat, 50) / 1e6;
+        double p99 = (double)bench_percentile(lat, n_lat, 99) / 1e6;
         printf("time to receipt at %.0f/s (half of the %d-client rate; got %.0f/s, %zu calls): "
                "p50 %.2f ms, p99 %.2f ms (target p99 <= 10 ms: %s)\n",
                rate, CLIENTS, got, n_lat, p50, p99, verdict(10.0, p99));
         free(lat);
     }
-    ledgerd_dispose(&d);
+    bench_daemon_dispose(&d);
 
     printf("\n-- inclusion proofs over gRPC --\n");
     {
-        ledgerd big;
-        ledgerd_init(&big, bench_tmpdir_new("proofs"));
+        bench_daemon big;
+        bench_daemon_init(&big, bench_tmpdir_new("proofs"), ORIGIN);
         double build_s = 0;
         uint64_t want = bench_smoke ? 4096 : 1000000;
         uint64_t size = build_log(&big, want, bench_smoke ? 30.0 : 120.0, &build_s);
@@ -796,12 +665,12 @@ int main(int argc, char **argv)
                "AppendBatch of %d from 6 threads, signature checks skipped)%s\n",
                (unsigned long long)size, build_s, (double)size / build_s, BATCH,
                size < want ? " -- stopped at the time cap, short of 1M" : "");
-        ledgerd_start(&big);
+        bench_daemon_start(&big, mlauditd_path, NULL);
         double pr = run_proofs(&big, size);
         printf("GetInclusionProof at %llu entries, %d clients %10.0f /s = %5.1f%% of gRPC echo "
                "(target >= 50%%: %s)\n",
                (unsigned long long)size, CLIENTS, pr, 100 * pr / echo, verdict(pr, 0.5 * echo));
-        ledgerd_dispose(&big);
+        bench_daemon_dispose(&big);
     }
 
     free_envelopes(e1, n1);

@@ -1,7 +1,9 @@
 /* bench_util: same-run limits and scaffolding shared by the benchmarks. */
 #include "bench_util.h"
 
+#include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "client/client.h"
 #include "store/store.h"
@@ -10,6 +12,27 @@ bool bench_smoke;
 char bench_workdir[4096] = "/tmp";
 
 double bench_secs_since(int64_t t0) { return (double)(mla_time_mono_ns() - t0) / 1e9; }
+
+void bench_sleep_ns(int64_t ns)
+{
+    if (ns <= 0) return;
+    struct timespec ts = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) continue;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int64_t bench_percentile(int64_t *v, size_t n, double p)
+{
+    if (n == 0) return 0;
+    qsort(v, n, sizeof *v, cmp_i64);
+    size_t i = (size_t)((double)n * p / 100.0);
+    return v[i < n ? i : n - 1];
+}
 
 mla_privkey *bench_key_from_byte(uint8_t b)
 {

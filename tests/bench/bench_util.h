@@ -19,12 +19,23 @@
         }                                                                                          \
     } while (0)
 
+#define BENCH_DIE(...)                                                                             \
+    do {                                                                                           \
+        fprintf(stderr, __VA_ARGS__);                                                              \
+        fputc('\n', stderr);                                                                       \
+        exit(1);                                                                                   \
+    } while (0)
+
 /* Smoke runs (tests/run.sh) use tiny counts; set by each program's main. */
 extern bool bench_smoke;
 /* Where temporary stores go ("/tmp" unless --dir). */
 extern char bench_workdir[4096];
 
 double bench_secs_since(int64_t t0_mono_ns);
+/** Sleep ns nanoseconds (no-op for ns <= 0), resuming after signals. */
+void bench_sleep_ns(int64_t ns);
+/** The p-th percentile (0..100) of n values, sorting them in place. */
+int64_t bench_percentile(int64_t *v, size_t n, double p);
 /** The key of a 32-byte seed filled with b (fixed keys: reproducible runs). */
 mla_privkey *bench_key_from_byte(uint8_t b);
 /** A new directory under bench_workdir; caller frees the string. */
