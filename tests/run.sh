@@ -33,9 +33,10 @@ build_and_test() { # dir, meson options...
 # ---- 2. normal build ----------------------------------------------------------
 step "normal build (gcc, -Werror)"
 build_and_test build
-step "benchmark smoke run (the full run is ./build/tests/bench/bench_ledger)"
+step "benchmark smoke runs (full runs: the same programs without --smoke)"
 ./build/tests/bench/bench_ledger --smoke
 ./build/tests/bench/bench_grpc --smoke --mlauditd ./build/ledger/mlauditd
+./build/tests/bench/bench_semantics --smoke --mlauditd ./build/ledger/mlauditd
 [ $quick = 1 ] && exit 0
 
 # ---- 3. sanitizers ------------------------------------------------------------
