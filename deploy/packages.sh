@@ -6,7 +6,8 @@ set -euo pipefail
 packages=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev clang-format
           libgcrypt20-dev libleveldb-dev libsnappy-dev protobuf-c-compiler
           libprotobuf-c-dev check libgrpc-dev libjansson-dev libinih-dev
-          python3 python3-grpcio python3-grpc-tools python3-protobuf python3-cryptography openssl)
+          python3 python3-grpcio python3-grpc-tools python3-protobuf python3-cryptography openssl
+          libgraphviz-dev python3-jsonschema chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
