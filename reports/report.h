@@ -157,12 +157,14 @@ typedef struct mla_report {
     size_t n_tables, cap_tables;
     mla_report_graph graph;
     mla_report_evidence ev;
+    void *graph_index; /* private to report_model.c: nodes sorted by id */
 } mla_report;
 
 /* ---- generating ---------------------------------------------------------- */
 
 typedef struct mla_report_request {
     mla_report_kind kind;
+    const mla_note_verifier *log_key; /* the log's checkpoint key (the client's); required */
     const char *identity; /* lineage: the artifact; diff: version A ("type:name@version") */
     const char *identity_b; /* diff: version B */
     unsigned depth; /* lineage: upstream depth; 0 = MLA_INDEX_LINEAGE_DEPTH_MAX */
