@@ -208,6 +208,18 @@ mla_status mla_client_resolution_encode(mla_buf *out, const mla_client_resolutio
 mla_status mla_client_resolution_decode(mla_client_resolution *out, mla_slice in,
                                         const mla_note_verifier *v) MLA_MUST_USE;
 
+/** Entries seqs[0..n) with their inclusion proofs in the tree of cp (a
+ * verified checkpoint), any n (batched, up to 1000 per call); each entry's
+ * leaf hash and proof are checked against cp before fn is called, in the
+ * order of seqs. MLA_ECORRUPT naming the seq if a proof fails. (A seq not
+ * below cp->size is MLA_EINVAL naming seqs[i], before any call; a redacted
+ * entry comes with empty bytes.) */
+typedef mla_status (*mla_client_proven_fn)(void *ctx, uint64_t seq, mla_slice entry,
+                                           const mla_merkle_proof *proof);
+mla_status mla_client_entries_proven(mla_client *c, const uint64_t *seqs, size_t n,
+                                     const mla_checkpoint *cp, mla_client_proven_fn fn,
+                                     void *ctx) MLA_MUST_USE;
+
 /* -- decision recorder: an inference service adds one call per decision -- */
 
 typedef struct mla_recorder mla_recorder;

@@ -50,6 +50,9 @@
 #define MLA_LIMIT_ALLOWED_KINDS 16
 /* A decision receipt's id. */
 #define MLA_LIMIT_DECISION_ID 256
+/* Seqs of one GetProvenEntries request: a report asks for its entries in
+ * chunks of this many (about 3 MiB of answer with ordinary entries). */
+#define MLA_LIMIT_PROVEN_SEQS 1000
 /* One gRPC message (a request or response of ledger.proto): room for an
  * AppendBatch of 64 maximal envelopes, or many more ordinary ones. */
 #define MLA_LIMIT_RPC_BYTES (16u << 20)

@@ -62,6 +62,7 @@ void mla_service__get_consistency_proof(mla_service_call *c, mla_slice request);
 void mla_service__health_check(mla_service_call *c, mla_slice request);
 /* service_query.c */
 void mla_service__query(mla_service_call *c, mla_slice request);
+void mla_service__get_proven_entries(mla_service_call *c, mla_slice request);
 void mla_service__get_lineage(mla_service_call *c, mla_slice request);
 void mla_service__resolve_decision(mla_service_call *c, mla_slice request);
 /* service_decisions.c: RecordDecisions (client stream) */

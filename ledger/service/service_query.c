@@ -1,9 +1,10 @@
-/* service_query: Query, GetLineage and ResolveDecision (SPEC §4, §6): the
- * index's answers, read below the latest signed checkpoint, with what makes
- * them checkable offline: every entry behind an edge or a timeline carries
- * its inclusion proof against that checkpoint, and a decision its path in
- * its batch's tree. Request fields are checked here or by index/, and every
- * refusal names the request's field. */
+/* service_query: Query, GetProvenEntries, GetLineage and ResolveDecision
+ * (SPEC §4, §6): the index's answers, read below the latest signed
+ * checkpoint, with what makes them checkable offline: every entry behind an
+ * edge or a timeline carries its inclusion proof against that checkpoint, a
+ * decision its path in its batch's tree, and GetProvenEntries gives many
+ * entries with their proofs in one call (for reports). Request fields are checked here or by
+ * index/, and every refusal names the request's field. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -196,6 +197,80 @@ out:
     mla_free(ptrs);
     mla_free(seqs);
     mla_buf_dispose(&note);
+    if (m) mla_codec_rpc_free(m);
+}
+
+/* ---- GetProvenEntries --------------------------------------------------- */
+
+/* Encoded bytes of a ProvenEntry beyond its entry bytes and proof hashes:
+ * the StoredEntry's overhead, the InclusionProof's index, size and tags, and
+ * the two message headers. */
+#define PROVEN_ENTRY_OVERHEAD (STORED_ENTRY_OVERHEAD + 40)
+/* Each proof hash: 32 bytes, its tag and length. */
+#define PROOF_HASH_BYTES 34
+
+void mla_service__get_proven_entries(mla_service_call *c, mla_slice request)
+{
+    ProtobufCMessage *m = NULL;
+    mla_log *log = mla_service__log(c);
+    proven *ps = NULL;
+    Mlaudit__V1__ProvenEntry *items = NULL, **ptrs = NULL;
+    size_t loaded = 0;
+    mla_status rc = mla_codec_rpc_decode(&m, &mlaudit__v1__get_proven_entries_request__descriptor,
+                                         request, "GetProvenEntriesRequest");
+    if (rc != MLA_OK) goto out;
+    const Mlaudit__V1__GetProvenEntriesRequest *req =
+        (const Mlaudit__V1__GetProvenEntriesRequest *)m;
+    size_t n = req->n_seqs;
+    if (n > MLA_LIMIT_PROVEN_SEQS) {
+        rc = mla_err(MLA_EINVAL, "seqs: %zu exceeds limit %u", n, MLA_LIMIT_PROVEN_SEQS);
+        goto out;
+    }
+    uint64_t size = mla_log_size(log), tree_size = req->tree_size ? req->tree_size : size;
+    if (req->tree_size > size) {
+        rc = mla_err(MLA_EINVAL, "tree_size: %" PRIu64 " is larger than the tree size %" PRIu64,
+                     req->tree_size, size);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (req->seqs[i] >= tree_size) {
+            rc = mla_err(MLA_EINVAL, "seqs[%zu]: %" PRIu64 " is not in the tree of size %" PRIu64,
+                         i, req->seqs[i], tree_size);
+            goto out;
+        }
+    ps = mla_calloc(n ? n : 1, sizeof *ps);
+    items = mla_calloc(n ? n : 1, sizeof *items);
+    ptrs = mla_calloc(n ? n : 1, sizeof *ptrs);
+    if (!ps || !items || !ptrs) {
+        rc = mla_err(MLA_ENOMEM, "GetProvenEntries: out of memory for %zu entries", n);
+        goto out;
+    }
+    /* The answer stays within a GetEntries message's bytes, so clients with
+     * gRPC's default receive limit can read it: the longest prefix that fits
+     * (always at least one entry), and the client asks again for the rest. */
+    size_t bytes = 0, max_bytes = mla_service__options(c)->stream_bytes, n_out = 0;
+    for (size_t i = 0; i < n; i++) {
+        loaded = i + 1;
+        if ((rc = proven_load(&ps[i], log, req->seqs[i], tree_size, true)) != MLA_OK) goto out;
+        size_t cost = ps[i].bytes.len + PROVEN_ENTRY_OVERHEAD + ps[i].proof.n * PROOF_HASH_BYTES;
+        if (i > 0 && bytes + cost > max_bytes) break;
+        bytes += cost;
+        Mlaudit__V1__ProvenEntry pe0 = MLAUDIT__V1__PROVEN_ENTRY__INIT;
+        items[i] = pe0;
+        items[i].entry = &ps[i].se;
+        items[i].inclusion = &ps[i].ip;
+        ptrs[n_out++] = &items[i];
+    }
+    Mlaudit__V1__GetProvenEntriesResponse resp = MLAUDIT__V1__GET_PROVEN_ENTRIES_RESPONSE__INIT;
+    resp.n_entries = n_out;
+    resp.entries = ptrs;
+    resp.tree_size = tree_size;
+    reply_or_explain(c, &resp.base, "ask for fewer seqs");
+out:
+    if (rc != MLA_OK) mla_service__fail(c, rc);
+    proven_free(ps, loaded);
+    mla_free(items);
+    mla_free(ptrs);
     if (m) mla_codec_rpc_free(m);
 }
 

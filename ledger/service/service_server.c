@@ -168,6 +168,7 @@ const mla_service__method mla_service__methods[] = {
      .handle = mla_service__get_consistency_proof},
     {.path = "/grpc.health.v1.Health/Check", .handle = mla_service__health_check},
     {.path = "/mlaudit.v1.Ledger/Query", .handle = mla_service__query},
+    {.path = "/mlaudit.v1.Ledger/GetProvenEntries", .handle = mla_service__get_proven_entries},
     {.path = "/mlaudit.v1.Ledger/GetLineage", .handle = mla_service__get_lineage},
     {.path = "/mlaudit.v1.Ledger/ResolveDecision", .handle = mla_service__resolve_decision},
     {.path = "/mlaudit.v1.Ledger/RecordDecisions",
