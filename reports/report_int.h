@@ -259,4 +259,64 @@ mla_status mla_report__checklist_gather(mla_report *r, mla_client *c,
 mla_status mla_report__checklist(const mla_report *r, const char *identity, mla_report_table *t,
                                  size_t *n_missing_out) MLA_MUST_USE;
 
+/* ---- report_lineage.c: evidence helpers shared by the lineage, diff and
+ * checklist builders (any builder may use them) ----------------------------- */
+
+/** Whether a's identity is "type:name@version" identity (no allocation). */
+bool mla_report__artifact_is(const mla_pb_artifact *a, const char *identity);
+/** Whether changes of kind k record an artifact as their subject (MODEL,
+ * DATASET, CODE, CONFIG, ENVIRONMENT, EVALUATION, DOCUMENT, IMPORT). */
+bool mla_report__kind_records(mla_kind k);
+/** The latest entry in evidence whose change has subject identity and kind
+ * `kind` (0: any kind that records artifacts); NULL if none. Linear. */
+const mla_report_entry *mla_report__subject_entry(const mla_report *r, const char *identity,
+                                                  mla_kind kind);
+/** Whether c is an EVALUATION with an evaluated-model input identity. */
+bool mla_report__evaluates(const mla_pb_change *c, const char *identity);
+/** Whether c is an APPROVAL of identity as the daemon's index reads it:
+ * its approval names the artifact, or approves a seq (approved_seq > 0, or
+ * no artifact named) whose entry in evidence has identity as its subject. */
+bool mla_report__approves(const mla_report *r, const mla_pb_change *c, const char *identity);
+/** The value of attribute key in c, or NULL. */
+const char *mla_report__attribute(const mla_pb_change *c, const char *key);
+/** The value of metric key in c into *out; false if c has none. */
+bool mla_report__metric(const mla_pb_change *c, const char *key, double *out);
+
+/** Whether a gathered entry goes into evidence (e and c decoded; c NULL for
+ * another payload type). */
+typedef bool (*mla_report_keep_fn)(void *ctx, uint64_t seq, const mla_pb_entry *e,
+                                   const mla_pb_change *c);
+/** Online: run q over every page and fetch into evidence, with proofs, the
+ * entries below the report's checkpoint that keep accepts (NULL: all;
+ * redacted entries are offered to no keep function). */
+mla_status mla_report__query_fetch(mla_report *r, mla_client *c, const mla_client_query *q,
+                                   mla_report_keep_fn keep, void *ctx) MLA_MUST_USE;
+/** Online: the same for the entries behind identity's downstream edges at
+ * depth 1 (none when the ledger does not know identity). */
+mla_status mla_report__downstream_fetch(mla_report *r, mla_client *c, const char *identity,
+                                        mla_report_keep_fn keep, void *ctx) MLA_MUST_USE;
+/** Online: fetch the entries whose subject is identity: all of them, or
+ * with latest_only just the latest one of a kind that records artifacts.
+ * *n_records_out (may be NULL) counts those of such a kind (0: identity is
+ * not recorded). MLA_EINVAL naming field when identity is not
+ * type:name@version. */
+mla_status mla_report__subject_fetch(mla_report *r, mla_client *c, const char *identity,
+                                     const char *field, bool latest_only,
+                                     size_t *n_records_out) MLA_MUST_USE;
+
+/** A set of borrowed strings (map keys), printed in a stable order. */
+typedef struct mla_report_keys {
+    const char **v;
+    size_t n, cap;
+} mla_report_keys;
+mla_status mla_report__keys_add(mla_report_keys *k, const char *key) MLA_MUST_USE;
+/** Sort (strcmp) and drop duplicates. */
+void mla_report__keys_sort(mla_report_keys *k);
+void mla_report__keys_dispose(mla_report_keys *k);
+/** The entry's envelope keyids, joined with ", ", into out (a C string). */
+mla_status mla_report__keyids(mla_buf *out, const mla_pb_entry *e) MLA_MUST_USE;
+/** A keep function: EVALUATIONs of the identity ctx points to (a C string). */
+bool mla_report__keep_evaluation(void *ctx, uint64_t seq, const mla_pb_entry *e,
+                                 const mla_pb_change *c);
+
 #endif

@@ -1,0 +1,152 @@
+/* report_checklist: the production checklist of a model (SPEC §6) as the
+ * daemon's default policy reads it (ledger/policy/policy_rules.c): training
+ * data, code and environment inputs on its MODEL entry, an EVALUATION of it,
+ * an APPROVAL by a key that did not sign the MODEL entry, and a reason. Used
+ * by the lineage report and by the audit report for production deployments. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "reports/report_int.h"
+
+#define KIND(k) MLAUDIT__V1__KIND__KIND_##k
+
+typedef struct approval_ctx {
+    const mla_report *r;
+    const char *identity;
+} approval_ctx;
+
+/* approved_seq resolves through evidence: the subject's own entries are
+ * fetched first, and an approved entry always precedes its APPROVAL. */
+static bool keep_approval(void *ctx, uint64_t seq, const mla_pb_entry *e, const mla_pb_change *c)
+{
+    const approval_ctx *a = ctx;
+    (void)seq;
+    (void)e;
+    return mla_report__approves(a->r, c, a->identity);
+}
+
+mla_status mla_report__checklist_gather(mla_report *r, mla_client *c, const char *identity)
+{
+    approval_ctx a = {r, identity};
+    mla_client_query q;
+    MLA_TRY(mla_report__subject_fetch(r, c, identity, "identity", false, NULL));
+    MLA_TRY(mla_report__downstream_fetch(r, c, identity, mla_report__keep_evaluation,
+                                         (void *)(uintptr_t)identity));
+    memset(&q, 0, sizeof q);
+    q.kind = KIND(APPROVAL);
+    return mla_report__query_fetch(r, c, &q, keep_approval, &a);
+}
+
+static bool signed_by(const mla_pb_entry *e, const char *keyid)
+{
+    for (size_t i = 0; i < e->envelope->n_signatures; i++)
+        if (strcmp(e->envelope->signatures[i]->keyid, keyid) == 0) return true;
+    return false;
+}
+
+/* SPEC §6 "an APPROVAL by a different key than the model's submitter": none
+ * of its signers signed the MODEL entry (a co-signature by that key is not a
+ * second pair of eyes), as policy_rules.c approval_visit decides. */
+static bool independent(const mla_report_entry *approval, const mla_report_entry *model)
+{
+    const mla_pb_envelope *env = approval->entry->envelope;
+    if (env->n_signatures == 0) return false;
+    for (size_t i = 0; i < env->n_signatures; i++)
+        if (signed_by(model->entry, env->signatures[i]->keyid)) return false;
+    return true;
+}
+
+/* One row: met (citing seq) with evidence text, or missing. */
+static mla_status row(mla_report_table *t, const char *requirement, bool met, uint64_t seq,
+                      const mla_buf *evidence, size_t *n_missing)
+{
+    const char *texts[3] = {requirement, met ? "met" : "missing",
+                            met ? (const char *)evidence->ptr : "—"};
+    const uint64_t seqs[3] = {MLA_REPORT_NO_SEQ, met ? seq : MLA_REPORT_NO_SEQ,
+                              met ? seq : MLA_REPORT_NO_SEQ};
+    if (!met) (*n_missing)++;
+    return mla_report__row_add(t, texts, seqs);
+}
+
+static mla_status text(mla_buf *out, const char *fmt, ...) MLA_PRINTF(2, 3);
+static mla_status text(mla_buf *out, const char *fmt, ...)
+{
+    char tmp[MLA_LIMIT_REASON + 1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0) return mla_err(MLA_EINVAL, "report: cannot format checklist evidence");
+    mla_buf_clear(out);
+    MLA_TRY(mla_buf_append(out, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1));
+    MLA_TRY(mla_buf_append_byte(out, 0));
+    out->len--;
+    return MLA_OK;
+}
+
+mla_status mla_report__checklist(const mla_report *r, const char *identity, mla_report_table *t,
+                                 size_t *n_missing_out)
+{
+    static const struct {
+        const char *role, *requirement;
+    } inputs[] = {
+        {"training-data", "Training data input"},
+        {"code", "Code input"},
+        {"environment", "Environment input"},
+    };
+    const mla_report_entry *m = mla_report__subject_entry(r, identity, KIND(MODEL));
+    mla_buf ev, id;
+    mla_status rc = MLA_OK;
+    size_t n_missing = 0;
+    mla_buf_init(&ev, MLA_LIMIT_REASON + 1024);
+    mla_buf_init(&id, 3 * MLA_LIMIT_NAME + 3);
+    *n_missing_out = 0;
+    for (size_t k = 0; k < sizeof inputs / sizeof inputs[0] && rc == MLA_OK; k++) {
+        const mla_pb_input *found = NULL;
+        for (size_t i = 0; m && i < m->change->n_inputs && !found; i++)
+            if (strcmp(m->change->inputs[i]->role, inputs[k].role) == 0)
+                found = m->change->inputs[i];
+        if (found && (rc = mla_report__identity(&id, found->artifact)) == MLA_OK)
+            rc = text(&ev, "entry %llu names %s as %s", (unsigned long long)m->seq,
+                      (const char *)id.ptr, inputs[k].role);
+        if (rc == MLA_OK)
+            rc = row(t, inputs[k].requirement, found != NULL, found ? m->seq : 0, &ev, &n_missing);
+    }
+    if (rc != MLA_OK) goto out;
+
+    /* The latest evaluation (the one a regression rule would read). */
+    const mla_report_entry *eval = NULL;
+    for (size_t i = 0; i < r->ev.n_entries; i++)
+        if (mla_report__evaluates(r->ev.entries[i].change, identity)) eval = &r->ev.entries[i];
+    if (eval && (rc = mla_report__identity(&id, eval->change->subject)) == MLA_OK)
+        rc = text(&ev, "entry %llu: %s evaluates it", (unsigned long long)eval->seq,
+                  (const char *)id.ptr);
+    if (rc != MLA_OK || (rc = row(t, "Evaluation of the model", eval != NULL, eval ? eval->seq : 0,
+                                  &ev, &n_missing)) != MLA_OK)
+        goto out;
+
+    /* The first independent approval, as the policy's scan stops at it. */
+    const mla_report_entry *approval = NULL;
+    for (size_t i = 0; m && i < r->ev.n_entries && !approval; i++) {
+        const mla_report_entry *e = &r->ev.entries[i];
+        if (mla_report__approves(r, e->change, identity) && independent(e, m)) approval = e;
+    }
+    if (approval)
+        rc = text(&ev, "entry %llu: approved by %s, signed by none of the MODEL entry's keys",
+                  (unsigned long long)approval->seq,
+                  approval->change->actor[0] ? approval->change->actor : "an unnamed actor");
+    if (rc != MLA_OK || (rc = row(t, "Approval by another key", approval != NULL,
+                                  approval ? approval->seq : 0, &ev, &n_missing)) != MLA_OK)
+        goto out;
+
+    bool reason = m && m->change->reason[0];
+    if (reason) rc = text(&ev, "entry %llu: %s", (unsigned long long)m->seq, m->change->reason);
+    if (rc == MLA_OK)
+        rc = row(t, "Reason on the MODEL entry", reason, reason ? m->seq : 0, &ev, &n_missing);
+    if (rc == MLA_OK) *n_missing_out = n_missing;
+out:
+    mla_buf_dispose(&id);
+    mla_buf_dispose(&ev);
+    return rc;
+}
