@@ -80,9 +80,11 @@ static mla_status artifact_table(mla_report *r, const side *x, bool *same_digest
         (rc = row(t, "kind", mla_codec_kind_name(a->kind), sa, mla_codec_kind_name(b->kind), sb)) !=
             MLA_OK ||
         (rc = row(t, "digest", (const char *)v[0].ptr, sa, (const char *)v[1].ptr, sb)) != MLA_OK ||
-        (rc = row(t, "uri", a->subject->uri, sa, b->subject->uri, sb)) != MLA_OK ||
-        (rc = row(t, "media type", a->subject->media_type, sa, b->subject->media_type, sb)) !=
-            MLA_OK ||
+        ((a->subject->uri[0] || b->subject->uri[0]) &&
+         (rc = row(t, "uri", a->subject->uri, sa, b->subject->uri, sb)) != MLA_OK) ||
+        ((a->subject->media_type[0] || b->subject->media_type[0]) &&
+         (rc = row(t, "media type", a->subject->media_type, sa, b->subject->media_type, sb)) !=
+             MLA_OK) ||
         (rc = row(t, "recorded at", when[0], sa, when[1], sb)) != MLA_OK ||
         (rc = row(t, "actor", a->actor, sa, b->actor, sb)) != MLA_OK ||
         (rc = row(t, "submitter", x[0].s->entry->submitter, sa, x[1].s->entry->submitter, sb)) !=
@@ -369,7 +371,7 @@ static mla_status metrics_table(mla_report *r, const side *x, mla_buf *biggest)
                 memcpy(num[s], "—", sizeof "—");
         }
         if (has[0] && has[1]) {
-            double dv = v[1] - v[0], mag = dv < 0 ? -dv : dv;
+            double dv = mla_report__difference(v[1], v[0]), mag = dv < 0 ? -dv : dv;
             mla_report__delta(delta, dv);
             /* Ties go to the first metric by name, so the summary is stable. */
             if (mag > big) {

@@ -281,6 +281,10 @@ bool mla_report__approves(const mla_report *r, const mla_pb_change *c, const cha
 const char *mla_report__attribute(const mla_pb_change *c, const char *key);
 /** The value of metric key in c into *out; false if c has none. */
 bool mla_report__metric(const mla_pb_change *c, const char *key, double *out);
+/** to - from, rounded to 15 significant digits of the larger operand, so a
+ * delta shows no binary noise (0.912 - 0.908 is 0.004, not
+ * 0.0040000000000000036). Print it with mla_report__delta. */
+double mla_report__difference(double to, double from);
 
 /** Whether a gathered entry goes into evidence (e and c decoded; c NULL for
  * another payload type). */

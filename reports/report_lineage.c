@@ -3,6 +3,7 @@
  * version, approvals, the production checklist and deployment history —
  * and the evidence helpers the diff and checklist builders share. Gather is
  * online; build reads only params and evidence (report_int.h). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,26 @@ mla_status mla_report__keyids(mla_buf *out, const mla_pb_entry *e)
     MLA_TRY(mla_buf_append_byte(out, 0));
     out->len--;
     return MLA_OK;
+}
+
+double mla_report__difference(double to, double from)
+{
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    double d = to - from, a = to < 0 ? -to : to, b = from < 0 ? -from : from;
+    double m = a > b ? a : b, x = m;
+    int e = 0; /* the decimal exponent of the larger operand */
+    if (!isfinite(d) || m == 0) return d;
+    while (x >= 10 && e < 400) x /= 10, e++;
+    while (x < 1 && e > -400) x *= 10, e--;
+    int p = 14 - e; /* decimals that keep 15 significant digits of m */
+    if (p > 22 || p < -22) return d;
+    double y = p >= 0 ? d * p10[p] : d / p10[-p];
+    if (y >= 9e18 || y <= -9e18) return d;
+    /* Integer rounding, not libm's round(): reports do not link libm. */
+    y = (double)(long long)(y + (y >= 0 ? 0.5 : -0.5));
+    return p >= 0 ? y / p10[p] : y * p10[-p];
 }
 
 /* ---- gathering -------------------------------------------------------------- */
@@ -517,16 +538,14 @@ static mla_status walk_node_get(walk *w, const records *x, const char *id, const
 }
 
 /* Breadth first over each reached artifact's record's inputs, to depth. */
-static mla_status walk_run(walk *w, const mla_report *r, const char *identity, unsigned depth)
+static mla_status walk_run(walk *w, const records *x, const char *identity, unsigned depth)
 {
-    records x;
     mla_buf id;
     size_t ix;
     bool added;
     memset(w, 0, sizeof *w);
-    MLA_TRY(records_build(&x, r));
     mla_buf_init(&id, IDENTITY_MAX);
-    mla_status rc = walk_node_get(w, &x, identity, NULL, 0, &ix, &added);
+    mla_status rc = walk_node_get(w, x, identity, NULL, 0, &ix, &added);
     if (rc == MLA_OK && !w->nodes[0].e)
         rc = mla_err(MLA_ECORRUPT, "the subject %s has no entry in the evidence", identity);
     for (size_t q = 0; q < w->n_nodes && rc == MLA_OK; q++) {
@@ -536,7 +555,7 @@ static mla_status walk_run(walk *w, const mla_report *r, const char *identity, u
         for (size_t i = 0; i < e->change->n_inputs && rc == MLA_OK; i++) {
             const mla_pb_input *in = e->change->inputs[i];
             if ((rc = mla_report__identity(&id, in->artifact)) != MLA_OK) break;
-            rc = walk_node_get(w, &x, (const char *)id.ptr, in->artifact, d + 1, &ix, &added);
+            rc = walk_node_get(w, x, (const char *)id.ptr, in->artifact, d + 1, &ix, &added);
             if (rc == MLA_OK)
                 rc = grow((void **)&w->edges, &w->cap_edges, w->n_edges, sizeof *w->edges);
             if (rc != MLA_OK) break;
@@ -544,7 +563,6 @@ static mla_status walk_run(walk *w, const mla_report *r, const char *identity, u
         }
     }
     mla_buf_dispose(&id);
-    records_dispose(&x);
     if (rc != MLA_OK) walk_dispose(w);
     return rc;
 }
@@ -693,7 +711,7 @@ static mla_status upstream_table(mla_report *r, const walk *w, const char *ident
     for (size_t i = 0; i < n; i++) {
         const walk_edge *e = &w->edges[i];
         char d[16];
-        snprintf(d, sizeof d, "%u", w->nodes[e->from].depth);
+        snprintf(d, sizeof d, "%u", w->nodes[e->to].depth + 1);
         const char *texts[4] = {w->nodes[e->from].id, e->role, w->nodes[e->to].id, d};
         const uint64_t seqs[4] = {e->seq, e->seq, e->seq, MLA_REPORT_NO_SEQ};
         MLA_TRY(mla_report__row_add(t, texts, seqs));
@@ -705,11 +723,11 @@ static mla_status upstream_table(mla_report *r, const walk *w, const char *ident
     return MLA_OK;
 }
 
-static mla_status upstream_build(mla_report *r, const char *identity, unsigned depth,
-                                 size_t *n_artifacts_out, size_t *n_edges_out)
+static mla_status upstream_build(mla_report *r, const records *x, const char *identity,
+                                 unsigned depth, size_t *n_artifacts_out, size_t *n_edges_out)
 {
     walk w;
-    MLA_TRY(walk_run(&w, r, identity, depth));
+    MLA_TRY(walk_run(&w, x, identity, depth));
     mla_status rc =
         w.n_nodes > MLA_REPORT_GRAPH_DRAW_MAX ? graph_grouped(r, &w) : graph_full(r, &w);
     if (rc == MLA_OK) rc = upstream_table(r, &w, identity, depth);
@@ -721,7 +739,11 @@ static mla_status upstream_build(mla_report *r, const char *identity, unsigned d
 
 mla_status mla_report__upstream_build(mla_report *r, const char *identity, unsigned depth)
 {
-    return upstream_build(r, identity, depth ? depth : DEPTH_MAX, NULL, NULL);
+    records x;
+    MLA_TRY(records_build(&x, r));
+    mla_status rc = upstream_build(r, &x, identity, depth ? depth : DEPTH_MAX, NULL, NULL);
+    records_dispose(&x);
+    return rc;
 }
 
 /* ---- where it is deployed: the target's timeline replayed ------------------ */
@@ -1073,7 +1095,7 @@ out:
 
 /* The "inputs" table: the subject's direct inputs and where each is
  * recorded itself. */
-static mla_status inputs_table(mla_report *r, const mla_report_entry *s)
+static mla_status inputs_table(mla_report *r, const records *recs, const mla_report_entry *s)
 {
     static const char *const cols[] = {"Role", "Artifact", "Digest", "Recorded in"};
     const mla_pb_change *c = s->change;
@@ -1092,7 +1114,7 @@ static mla_status inputs_table(mla_report *r, const mla_report_entry *s)
     for (size_t i = 0; i < c->n_inputs && rc == MLA_OK; i++) {
         const mla_pb_artifact *a = c->inputs[i]->artifact;
         if ((rc = mla_report__identity(&id, a)) != MLA_OK) break;
-        const mla_report_entry *rec = mla_report__subject_entry(r, (const char *)id.ptr, 0);
+        const mla_report_entry *rec = records_find(recs, (const char *)id.ptr);
         uint64_t dseq = s->seq, wseq = MLA_REPORT_NO_SEQ;
         /* The digest the subject's entry claims; else the input's own. */
         mla_slice d = mla_slice_make(a->digest.data, a->digest.len);
@@ -1127,7 +1149,7 @@ static mla_status inputs_table(mla_report *r, const mla_report_entry *s)
 
 /* The "training" table: the config, environment and code inputs with
  * what their own records say. */
-static mla_status training_table(mla_report *r, const mla_report_entry *s)
+static mla_status training_table(mla_report *r, const records *recs, const mla_report_entry *s)
 {
     static const char *const cols[] = {"Artifact", "Role", "Key", "Value"};
     static const char *const roles[] = {"config", "environment", "code"};
@@ -1147,7 +1169,7 @@ static mla_status training_table(mla_report *r, const mla_report_entry *s)
             if (strcmp(in->role, roles[k]) != 0) continue;
             if ((rc = mla_report__identity(&id, in->artifact)) != MLA_OK) break;
             const char *name = (const char *)id.ptr;
-            const mla_report_entry *rec = mla_report__subject_entry(r, name, 0);
+            const mla_report_entry *rec = records_find(recs, name);
             const uint64_t seqs[4] = {s->seq, s->seq, MLA_REPORT_NO_SEQ,
                                       rec ? rec->seq : MLA_REPORT_NO_SEQ};
             n_rows++;
@@ -1319,7 +1341,7 @@ static mla_status evaluations_table(mla_report *r, const char *identity, const e
             uint64_t ps = p ? p->e->seq : MLA_REPORT_NO_SEQ;
             if (p) {
                 mla_report__num(pval, pv);
-                mla_report__delta(delta, v - pv);
+                mla_report__delta(delta, mla_report__difference(v, pv));
             }
             const char *texts[6] = {(const char *)id.ptr, keys.v[j],      val,
                                     p ? p->version : "—", p ? pval : "—", p ? delta : "—"};
@@ -1407,11 +1429,10 @@ static bool deployment_event(const mla_report *r, size_t i, const char *identity
 
 static void percent(char out[MLA_REPORT_NUM_LEN + 1], double fraction)
 {
-    char num[MLA_REPORT_NUM_LEN];
-    /* Rounded to 1e-6 of a percent so 0.07 reads "7", not 7.000000000000001. */
+    /* Rounded to 1e-6 of a percent so 0.07 reads "7%", not 7.000000000000001%;
+     * fixed notation, as a percentage is read ("50%", not "5e+01%"). */
     double p = (double)(long long)(fraction * 1e8 + 0.5) / 1e6;
-    mla_report__num(num, p);
-    snprintf(out, MLA_REPORT_NUM_LEN + 1, "%s%%", num);
+    snprintf(out, MLA_REPORT_NUM_LEN + 1, "%.10g%%", p);
 }
 
 /* The "deployments" table. */
@@ -1544,6 +1565,7 @@ mla_status mla_report__lineage_build(mla_report *r)
     unsigned depth = 0;
     size_t n_artifacts = 0, n_edges = 0, n_evals = 0, n_approvals = 0, n_deploys = 0, n_missing = 0;
     earlier x;
+    records recs;
     mla_buf headline;
     mla_report_table *t;
     MLA_TRY(identity_split(&p, identity, "params.identity"));
@@ -1552,13 +1574,16 @@ mla_status mla_report__lineage_build(mla_report *r)
     if (!s) return mla_err(MLA_ECORRUPT, "the subject %s has no entry in the evidence", identity);
     uint64_t sseq = s->seq;
     MLA_TRY(title_set(r, identity));
+    MLA_TRY(records_build(&recs, r));
     memset(&x, 0, sizeof x);
     mla_buf_init(&headline, 4096);
     mla_status rc;
     bool model = s->change->kind == KIND(MODEL);
-    if ((rc = subject_table(r, identity, s)) != MLA_OK || (rc = inputs_table(r, s)) != MLA_OK ||
-        (rc = upstream_build(r, identity, depth, &n_artifacts, &n_edges)) != MLA_OK ||
-        (rc = training_table(r, s)) != MLA_OK || (rc = earlier_find(&x, r, &p, s)) != MLA_OK ||
+    if ((rc = subject_table(r, identity, s)) != MLA_OK ||
+        (rc = inputs_table(r, &recs, s)) != MLA_OK ||
+        (rc = upstream_build(r, &recs, identity, depth, &n_artifacts, &n_edges)) != MLA_OK ||
+        (rc = training_table(r, &recs, s)) != MLA_OK ||
+        (rc = earlier_find(&x, r, &p, s)) != MLA_OK ||
         (rc = evaluations_table(r, identity, &x, &headline, &n_evals)) != MLA_OK ||
         (rc = approvals_table(r, identity, &n_approvals)) != MLA_OK)
         goto out;
@@ -1575,7 +1600,7 @@ mla_status mla_report__lineage_build(mla_report *r)
     } else {
         rc = mla_report__table_intro(t,
                                      "The production checklist applies to models; %s is "
-                                     "recorded by a %s entry.",
+                                     "recorded as %s.",
                                      identity, mla_codec_kind_name(s->change->kind));
     }
     if (rc != MLA_OK || (rc = deployments_table(r, identity, &n_deploys)) != MLA_OK) goto out;
@@ -1585,12 +1610,12 @@ mla_status mla_report__lineage_build(mla_report *r)
     char when[MLA_REPORT_TIME_LEN], na[32], ne[32];
     mla_report__time(when, s->entry->ledger_time_ns);
     if ((rc = mla_report__say(r, sseq,
-                              "%s is recorded by entry %llu, a %s entry of %s by %s (submitted "
-                              "as %s), which gives the reason: %s",
-                              identity, (unsigned long long)sseq,
-                              mla_codec_kind_name(s->change->kind), when,
+                              "%s was recorded at %s by %s (submitted as %s) in entry %llu "
+                              "(%s), with the reason: %s",
+                              identity, when,
                               s->change->actor[0] ? s->change->actor : "no actor named",
-                              s->entry->submitter, s->change->reason)) != MLA_OK)
+                              s->entry->submitter, (unsigned long long)sseq,
+                              mla_codec_kind_name(s->change->kind), s->change->reason)) != MLA_OK)
         goto out;
     mla_report__count(na, n_artifacts);
     mla_report__count(ne, n_edges);
@@ -1627,6 +1652,9 @@ mla_status mla_report__lineage_build(mla_report *r)
     if (!x.prev)
         rc = mla_report__say(r, MLA_REPORT_NO_SEQ,
                              "No earlier version of %s:%s is in the evidence.", p.type, p.name);
+    else if (n_evals == 0)
+        rc = mla_report__say(r, x.prev_seq, "The previous version is %s (entry %llu).", x.prev,
+                             (unsigned long long)x.prev_seq);
     else if (headline.len)
         rc = mla_report__say(
             r, x.prev_seq, "The previous version is %s (entry %llu); against it: %.*s.", x.prev,
@@ -1638,6 +1666,7 @@ mla_status mla_report__lineage_build(mla_report *r)
                              x.prev, (unsigned long long)x.prev_seq);
 out:
     mla_buf_dispose(&headline);
+    records_dispose(&recs);
     earlier_dispose(&x);
     return rc;
 }
