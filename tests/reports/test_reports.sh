@@ -290,60 +290,63 @@ for k in $FOUND_NAME; do
 done
 
 # ---- the HTML in a real browser ------------------------------------------------------------------
-if [ -x /usr/bin/chromium ]; then
-    chrome() { # HTML NETLOG DOM: dump the DOM with every network name unresolvable
-        local mode
-        for mode in --headless=new --headless; do
-            timeout 120 /usr/bin/chromium "$mode" --no-sandbox --disable-gpu \
-                --user-data-dir="$T/chrome" --no-first-run --disable-extensions \
-                --disable-background-networking --disable-component-update --disable-sync \
-                --disable-default-apps --disable-domain-reliability --metrics-recording-only \
-                --host-resolver-rules="MAP * ~NOTFOUND" --log-net-log="$2" \
-                --dump-dom "file://$1" >"$3" 2>"$3.err" && [ -s "$3" ] && return 0
-        done
-        return 1
-    }
-    for k in $KINDS; do
-        if chrome "$T/r/$k.html" "$T/$k.netlog" "$T/$k.dom"; then pass; else
-            failed "chromium could not open $k.html"
-            tail -5 "$T/$k.dom.err" >&2
-            continue
-        fi
-        "$PY" - "$T/$k.dom" "$T/$k.netlog" "$k" >"$T/browser" 2>&1 <<'PYBROWSER'
+# Requests the page makes carry the document as their initiator ("null" for
+# a file:// origin); chromium's own background requests (component updates,
+# network time) carry "not an origin" and are not the page's. A control page
+# that does fetch shows the check sees page requests.
+cat >"$T/browser.py" <<'PYBROWSER'
+# browser.py DOM NETLOG WANT_SVG: "ok", or what is wrong with the page.
 import json, re, sys
-dom, netlog, kind = sys.argv[1:4]
+dom, netlog, want_svg = sys.argv[1], sys.argv[2], sys.argv[3] == "svg"
 page = open(dom, encoding="utf-8").read()
-svg = re.search(r"<svg\b.*?</svg>", page, re.S)
 problems = []
-if not svg:
+svg = re.search(r"<svg\b.*?</svg>", page, re.S)
+if want_svg and not svg:
     problems.append("no <svg> in the rendered DOM")
-elif kind in ("lineage", "decision") and not re.search(r'<g\b[^>]*class="node"', svg.group(0)):
-    problems.append("the <svg> has no <g class=\"node\">")
+elif want_svg and not re.search(r'<g\b[^>]*class="node"', svg.group(0)):
+    problems.append('the <svg> has no <g class="node">')
 text = open(netlog, encoding="utf-8").read().rstrip()
 try:
     log = json.loads(text)
 except ValueError:
-    # A log cut short at exit lacks its closing brackets.
-    log = json.loads(text.rstrip(",") + "]}")
-urls = set()
-def walk(v):
-    if isinstance(v, dict):
-        for k, x in v.items():
-            if k == "url" and isinstance(x, str):
-                urls.add(x)
-            else:
-                walk(x)
-    elif isinstance(v, list):
-        for x in v:
-            walk(x)
-walk(log.get("events", []))
-bad = sorted(u for u in urls if not u.startswith("file:"))
-if bad:
-    problems.append("fetched: " + ", ".join(bad[:5]))
-if not any(u.startswith("file:") for u in urls):
-    problems.append("the net log shows no file:// request (is it empty?)")
+    log = json.loads(text.rstrip(",") + "]}")  # a log cut short at exit
+types = {v: k for k, v in log["constants"]["logEventTypes"].items()}
+fetched = sorted({e["params"]["url"] for e in log.get("events", [])
+                  if types.get(e["type"]) == "URL_REQUEST_START_JOB"
+                  and "url" in e.get("params", {})
+                  and e["params"].get("initiator") != "not an origin"})
+if fetched:
+    problems.append("the page fetched: " + ", ".join(fetched[:5]))
 print("; ".join(problems) if problems else "ok")
 PYBROWSER
+chrome() { # HTML NETLOG DOM: dump the DOM with every host name unresolvable
+    local mode
+    rm -f "$2"
+    for mode in --headless=new --headless; do
+        timeout 120 /usr/bin/chromium "$mode" --no-sandbox --disable-gpu \
+            --user-data-dir="$T/chrome" --no-first-run --disable-extensions \
+            --disable-background-networking --disable-component-update --disable-sync \
+            --disable-default-apps --host-resolver-rules="MAP * ~NOTFOUND" \
+            --log-net-log="$2" --dump-dom "file://$1" >"$3" 2>"$3.err" && [ -s "$3" ] && return 0
+    done
+    return 1
+}
+if [ -x /usr/bin/chromium ]; then
+    printf '<!DOCTYPE html><html><body><img src="http://img.mlaudit-test.invalid/x.png">%s' \
+        '<svg><g class="node"></g></svg></body></html>' >"$T/control.html"
+    if chrome "$T/control.html" "$T/control.netlog" "$T/control.dom"; then
+        "$PY" "$T/browser.py" "$T/control.dom" "$T/control.netlog" svg >"$T/browser" 2>&1
+        has "$T/browser" "the page fetched: http://img.mlaudit-test.invalid/x.png" \
+            "browser check: a control page's fetch is seen"
+    else
+        failed "chromium could not open a control page: $(tail -3 "$T/control.dom.err")"
+    fi
+    for k in $KINDS; do
+        if chrome "$T/r/$k.html" "$T/$k.netlog" "$T/$k.dom"; then pass; else
+            failed "chromium could not open $k.html: $(tail -3 "$T/$k.dom.err")"
+            continue
+        fi
+        "$PY" "$T/browser.py" "$T/$k.dom" "$T/$k.netlog" svg >"$T/browser" 2>&1
         if [ "$(cat "$T/browser")" = ok ]; then pass; else failed "browser $k.html: $(cat "$T/browser")"; fi
     done
 else
