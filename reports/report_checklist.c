@@ -88,6 +88,24 @@ static mla_status text(mla_buf *out, const char *fmt, ...)
 mla_status mla_report__checklist(const mla_report *r, const char *identity, mla_report_table *t,
                                  size_t *n_missing_out)
 {
+    return mla_report__checklist_at(r, identity, UINT64_MAX, t, n_missing_out);
+}
+
+/* The latest entry before `before` whose subject is identity, of kind. */
+static const mla_report_entry *subject_before(const mla_report *r, const char *identity,
+                                              mla_kind kind, uint64_t before)
+{
+    for (size_t i = r->ev.n_entries; i-- > 0;) {
+        const mla_report_entry *e = &r->ev.entries[i];
+        if (e->seq >= before || !e->change || e->change->kind != kind) continue;
+        if (mla_report__artifact_is(e->change->subject, identity)) return e;
+    }
+    return NULL;
+}
+
+mla_status mla_report__checklist_at(const mla_report *r, const char *identity, uint64_t before,
+                                    mla_report_table *t, size_t *n_missing_out)
+{
     static const struct {
         const char *role, *requirement;
     } inputs[] = {
@@ -95,7 +113,7 @@ mla_status mla_report__checklist(const mla_report *r, const char *identity, mla_
         {"code", "Code input"},
         {"environment", "Environment input"},
     };
-    const mla_report_entry *m = mla_report__subject_entry(r, identity, KIND(MODEL));
+    const mla_report_entry *m = subject_before(r, identity, KIND(MODEL), before);
     mla_buf ev, id;
     mla_status rc = MLA_OK;
     size_t n_missing = 0;
@@ -117,7 +135,7 @@ mla_status mla_report__checklist(const mla_report *r, const char *identity, mla_
 
     /* The latest evaluation (the one a regression rule would read). */
     const mla_report_entry *eval = NULL;
-    for (size_t i = 0; i < r->ev.n_entries; i++)
+    for (size_t i = 0; i < r->ev.n_entries && r->ev.entries[i].seq < before; i++)
         if (mla_report__evaluates(r->ev.entries[i].change, identity)) eval = &r->ev.entries[i];
     if (eval && (rc = mla_report__identity(&id, eval->change->subject)) == MLA_OK)
         rc = text(&ev, "entry %llu: %s evaluates it", (unsigned long long)eval->seq,
@@ -128,7 +146,8 @@ mla_status mla_report__checklist(const mla_report *r, const char *identity, mla_
 
     /* The first independent approval, as the policy's scan stops at it. */
     const mla_report_entry *approval = NULL;
-    for (size_t i = 0; m && i < r->ev.n_entries && !approval; i++) {
+    for (size_t i = 0; m && i < r->ev.n_entries && r->ev.entries[i].seq < before && !approval;
+         i++) {
         const mla_report_entry *e = &r->ev.entries[i];
         if (mla_report__approves(r, e->change, identity) && independent(e, m)) approval = e;
     }

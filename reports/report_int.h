@@ -319,6 +319,10 @@ void mla_report__keys_sort(mla_report_keys *k);
 void mla_report__keys_dispose(mla_report_keys *k);
 /** The entry's envelope keyids, joined with ", ", into out (a C string). */
 mla_status mla_report__keyids(mla_buf *out, const mla_pb_entry *e) MLA_MUST_USE;
+/** mla_report__checklist as the policy judged a deployment at seq before:
+ * only entries below it count (UINT64_MAX: all of the evidence). */
+mla_status mla_report__checklist_at(const mla_report *r, const char *identity, uint64_t before,
+                                    mla_report_table *t, size_t *n_missing_out) MLA_MUST_USE;
 /** A keep function: EVALUATIONs of the identity ctx points to (a C string). */
 bool mla_report__keep_evaluation(void *ctx, uint64_t seq, const mla_pb_entry *e,
                                  const mla_pb_change *c);

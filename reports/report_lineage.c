@@ -181,14 +181,7 @@ typedef struct seqlist {
 
 static mla_status seqlist_add(seqlist *s, uint64_t seq)
 {
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64, bytes;
-        uint64_t *v = NULL;
-        if (mla_mul_size(&bytes, cap, sizeof *v)) v = mla_realloc(s->v, bytes);
-        if (!v) return mla_err(MLA_ENOMEM, "report: out of memory for %zu seqs", cap);
-        s->v = v;
-        s->cap = cap;
-    }
+    MLA_TRY(grow((void **)&s->v, &s->cap, s->n, sizeof *s->v));
     s->v[s->n++] = seq;
     return MLA_OK;
 }
