@@ -753,7 +753,7 @@ typedef struct serving {
 typedef struct timeline {
     serving s[SERVING_MAX];
     size_t n;
-    uint64_t last_seq; /* the last entry replayed, or MLA_REPORT_NO_SEQ */
+    uint64_t left_seq; /* the entry that last took the watched model out, or NO_SEQ */
 } timeline;
 
 static long serving_find(const timeline *t, const char *model)
@@ -789,7 +789,6 @@ static mla_status timeline_apply(timeline *t, const mla_report *r, size_t at, co
 {
     const mla_report_entry *e = &r->ev.entries[at];
     const mla_pb_change *c = e->change;
-    t->last_seq = e->seq;
     if (c->kind == KIND(DEPLOYMENT) && c->detail_case == MLAUDIT__V1__CHANGE__DETAIL_DEPLOYMENT &&
         c->subject) {
         MLA_TRY(mla_report__identity(id, c->subject));
@@ -840,15 +839,20 @@ static bool on_target(const mla_pb_change *c, const char *target)
             c->kind == KIND(RETIREMENT));
 }
 
-static mla_status timeline_replay(timeline *t, const mla_report *r, const char *target)
+static mla_status timeline_replay(timeline *t, const mla_report *r, const char *target,
+                                  const char *watch)
 {
     mla_buf id;
     mla_status rc = MLA_OK;
     memset(t, 0, sizeof *t);
-    t->last_seq = MLA_REPORT_NO_SEQ;
+    t->left_seq = MLA_REPORT_NO_SEQ;
     mla_buf_init(&id, IDENTITY_MAX);
-    for (size_t i = 0; i < r->ev.n_entries && rc == MLA_OK; i++)
-        if (on_target(r->ev.entries[i].change, target)) rc = timeline_apply(t, r, i, target, &id);
+    for (size_t i = 0; i < r->ev.n_entries && rc == MLA_OK; i++) {
+        if (!on_target(r->ev.entries[i].change, target)) continue;
+        bool was = serving_find(t, watch) >= 0;
+        rc = timeline_apply(t, r, i, target, &id);
+        if (was && serving_find(t, watch) < 0) t->left_seq = r->ev.entries[i].seq;
+    }
     mla_buf_dispose(&id);
     return rc;
 }
@@ -1477,7 +1481,7 @@ static mla_status serving_statements(mla_report *r, const char *identity)
 {
     mla_report_keys targets = {0};
     mla_status rc = MLA_OK;
-    uint64_t last = MLA_REPORT_NO_SEQ;
+    uint64_t last = MLA_REPORT_NO_SEQ, left = MLA_REPORT_NO_SEQ;
     size_t n_serving = 0;
     char size[32];
     mla_report__count(size, r->ev.cp.size);
@@ -1490,9 +1494,14 @@ static mla_status serving_statements(mla_report *r, const char *identity)
     mla_report__keys_sort(&targets);
     for (size_t i = 0; i < targets.n && rc == MLA_OK; i++) {
         timeline tl;
-        if ((rc = timeline_replay(&tl, r, targets.v[i])) != MLA_OK) break;
+        if ((rc = timeline_replay(&tl, r, targets.v[i], identity)) != MLA_OK) break;
         long k = serving_find(&tl, identity);
-        if (k < 0) continue;
+        if (k < 0) {
+            if (tl.left_seq != MLA_REPORT_NO_SEQ &&
+                (left == MLA_REPORT_NO_SEQ || tl.left_seq > left))
+                left = tl.left_seq;
+            continue;
+        }
         char pct[MLA_REPORT_NUM_LEN + 1];
         percent(pct, tl.s[k].fraction);
         n_serving++;
@@ -1506,6 +1515,14 @@ static mla_status serving_statements(mla_report *r, const char *identity)
         if (last == MLA_REPORT_NO_SEQ) {
             rc = mla_report__say(r, MLA_REPORT_NO_SEQ,
                                  "No deployment of it is in the evidence: it serves no target.");
+        } else if (left != MLA_REPORT_NO_SEQ) {
+            const mla_report_entry *e = mla_report__entry(r, left);
+            rc = mla_report__say(r, left,
+                                 "It serves no target as of this report's checkpoint (tree size "
+                                 "%s); entry %llu (%s on %s) took it out of service.",
+                                 size, (unsigned long long)left,
+                                 mla_codec_kind_name(e->change->kind),
+                                 mla_codec_change_target(e->change));
         } else {
             const mla_report_entry *e = mla_report__entry(r, last);
             rc = mla_report__say(r, last,
