@@ -1515,22 +1515,19 @@ static mla_status serving_statements(mla_report *r, const char *identity)
         if (last == MLA_REPORT_NO_SEQ) {
             rc = mla_report__say(r, MLA_REPORT_NO_SEQ,
                                  "No deployment of it is in the evidence: it serves no target.");
-        } else if (left != MLA_REPORT_NO_SEQ) {
-            const mla_report_entry *e = mla_report__entry(r, left);
-            rc = mla_report__say(r, left,
-                                 "It serves no target as of this report's checkpoint (tree size "
-                                 "%s); entry %llu (%s on %s) took it out of service.",
-                                 size, (unsigned long long)left,
-                                 mla_codec_kind_name(e->change->kind),
-                                 mla_codec_change_target(e->change));
         } else {
-            const mla_report_entry *e = mla_report__entry(r, last);
-            rc = mla_report__say(r, last,
-                                 "It serves no target as of this report's checkpoint (tree size "
-                                 "%s); its last deployment event is entry %llu (%s on %s).",
-                                 size, (unsigned long long)last,
-                                 mla_codec_kind_name(e->change->kind),
-                                 mla_codec_change_target(e->change));
+            /* The entry that took it out when the replay shows one, else
+             * its last event (a timeline the evidence holds only in part). */
+            uint64_t seq = left != MLA_REPORT_NO_SEQ ? left : last;
+            const mla_report_entry *e = mla_report__entry(r, seq);
+            rc =
+                mla_report__say(r, seq,
+                                "It serves no target as of this report's checkpoint (tree size "
+                                "%s); entry %llu (%s on %s) %s.",
+                                size, (unsigned long long)seq, mla_codec_kind_name(e->change->kind),
+                                mla_codec_change_target(e->change),
+                                left != MLA_REPORT_NO_SEQ ? "took it out of service"
+                                                          : "is its last deployment event");
         }
     }
     mla_report__keys_dispose(&targets);
