@@ -305,9 +305,14 @@ static mla_status associate(prov *p, uint64_t seq, const char *tag, const char *
     return relation(p, S_ASSOC, seq, tag, o, ok);
 }
 
+/* PROV-CONSTRAINTS: an entity is invalidated at most once; the first
+ * (a rollback away from it, or its retirement) is the one recorded. */
 static mla_status invalidate(prov *p, uint64_t seq, const char *act, const char *ent,
                              const char *time, const char *why)
 {
+    bool was;
+    MLA_TRY(seen(&was, p, S_INVAL, ent));
+    if (was) return MLA_OK;
     json_t *o = json_object();
     bool ok = add_str(o, "prov:entity", ent) && add_str(o, "prov:activity", act) &&
               add_str(o, "prov:time", time) && add_str(o, "mla:reason", why);

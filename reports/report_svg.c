@@ -24,13 +24,19 @@ static char *mut(const char *s)
     return u.m;
 }
 
-/* Graphviz reads labels, tooltips and URLs as escString: a backslash starts
- * an escape (\N is the node name, \n a line break). Double every backslash
- * so ledger text shows as written. */
+/* How ledger text reaches the SVG as written. Graphviz reads labels and
+ * tooltips as escString: a backslash starts an escape (\N is the node name,
+ * \n a line break), so every backslash is doubled. Its SVG writer escapes
+ * '<', '>', '"', '\'' and a bare '&', but keeps "&name;" as an entity (a
+ * ledger "&lt;" would show as "<"), so every '&' goes in as "&amp;". */
 static mla_status esc_string(mla_buf *out, const char *s)
 {
     mla_buf_clear(out);
     for (; *s; s++) {
+        if (*s == '&') {
+            MLA_TRY(mla_buf_append_cstr(out, "&amp;"));
+            continue;
+        }
         if (*s == '\\') MLA_TRY(mla_buf_append_byte(out, '\\'));
         MLA_TRY(mla_buf_append_byte(out, (uint8_t)*s));
     }
@@ -44,7 +50,7 @@ static mla_status set(void *obj, const char *name, const char *value)
     return MLA_OK;
 }
 
-/* Set an attribute to ledger text, escaped for escString. */
+/* Set an attribute (label or tooltip) to ledger text. */
 static mla_status set_text(void *obj, const char *name, const char *value, mla_buf *tmp)
 {
     MLA_TRY(esc_string(tmp, value));
