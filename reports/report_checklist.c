@@ -126,8 +126,7 @@ mla_status mla_report__checklist_at(const mla_report *r, const char *identity, u
             if (strcmp(m->change->inputs[i]->role, inputs[k].role) == 0)
                 found = m->change->inputs[i];
         if (found && (rc = mla_report__identity(&id, found->artifact)) == MLA_OK)
-            rc = text(&ev, "entry %llu names %s as %s", (unsigned long long)m->seq,
-                      (const char *)id.ptr, inputs[k].role);
+            rc = text(&ev, "the MODEL entry names %s as %s", (const char *)id.ptr, inputs[k].role);
         if (rc == MLA_OK)
             rc = row(t, inputs[k].requirement, found != NULL, found ? m->seq : 0, &ev, &n_missing);
     }
@@ -138,8 +137,7 @@ mla_status mla_report__checklist_at(const mla_report *r, const char *identity, u
     for (size_t i = 0; i < r->ev.n_entries && r->ev.entries[i].seq < before; i++)
         if (mla_report__evaluates(r->ev.entries[i].change, identity)) eval = &r->ev.entries[i];
     if (eval && (rc = mla_report__identity(&id, eval->change->subject)) == MLA_OK)
-        rc = text(&ev, "entry %llu: %s evaluates it", (unsigned long long)eval->seq,
-                  (const char *)id.ptr);
+        rc = text(&ev, "%s evaluates it", (const char *)id.ptr);
     if (rc != MLA_OK || (rc = row(t, "Evaluation of the model", eval != NULL, eval ? eval->seq : 0,
                                   &ev, &n_missing)) != MLA_OK)
         goto out;
@@ -152,15 +150,14 @@ mla_status mla_report__checklist_at(const mla_report *r, const char *identity, u
         if (mla_report__approves(r, e->change, identity) && independent(e, m)) approval = e;
     }
     if (approval)
-        rc = text(&ev, "entry %llu: approved by %s, signed by none of the MODEL entry's keys",
-                  (unsigned long long)approval->seq,
+        rc = text(&ev, "approved by %s, signed by none of the MODEL entry's keys",
                   approval->change->actor[0] ? approval->change->actor : "an unnamed actor");
     if (rc != MLA_OK || (rc = row(t, "Approval by another key", approval != NULL,
                                   approval ? approval->seq : 0, &ev, &n_missing)) != MLA_OK)
         goto out;
 
     bool reason = m && m->change->reason[0];
-    if (reason) rc = text(&ev, "entry %llu: %s", (unsigned long long)m->seq, m->change->reason);
+    if (reason) rc = text(&ev, "%s", m->change->reason);
     if (rc == MLA_OK)
         rc = row(t, "Reason on the MODEL entry", reason, reason ? m->seq : 0, &ev, &n_missing);
     if (rc == MLA_OK) *n_missing_out = n_missing;

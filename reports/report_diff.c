@@ -429,10 +429,10 @@ mla_status mla_report__diff_build(mla_report *r)
         char when[MLA_REPORT_TIME_LEN];
         const mla_report_entry *e = x[s].s;
         mla_report__time(when, e->entry->ledger_time_ns);
-        rc = mla_report__say(
-            r, e->seq, "%s is %s, recorded by entry %llu (%s) at %s by %s: %s", s ? "B" : "A",
-            x[s].id, (unsigned long long)e->seq, mla_codec_kind_name(e->change->kind), when,
-            e->change->actor[0] ? e->change->actor : "no actor named", e->change->reason);
+        rc = mla_report__say(r, e->seq, "%s is %s, recorded as %s at %s by %s: %s", s ? "B" : "A",
+                             x[s].id, mla_codec_kind_name(e->change->kind), when,
+                             e->change->actor[0] ? e->change->actor : "no actor named",
+                             e->change->reason);
     }
     if (rc != MLA_OK || (rc = mla_report__say(r, MLA_REPORT_NO_SEQ,
                                               same_digest ? "Their digests are the same."

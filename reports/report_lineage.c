@@ -1125,8 +1125,7 @@ static mla_status inputs_table(mla_report *r, const records *recs, const mla_rep
         if (rec) {
             char when[MLA_REPORT_TIME_LEN];
             mla_report__time(when, rec->entry->ledger_time_ns);
-            rc = mla_buf_printf(&where, "entry %llu (%s, %s)", (unsigned long long)rec->seq,
-                                mla_codec_kind_name(rec->change->kind), when);
+            rc = mla_buf_printf(&where, "%s at %s", mla_codec_kind_name(rec->change->kind), when);
             wseq = rec->seq;
         } else {
             rc = mla_buf_append_cstr(&where, "no entry records it");
@@ -1502,14 +1501,15 @@ static mla_status serving_statements(mla_report *r, const char *identity)
                 left = tl.left_seq;
             continue;
         }
-        char pct[MLA_REPORT_NUM_LEN + 1];
+        char pct[MLA_REPORT_NUM_LEN + 1], since[MLA_REPORT_TIME_LEN];
         percent(pct, tl.s[k].fraction);
+        mla_report__time(since, mla_report__entry(r, tl.s[k].seq)->entry->ledger_time_ns);
         n_serving++;
         rc = mla_report__say(r, tl.s[k].seq,
                              "It serves %s (%s, %s of traffic) as of this report's checkpoint "
-                             "(tree size %s), live since entry %llu.",
+                             "(tree size %s), live since %s.",
                              targets.v[i], tl.s[k].stage[0] ? tl.s[k].stage : "no stage", pct, size,
-                             (unsigned long long)tl.s[k].seq);
+                             since);
     }
     if (rc == MLA_OK && n_serving == 0) {
         if (last == MLA_REPORT_NO_SEQ) {
@@ -1520,14 +1520,15 @@ static mla_status serving_statements(mla_report *r, const char *identity)
              * its last event (a timeline the evidence holds only in part). */
             uint64_t seq = left != MLA_REPORT_NO_SEQ ? left : last;
             const mla_report_entry *e = mla_report__entry(r, seq);
-            rc =
-                mla_report__say(r, seq,
-                                "It serves no target as of this report's checkpoint (tree size "
-                                "%s); entry %llu (%s on %s) %s.",
-                                size, (unsigned long long)seq, mla_codec_kind_name(e->change->kind),
-                                mla_codec_change_target(e->change),
-                                left != MLA_REPORT_NO_SEQ ? "took it out of service"
-                                                          : "is its last deployment event");
+            char at[MLA_REPORT_TIME_LEN];
+            mla_report__time(at, e->entry->ledger_time_ns);
+            rc = mla_report__say(r, seq,
+                                 "It serves no target as of this report's checkpoint (tree size "
+                                 "%s): the %s on %s at %s %s.",
+                                 size, mla_codec_kind_name(e->change->kind),
+                                 mla_codec_change_target(e->change), at,
+                                 left != MLA_REPORT_NO_SEQ ? "took it out of service"
+                                                           : "was its last deployment event");
         }
     }
     mla_report__keys_dispose(&targets);
@@ -1617,12 +1618,11 @@ mla_status mla_report__lineage_build(mla_report *r)
     char when[MLA_REPORT_TIME_LEN], na[32], ne[32];
     mla_report__time(when, s->entry->ledger_time_ns);
     if ((rc = mla_report__say(r, sseq,
-                              "%s was recorded at %s by %s (submitted as %s) in entry %llu "
-                              "(%s), with the reason: %s",
-                              identity, when,
+                              "%s was recorded as %s at %s by %s (submitted as %s), with the "
+                              "reason: %s",
+                              identity, mla_codec_kind_name(s->change->kind), when,
                               s->change->actor[0] ? s->change->actor : "no actor named",
-                              s->entry->submitter, (unsigned long long)sseq,
-                              mla_codec_kind_name(s->change->kind), s->change->reason)) != MLA_OK)
+                              s->entry->submitter, s->change->reason)) != MLA_OK)
         goto out;
     mla_report__count(na, n_artifacts);
     mla_report__count(ne, n_edges);
@@ -1656,21 +1656,25 @@ mla_status mla_report__lineage_build(mla_report *r)
                               n_approvals == 1 ? "" : "s", n_deploys, n_deploys == 1 ? "" : "s")) !=
         MLA_OK)
         goto out;
-    if (!x.prev)
+    if (!x.prev) {
         rc = mla_report__say(r, MLA_REPORT_NO_SEQ,
                              "No earlier version of %s:%s is in the evidence.", p.type, p.name);
-    else if (n_evals == 0)
-        rc = mla_report__say(r, x.prev_seq, "The previous version is %s (entry %llu).", x.prev,
-                             (unsigned long long)x.prev_seq);
-    else if (headline.len)
-        rc = mla_report__say(
-            r, x.prev_seq, "The previous version is %s (entry %llu); against it: %.*s.", x.prev,
-            (unsigned long long)x.prev_seq, (int)headline.len, (const char *)headline.ptr);
-    else
-        rc = mla_report__say(r, x.prev_seq,
-                             "The previous version is %s (entry %llu); no metric of the latest "
-                             "evaluation was evaluated on it.",
-                             x.prev, (unsigned long long)x.prev_seq);
+    } else {
+        const mla_report_entry *pe = mla_report__entry(r, x.prev_seq);
+        mla_report__time(when, pe->entry->ledger_time_ns);
+        if (n_evals == 0)
+            rc = mla_report__say(r, x.prev_seq, "The previous version is %s, recorded at %s.",
+                                 x.prev, when);
+        else if (headline.len)
+            rc = mla_report__say(r, x.prev_seq,
+                                 "The previous version is %s, recorded at %s; against it: %.*s.",
+                                 x.prev, when, (int)headline.len, (const char *)headline.ptr);
+        else
+            rc = mla_report__say(r, x.prev_seq,
+                                 "The previous version is %s, recorded at %s; no metric of the "
+                                 "latest evaluation was evaluated on it.",
+                                 x.prev, when);
+    }
 out:
     mla_buf_dispose(&headline);
     records_dispose(&recs);
