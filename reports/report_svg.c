@@ -2,6 +2,7 @@
  * library (cgraph to build the graph, gvc's "dot" layout and SVG writer).
  * The HTML renderer inlines the result between its SVG markers, so the XML
  * prolog and DOCTYPE are dropped. */
+#include <dlfcn.h>
 #include <graphviz/cgraph.h>
 #include <graphviz/gvc.h>
 #include <pthread.h>
@@ -11,8 +12,45 @@
 #include "reports/report_int.h"
 
 /* Graphviz keeps global state (the error handler, plugin tables, the
- * string dictionary of the default discipline): one layout at a time. */
+ * string dictionary of the default discipline): one layout at a time, and
+ * one context for the whole process, made on first use and kept. */
 static pthread_mutex_t gv_lock = PTHREAD_MUTEX_INITIALIZER;
+static GVC_t *gv_context;
+
+/* A context with only the plugins a report needs: the dot layout and the
+ * core renderers (SVG), loaded from Graphviz's plugin directory beside
+ * libgvc. Without the pango text-layout plugin that gvContext() would also
+ * load, Graphviz sizes labels from its built-in Helvetica metrics, so a
+ * picture is laid out the same on every machine whatever fonts it has;
+ * and pango's fontconfig caches leak (LeakSanitizer) and, in 2.43, read a
+ * freed font name once a context is freed. If the plugins are not where
+ * expected, gvContext() still draws the picture. */
+static GVC_t *context_new(void)
+{
+    static lt_symlist_t builtins[3];
+    static const char *const libs[2][2] = {
+        {"libgvplugin_dot_layout.so.6", "gvplugin_dot_layout_LTX_library"},
+        {"libgvplugin_core.so.6", "gvplugin_core_LTX_library"},
+    };
+    Dl_info di;
+    union {
+        GVC_t *(*fn)(void);
+        void *p;
+    } self = {gvContext};
+    const char *slash = NULL;
+    if (dladdr(self.p, &di) && di.dli_fname) slash = strrchr(di.dli_fname, '/');
+    for (int i = 0; slash && i < 2; i++) {
+        char path[4096];
+        int n = snprintf(path, sizeof path, "%.*s/graphviz/%s", (int)(slash - di.dli_fname),
+                         di.dli_fname, libs[i][0]);
+        void *h = n > 0 && (size_t)n < sizeof path ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
+        void *sym = h ? dlsym(h, libs[i][1]) : NULL;
+        if (!sym) return gvContext();
+        builtins[i].name = libs[i][1];
+        builtins[i].address = sym;
+    }
+    return slash ? gvContextPlugins(builtins, 0) : gvContext();
+}
 
 /* Graphviz 2.43's API takes char * for names and values it only reads. */
 static char *mut(const char *s)
@@ -152,7 +190,8 @@ mla_status mla_report__svg(mla_buf *out, const mla_report *r)
     pthread_mutex_lock(&gv_lock);
     /* Graphviz prints warnings on stderr; a report is quiet. */
     agseterr(AGMAX);
-    GVC_t *gvc = gvContext();
+    if (!gv_context) gv_context = context_new();
+    GVC_t *gvc = gv_context;
     if (!gvc) {
         rc = mla_err(MLA_ENOMEM, "report.graph: Graphviz context: out of memory");
         goto out;
@@ -183,7 +222,6 @@ out:
     if (svg) gvFreeRenderData(svg);
     if (laid_out) gvFreeLayout(gvc, g);
     if (g) agclose(g);
-    if (gvc) gvFreeContext(gvc);
     pthread_mutex_unlock(&gv_lock);
     mla_free(nodes);
     return rc;
