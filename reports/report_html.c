@@ -39,7 +39,9 @@ static const char css[] =
     "@page{margin:15mm}\n"
     "@media print{body{max-width:none;padding:0;font-size:11px}a{color:inherit;"
     "text-decoration:none}tr,p{break-inside:avoid}h2{break-after:avoid}"
-    "thead{display:table-header-group}.graph{border:none;overflow:visible}}\n";
+    "thead{display:table-header-group}.graph{border:none;overflow:visible}"
+    /* on paper a fact still names the entry it cites */
+    "a.fact::after{content:\" (\" attr(href) \")\";font-size:8px;color:#57606a}}\n";
 
 static void put(FILE *f, const char *s) { fputs(s, f); }
 
