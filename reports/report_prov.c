@@ -8,7 +8,9 @@
  * bounded (ids seen are kept as 64-bit hashes). */
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "reports/report_int.h"
 
@@ -505,6 +507,23 @@ static mla_status graph_nodes(prov *p)
     return MLA_OK;
 }
 
+/* An anonymous temporary file in $TMPDIR (or /tmp), as the range spool
+ * uses: removed from the directory at once, gone when closed. */
+static FILE *spool_file(void)
+{
+    const char *dir = getenv("TMPDIR");
+    char path[4096];
+    if (!dir || !*dir) dir = "/tmp";
+    int n = snprintf(path, sizeof path, "%s/mlaudit-prov-XXXXXX", dir);
+    if (n < 0 || (size_t)n >= sizeof path) return NULL;
+    int fd = mkstemp(path);
+    if (fd < 0) return NULL;
+    unlink(path);
+    FILE *f = fdopen(fd, "w+");
+    if (!f) close(fd);
+    return f;
+}
+
 static mla_status assemble(prov *p, FILE *out)
 {
     json_t *prefix = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "mla", "https://mlaudit.dev/ns#",
@@ -544,8 +563,8 @@ mla_status mla_report__prov_write(const mla_report *r, FILE *out)
     mla_buf_init(&p.scratch, SIZE_MAX);
     mla_status rc = MLA_OK;
     for (int s = 0; s < S_N; s++)
-        if (!(p.sec[s] = tmpfile())) {
-            rc = mla_err(MLA_EIO, "report.prov: cannot create a temporary file");
+        if (!(p.sec[s] = spool_file())) {
+            rc = mla_err(MLA_EIO, "report.prov: cannot create a temporary file in $TMPDIR or /tmp");
             goto out;
         }
     /* In seq order: embedded entries below the range, the range, the rest. */
