@@ -46,8 +46,8 @@ static const char css[] =
 static void put(FILE *f, const char *s) { fputs(s, f); }
 
 /* Escape for HTML text and quoted attribute values. UTF-8 passes through
- * (the model holds valid UTF-8); C0 controls other than tab and newline,
- * and DEL, are not allowed in HTML text and become U+FFFD. */
+ * (the model holds valid UTF-8); C0 controls other than tab and line
+ * breaks, and DEL, are not allowed in HTML text and become U+FFFD. */
 static void esc(FILE *f, const char *s)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -58,6 +58,7 @@ static void esc(FILE *f, const char *s)
         case '"': put(f, "&quot;"); break;
         case '\'': put(f, "&#39;"); break;
         case '\t':
+        case '\r':
         case '\n': fputc(*p, f); break;
         default:
             if (*p < 0x20 || *p == 0x7f)
