@@ -327,4 +327,18 @@ mla_status mla_report__checklist_at(const mla_report *r, const char *identity, u
 bool mla_report__keep_evaluation(void *ctx, uint64_t seq, const mla_pb_entry *e,
                                  const mla_pb_change *c);
 
+/* ---- added by core (report_evidence.c, report_json.c) for report_json.c
+ * and report_verify.c ---------------------------------------------------------- */
+
+/** Each spooled range entry's verbatim bytes, in seq order, undecoded (the
+ * JSON writer streams them). */
+typedef mla_status (*mla_report_raw_fn)(void *ctx, uint64_t seq, mla_slice bytes);
+mla_status mla_report__range_each_raw(const mla_report *r, mla_report_raw_fn fn,
+                                      void *ctx) MLA_MUST_USE;
+/** The model part of the JSON form (title, generated_at, generator, params,
+ * summary, tables, graph, in that order) as a new json_t object into *out
+ * (json_decref it): the writer prints it, the verifier compares it with the
+ * report's. MLA_EINVAL naming the member if a string is not UTF-8. */
+mla_status mla_report__model_json(void **out, const mla_report *r) MLA_MUST_USE;
+
 #endif

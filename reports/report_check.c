@@ -1,0 +1,545 @@
+/* report_check: the cryptographic checks of a report's evidence, offline —
+ * the signed checkpoint, each cited entry's leaf hash and inclusion proof,
+ * the range's hash chain and last proof, the decision resolution, and every
+ * envelope signature against the key registry replayed from the KEY entries
+ * the report embeds (SPEC §3, §6), as the log itself authorises them. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reports/report_int.h"
+
+/* ---- the replayed key registry (SPEC §6; as log/log_registry.c) ----------- */
+
+typedef struct keyrec {
+    mla_pubkey pub;
+    mla_hash keyid;
+    int role; /* Mlaudit__V1__KeyRole */
+    uint32_t allowed; /* bit per kind */
+    bool revoked, config_admin;
+    uint64_t seq; /* the KEY entry that last changed it */
+} keyrec;
+
+/* A serving key a DEPLOYMENT named: it may sign that target's decision
+ * batches after that entry (SPEC §3). */
+typedef struct serving {
+    const char *target; /* borrowed from a decoded change kept for the check */
+    mla_pubkey pub;
+    mla_hash keyid;
+    uint64_t seq;
+} serving;
+
+typedef struct registry {
+    keyrec *keys;
+    size_t n, cap;
+    serving *sv;
+    size_t n_sv, cap_sv;
+    mla_pubkey log_pub;
+    mla_hash log_keyid;
+    size_t n_key_entries; /* KEY entries the report embeds, for messages */
+} registry;
+
+static void registry_dispose(registry *g)
+{
+    mla_free(g->keys);
+    mla_free(g->sv);
+    memset(g, 0, sizeof *g);
+}
+
+static mla_status grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap) return MLA_OK;
+    size_t ncap = *cap ? *cap * 2 : 16, bytes;
+    if (!mla_mul_size(&bytes, ncap, elem)) return mla_err(MLA_ENOMEM, "check: too many keys");
+    void *p = mla_realloc(*arr, bytes);
+    if (!p) return mla_err(MLA_ENOMEM, "check: out of memory");
+    *arr = p;
+    *cap = ncap;
+    return MLA_OK;
+}
+
+static keyrec *key_find(registry *g, const mla_hash *keyid)
+{
+    for (size_t i = 0; i < g->n; i++)
+        if (mla_hash_eq(&g->keys[i].keyid, keyid)) return &g->keys[i];
+    return NULL;
+}
+
+static mla_status key_add(registry *g, const mla_pubkey *pub, int role, uint32_t allowed,
+                          bool config_admin, uint64_t seq)
+{
+    MLA_TRY(grow((void **)&g->keys, &g->cap, g->n, sizeof *g->keys));
+    keyrec *k = &g->keys[g->n++];
+    memset(k, 0, sizeof *k);
+    k->pub = *pub;
+    mla_crypto_keyid_hash(&k->keyid, pub);
+    k->role = role;
+    k->allowed = allowed;
+    k->config_admin = config_admin;
+    k->seq = seq;
+    return MLA_OK;
+}
+
+static mla_status registry_init(registry *g, const mla_report *r, const mla_pubkey *admin_keys,
+                                size_t n_admin_keys)
+{
+    memset(g, 0, sizeof *g);
+    g->log_pub = r->ev.log_key.pub;
+    mla_crypto_keyid_hash(&g->log_keyid, &g->log_pub);
+    for (size_t i = 0; i < r->ev.n_entries; i++)
+        if (r->ev.entries[i].change && r->ev.entries[i].change->kind == MLAUDIT__V1__KIND__KIND_KEY)
+            g->n_key_entries++;
+    for (size_t i = 0; i < n_admin_keys; i++)
+        MLA_TRY(key_add(g, &admin_keys[i], MLAUDIT__V1__KEY_ROLE__KEY_ROLE_ADMIN, 0, true, 0));
+    return MLA_OK;
+}
+
+static const char *role_name(int role)
+{
+    static const char *const names[] = {"unknown", "writer", "auditor", "admin", "serving"};
+    return role > 0 && role < 5 ? names[role] : "unknown";
+}
+
+/* Apply a KEY change (its signatures already checked), refusing what the
+ * log refuses: the evidence then shows a change the log never accepted. */
+static mla_status key_apply(registry *g, uint64_t seq, const Mlaudit__V1__KeyChange *kc)
+{
+    if (!kc || kc->public_key.len != MLA_ED25519_PUB_LEN)
+        return mla_err(MLA_EDENIED, "entry %llu: KEY change without a 32-byte public key",
+                       (unsigned long long)seq);
+    mla_pubkey pub;
+    mla_hash keyid;
+    char hex[MLA_KEYID_HEX_LEN + 1];
+    memcpy(pub.b, kc->public_key.data, 32);
+    mla_crypto_keyid_hash(&keyid, &pub);
+    mla_hex_encode_to(hex, keyid.b, 32);
+    keyrec *cur = key_find(g, &keyid);
+    if (cur && cur->config_admin)
+        return mla_err(MLA_EDENIED,
+                       "entry %llu: KEY change of keyid %s, an admin key of the trust root (the "
+                       "log refuses that)",
+                       (unsigned long long)seq, hex);
+    if (cur && cur->revoked)
+        return mla_err(MLA_EDENIED,
+                       "entry %llu: KEY change of keyid %s, revoked at entry %llu (the log "
+                       "refuses that)",
+                       (unsigned long long)seq, hex, (unsigned long long)cur->seq);
+    if (kc->revoke) {
+        if (!cur)
+            return mla_err(MLA_EDENIED,
+                           "entry %llu: KEY change revokes keyid %s, which no KEY entry the "
+                           "report embeds registered",
+                           (unsigned long long)seq, hex);
+        cur->revoked = true;
+        cur->seq = seq;
+        return MLA_OK;
+    }
+    uint32_t allowed = 0;
+    for (size_t i = 0; i < kc->n_allowed_kinds; i++) {
+        int k = (int)kc->allowed_kinds[i];
+        if (k > 0 && k < 32) allowed |= 1u << (unsigned)k;
+    }
+    if (cur) {
+        cur->role = (int)kc->role;
+        cur->allowed = allowed;
+        cur->seq = seq;
+        return MLA_OK;
+    }
+    return key_add(g, &pub, (int)kc->role, allowed, false, seq);
+}
+
+static mla_status serving_add(registry *g, uint64_t seq, const mla_pb_change *c)
+{
+    if (c->kind != MLAUDIT__V1__KIND__KIND_DEPLOYMENT ||
+        c->detail_case != MLAUDIT__V1__CHANGE__DETAIL_DEPLOYMENT || !c->deployment ||
+        c->deployment->serving_key.len != MLA_ED25519_PUB_LEN || !c->deployment->target)
+        return MLA_OK;
+    MLA_TRY(grow((void **)&g->sv, &g->cap_sv, g->n_sv, sizeof *g->sv));
+    serving *s = &g->sv[g->n_sv++];
+    s->target = c->deployment->target;
+    memcpy(s->pub.b, c->deployment->serving_key.data, 32);
+    mla_crypto_keyid_hash(&s->keyid, &s->pub);
+    s->seq = seq;
+    return MLA_OK;
+}
+
+/* What entry seq's change does to the registry, once its signatures hold. */
+static mla_status registry_apply(registry *g, uint64_t seq, const mla_pb_change *c)
+{
+    if (!c) return MLA_OK;
+    if (c->kind == MLAUDIT__V1__KIND__KIND_KEY)
+        return key_apply(g, seq, c->detail_case == MLAUDIT__V1__CHANGE__DETAIL_KEY ? c->key : NULL);
+    return serving_add(g, seq, c);
+}
+
+/* Every signature of entry seq's envelope must verify with a key the
+ * registry (as of just before seq) lets sign the change's kind. */
+static mla_status signatures_check(registry *g, uint64_t *n_sigs, uint64_t seq,
+                                   const mla_pb_entry *e, const mla_pb_change *c)
+{
+    const mla_pb_envelope *env = e->envelope;
+    unsigned long long s = (unsigned long long)seq;
+    const char *target = c && c->kind == MLAUDIT__V1__KIND__KIND_DECISION_BATCH &&
+                                 c->detail_case == MLAUDIT__V1__CHANGE__DETAIL_DECISION_BATCH &&
+                                 c->decision_batch
+                             ? c->decision_batch->target
+                             : NULL;
+    if (env->n_signatures == 0)
+        return mla_err(MLA_EDENIED, "entry %llu: the envelope is unsigned", s);
+    for (size_t i = 0; i < env->n_signatures; i++) {
+        const mla_pb_signature *sig = env->signatures[i];
+        const char *kid = sig->keyid ? sig->keyid : "";
+        mla_hash keyid;
+        if (mla_hash_from_hex(&keyid, mla_slice_cstr(kid), "keyid") != MLA_OK)
+            return mla_err(MLA_EDENIED,
+                           "entry %llu: signature %zu: keyid '%.70s' is not 64 hex digits", s,
+                           i + 1, kid);
+        const mla_pubkey *pub = NULL;
+        keyrec *k = key_find(g, &keyid);
+        if (k) {
+            if (k->revoked)
+                return mla_err(MLA_EDENIED,
+                               "entry %llu: signature by keyid %s: the key was revoked at entry "
+                               "%llu and signs nothing new",
+                               s, kid, (unsigned long long)k->seq);
+            /* Key management and erasure belong to admins alone (SPEC §6, §8). */
+            if (c && k->role != MLAUDIT__V1__KEY_ROLE__KEY_ROLE_ADMIN) {
+                unsigned kind = (unsigned)c->kind;
+                bool ok = c->kind != MLAUDIT__V1__KIND__KIND_KEY &&
+                          c->kind != MLAUDIT__V1__KIND__KIND_REDACTION &&
+                          (k->role == MLAUDIT__V1__KEY_ROLE__KEY_ROLE_WRITER ||
+                           k->role == MLAUDIT__V1__KEY_ROLE__KEY_ROLE_SERVING) &&
+                          kind < 32 && (k->allowed >> kind & 1u);
+                if (!ok)
+                    return mla_err(MLA_EDENIED,
+                                   "entry %llu: signature by keyid %s: a %s key (registered at "
+                                   "entry %llu) may not sign %s changes",
+                                   s, kid, role_name(k->role), (unsigned long long)k->seq,
+                                   mla_codec_kind_name(c->kind));
+            }
+            pub = &k->pub;
+        } else if (target) {
+            /* A decision batch may also be sealed by the log itself or by a
+             * serving key its target's DEPLOYMENT named before it. */
+            if (mla_hash_eq(&keyid, &g->log_keyid)) pub = &g->log_pub;
+            for (size_t j = 0; !pub && j < g->n_sv; j++)
+                if (g->sv[j].seq < seq && mla_hash_eq(&g->sv[j].keyid, &keyid) &&
+                    strcmp(g->sv[j].target, target) == 0)
+                    pub = &g->sv[j].pub;
+        }
+        if (!pub)
+            return mla_err(MLA_EDENIED,
+                           "entry %llu: signature by keyid %s: no registered key (the report "
+                           "embeds %zu KEY entr%s)%s",
+                           s, kid, g->n_key_entries, g->n_key_entries == 1 ? "y" : "ies",
+                           target ? ", nor is it the log's key or a serving key a DEPLOYMENT on "
+                                    "the batch's target named"
+                                  : "");
+        mla_status rc = mla_crypto_dsse_verify(pub, mla_slice_cstr(env->payload_type),
+                                               mla_slice_make(env->payload.data, env->payload.len),
+                                               mla_slice_make(sig->sig.data, sig->sig.len));
+        if (rc == MLA_EDENIED || rc == MLA_EINVAL)
+            return mla_err(MLA_EDENIED, "entry %llu: the signature by keyid %s does not verify", s,
+                           kid);
+        MLA_TRY(rc);
+        (*n_sigs)++;
+    }
+    return MLA_OK;
+}
+
+/* ---- the entries checked in seq order ----------------------------------------- */
+
+/* A cited entry or a resolution's entry, decoded. */
+typedef struct item {
+    uint64_t seq;
+    const mla_pb_entry *e;
+    const mla_pb_change *c;
+    mla_pb_entry *own_e; /* decoded here (resolution entries) */
+    mla_pb_change *own_c;
+} item;
+
+typedef struct items {
+    item *v;
+    size_t n, cap;
+} items;
+
+static void items_dispose(items *it)
+{
+    for (size_t i = 0; i < it->n; i++) {
+        mla_codec_change_free(it->v[i].own_c);
+        mla_codec_entry_free(it->v[i].own_e);
+    }
+    mla_free(it->v);
+    memset(it, 0, sizeof *it);
+}
+
+static int item_cmp(const void *a, const void *b)
+{
+    uint64_t x = ((const item *)a)->seq, y = ((const item *)b)->seq;
+    return x < y ? -1 : x > y;
+}
+
+/* Add a resolution's entry (proven by the resolution's own checks) unless
+ * the evidence cites it too, in which case the bytes must agree. */
+static mla_status item_resolution(items *it, const mla_report *r, const mla_client_entry *ce,
+                                  const char *what)
+{
+    const mla_report_entry *cited = mla_report__entry(r, ce->seq);
+    if (cited) {
+        if (!mla_slice_eq(mla_buf_slice(&cited->bytes), mla_buf_slice(&ce->entry)))
+            return mla_err(MLA_ECORRUPT,
+                           "entry %llu: the resolution's %s differs from the entry the report "
+                           "embeds",
+                           (unsigned long long)ce->seq, what);
+        return MLA_OK;
+    }
+    for (size_t i = 0; i < it->n; i++)
+        if (it->v[i].seq == ce->seq) return MLA_OK;
+    MLA_TRY(grow((void **)&it->v, &it->cap, it->n, sizeof *it->v));
+    item *x = &it->v[it->n];
+    memset(x, 0, sizeof *x);
+    x->seq = ce->seq;
+    mla_status rc = mla_codec_entry_decode(&x->own_e, mla_buf_slice(&ce->entry));
+    if (rc == MLA_OK && strcmp(x->own_e->envelope->payload_type, MLA_PAYLOAD_TYPE_CHANGE) == 0)
+        rc = mla_codec_change_decode(&x->own_c, mla_slice_make(x->own_e->envelope->payload.data,
+                                                               x->own_e->envelope->payload.len));
+    if (rc != MLA_OK) {
+        char msg[MLA_ERROR_MSG_MAX];
+        snprintf(msg, sizeof msg, "%s", mla_error_last()->msg);
+        mla_codec_entry_free(x->own_e);
+        if (rc == MLA_ENOMEM) return rc;
+        return mla_err(MLA_ECORRUPT, "entry %llu (the resolution's %s): %s",
+                       (unsigned long long)ce->seq, what, msg);
+    }
+    x->e = x->own_e;
+    x->c = x->own_c;
+    it->n++;
+    return MLA_OK;
+}
+
+static mla_status items_build(items *it, const mla_report *r)
+{
+    memset(it, 0, sizeof *it);
+    for (size_t i = 0; i < r->ev.n_entries; i++) {
+        MLA_TRY(grow((void **)&it->v, &it->cap, it->n, sizeof *it->v));
+        item *x = &it->v[it->n++];
+        memset(x, 0, sizeof *x);
+        x->seq = r->ev.entries[i].seq;
+        x->e = r->ev.entries[i].entry;
+        x->c = r->ev.entries[i].change;
+    }
+    if (r->ev.has_resolution) {
+        const mla_client_resolution *res = &r->ev.resolution;
+        if (res->batch_entry.entry.len)
+            MLA_TRY(item_resolution(it, r, &res->batch_entry, "decision batch entry"));
+        for (size_t i = 0; i < res->n_deployment_entries; i++)
+            MLA_TRY(item_resolution(it, r, &res->deployment_entries[i], "deployment entry"));
+    }
+    qsort(it->v, it->n, sizeof *it->v, item_cmp);
+    return MLA_OK;
+}
+
+/* ---- checkpoint, entries, resolution ---------------------------------------- */
+
+static mla_status checkpoint_check(const mla_report *r)
+{
+    mla_checkpoint cp;
+    if (r->ev.checkpoint.len == 0) return mla_err(MLA_ECORRUPT, "checkpoint: the report has none");
+    mla_status rc =
+        mla_note_checkpoint_open(&cp, mla_buf_slice(&r->ev.checkpoint), &r->ev.log_key, 1);
+    if (rc == MLA_ENOMEM) return rc;
+    if (rc != MLA_OK) {
+        char msg[MLA_ERROR_MSG_MAX];
+        snprintf(msg, sizeof msg, "%s", mla_error_last()->msg);
+        return mla_err(MLA_ECORRUPT, "checkpoint: does not verify with the log key %s: %s",
+                       r->ev.log_key.name, msg);
+    }
+    if (cp.size != r->ev.cp.size || !mla_hash_eq(&cp.root, &r->ev.cp.root))
+        return mla_err(MLA_ECORRUPT,
+                       "checkpoint: the stated size and root are not the signed ones");
+    return MLA_OK;
+}
+
+static mla_status entry_check(const mla_report *r, const mla_report_entry *x)
+{
+    const mla_checkpoint *cp = &r->ev.cp;
+    unsigned long long s = (unsigned long long)x->seq;
+    mla_hash leaf;
+    mla_merkle_leaf_hash(&leaf, mla_buf_slice(&x->bytes));
+    if (!mla_hash_eq(&leaf, &x->leaf))
+        return mla_err(MLA_ECORRUPT, "entry %llu: its bytes do not hash to its leaf hash", s);
+    if (x->seq >= cp->size)
+        return mla_err(MLA_ECORRUPT, "entry %llu: beyond the checkpoint's %llu entries", s,
+                       (unsigned long long)cp->size);
+    if (!x->entry || x->entry->seq != x->seq)
+        return mla_err(MLA_ECORRUPT, "entry %llu: its bytes say another seq", s);
+    if (mla_merkle_inclusion_verify(&leaf, x->seq, cp->size, &x->proof, &cp->root) != MLA_OK)
+        return mla_err(MLA_ECORRUPT,
+                       "entry %llu: inclusion proof does not lead to the root of checkpoint size "
+                       "%llu",
+                       s, (unsigned long long)cp->size);
+    return MLA_OK;
+}
+
+static mla_status resolution_check(const mla_report *r)
+{
+    mla_status rc = mla_client_resolution_verify(&r->ev.resolution, &r->ev.log_key);
+    if (rc == MLA_OK || rc == MLA_ENOMEM) return rc;
+    char msg[MLA_ERROR_MSG_MAX];
+    snprintf(msg, sizeof msg, "%s", mla_error_last()->msg);
+    return mla_err(MLA_ECORRUPT, "resolution: %s", msg);
+}
+
+/* ---- the range ------------------------------------------------------------------ */
+
+typedef struct range_walk {
+    const mla_report *r;
+    registry *g; /* NULL: signatures not checked */
+    const items *it;
+    size_t next_item; /* items before this one are applied to g */
+    uint64_t next, n_sigs;
+    mla_hash prev;
+    bool have_prev;
+    int64_t prev_time;
+    mla_merkle_frontier fr;
+} range_walk;
+
+static mla_status range_entry(void *ctx, uint64_t seq, mla_slice bytes, const mla_pb_entry *e,
+                              const mla_pb_change *c)
+{
+    range_walk *w = ctx;
+    const mla_report_evidence *ev = &w->r->ev;
+    unsigned long long s = (unsigned long long)seq;
+    mla_hash leaf;
+    if (seq > ev->range_last)
+        return mla_err(MLA_ECORRUPT, "range: more entries than [%llu, %llu]",
+                       (unsigned long long)ev->range_first, (unsigned long long)ev->range_last);
+    if (e->seq != seq)
+        return mla_err(MLA_ECORRUPT, "entry %llu: its bytes say seq %llu", s,
+                       (unsigned long long)e->seq);
+    /* SPEC §3: prev_hash is the leaf hash of the entry before (zeros for 0). */
+    if (w->have_prev && (e->prev_hash.len != 32 || memcmp(e->prev_hash.data, w->prev.b, 32) != 0))
+        return mla_err(MLA_ECORRUPT,
+                       "entry %llu: prev_hash is not the leaf hash of entry %llu: the range's hash "
+                       "chain is broken",
+                       s, s - 1);
+    if (w->have_prev && e->ledger_time_ns < w->prev_time)
+        return mla_err(MLA_ECORRUPT, "entry %llu: ledger time goes backwards", s);
+    mla_merkle_leaf_hash(&leaf, bytes);
+    if (ev->range_first == 0) MLA_TRY(mla_merkle_frontier_append(&w->fr, &leaf, NULL, NULL));
+    if (w->g) {
+        /* Bring the registry to just before seq with the embedded entries
+         * outside the range (checked already); inside it, the range's own. */
+        for (; w->next_item < w->it->n && w->it->v[w->next_item].seq < seq; w->next_item++) {
+            const item *x = &w->it->v[w->next_item];
+            if (x->seq < ev->range_first || x->seq > ev->range_last)
+                MLA_TRY(registry_apply(w->g, x->seq, x->c));
+        }
+        MLA_TRY(signatures_check(w->g, &w->n_sigs, seq, e, c));
+        MLA_TRY(registry_apply(w->g, seq, c));
+    }
+    w->prev = leaf;
+    w->have_prev = true;
+    w->prev_time = e->ledger_time_ns;
+    w->next = seq + 1;
+    return MLA_OK;
+}
+
+static mla_status range_check(const mla_report *r, registry *g, const items *it,
+                              mla_report_check_result *out)
+{
+    const mla_report_evidence *ev = &r->ev;
+    const mla_checkpoint *cp = &ev->cp;
+    unsigned long long a = (unsigned long long)ev->range_first,
+                       b = (unsigned long long)ev->range_last;
+    if (ev->range_first > ev->range_last || ev->range_last >= cp->size)
+        return mla_err(MLA_ECORRUPT,
+                       "range: [%llu, %llu] is not within the checkpoint's %llu entries", a, b,
+                       (unsigned long long)cp->size);
+    range_walk w;
+    memset(&w, 0, sizeof w);
+    w.r = r;
+    w.g = g;
+    w.it = it;
+    w.next = ev->range_first;
+    mla_merkle_frontier_init(&w.fr);
+    /* The entry before the range, when the report embeds it or it is the
+     * zero hash before seq 0, pins the chain's start too. */
+    const mla_report_entry *before =
+        ev->range_first ? mla_report__entry(r, ev->range_first - 1) : NULL;
+    if (ev->range_first == 0 || before) {
+        w.have_prev = true;
+        if (before) {
+            w.prev = before->leaf;
+            w.prev_time = before->entry->ledger_time_ns;
+        }
+    }
+    MLA_TRY(mla_report__range_each(r, range_entry, &w));
+    if (w.next != ev->range_last + 1)
+        return mla_err(MLA_ECORRUPT,
+                       "range: the report embeds %llu of the %llu entries of [%llu, %llu]",
+                       (unsigned long long)(w.next - ev->range_first),
+                       (unsigned long long)(ev->range_last - ev->range_first + 1), a, b);
+    if (mla_merkle_inclusion_verify(&w.prev, ev->range_last, cp->size, &ev->range_proof,
+                                    &cp->root) != MLA_OK)
+        return mla_err(MLA_ECORRUPT,
+                       "entry %llu: inclusion proof of the range's last entry does not lead to "
+                       "the root of checkpoint size %llu",
+                       b, (unsigned long long)cp->size);
+    if (ev->range_first == 0 && ev->range_last + 1 == cp->size) {
+        mla_hash root;
+        mla_merkle_frontier_root(&w.fr, &root);
+        if (!mla_hash_eq(&root, &cp->root))
+            return mla_err(MLA_ECORRUPT,
+                           "range: the Merkle root of all %llu entries is not the checkpoint's",
+                           (unsigned long long)cp->size);
+    }
+    out->n_entries += ev->range_last - ev->range_first + 1;
+    out->n_signatures += w.n_sigs;
+    return MLA_OK;
+}
+
+mla_status mla_report__check(mla_report_check_result *out, const mla_report *r,
+                             const mla_pubkey *admin_keys, size_t n_admin_keys)
+{
+    items it;
+    registry g, gr;
+    bool sigs = admin_keys && n_admin_keys > 0;
+    mla_status rc;
+    memset(out, 0, sizeof *out);
+    memset(&g, 0, sizeof g);
+    memset(&gr, 0, sizeof gr);
+    memset(&it, 0, sizeof it);
+    MLA_TRY(mla_crypto_init());
+    if ((rc = checkpoint_check(r)) != MLA_OK) goto out;
+    for (size_t i = 0; i < r->ev.n_entries; i++) {
+        if ((rc = entry_check(r, &r->ev.entries[i])) != MLA_OK) goto out;
+        out->n_entries++;
+    }
+    if (r->ev.has_resolution) {
+        if ((rc = resolution_check(r)) != MLA_OK) goto out;
+    }
+    if ((rc = items_build(&it, r)) != MLA_OK) goto out;
+    out->n_entries += it.n - r->ev.n_entries;
+    if (sigs) {
+        /* Each entry against the registry as it stood just before it. */
+        if ((rc = registry_init(&g, r, admin_keys, n_admin_keys)) != MLA_OK) goto out;
+        for (size_t i = 0; i < it.n; i++) {
+            if ((rc = signatures_check(&g, &out->n_signatures, it.v[i].seq, it.v[i].e,
+                                       it.v[i].c)) != MLA_OK ||
+                (rc = registry_apply(&g, it.v[i].seq, it.v[i].c)) != MLA_OK)
+                goto out;
+        }
+    }
+    if (r->ev.has_range) {
+        if (sigs && (rc = registry_init(&gr, r, admin_keys, n_admin_keys)) != MLA_OK) goto out;
+        if ((rc = range_check(r, sigs ? &gr : NULL, &it, out)) != MLA_OK) goto out;
+    }
+    out->signatures_checked = sigs;
+    rc = MLA_OK;
+out:
+    registry_dispose(&g);
+    registry_dispose(&gr);
+    items_dispose(&it);
+    return rc;
+}
