@@ -166,20 +166,19 @@ has "$T/err" "--entry" "verify --entry on a report names --entry"
 
 # ---- tampering -------------------------------------------------------------------------------
 cat >"$T/tamper.py" <<'PYTAMPER'
-# tamper.py MODE IN OUT: write a tampered copy of a report; print what was
-# changed (the seq or text a verifier's message should name).
+# tamper.py MODE IN OUT [OLD]: write a tampered copy of a report; print what
+# the verifier's message should name (the edited text, the fact, the entry).
 import json, re, sys
 
 mode, src, dst = sys.argv[1:4]
 if mode == "html-fact":
     page = open(src, encoding="utf-8").read()
-    m = re.search(r'(<a class="fact" id="f-[^"]*" href="#e-(\d+)">)([^<]+)(</a>)', page)
+    m = re.search(r'<a class="fact" id="(f-[^"]*)" href="#e-\d+">([^<]+)</a>', page)
     if not m:
         sys.exit("no fact link in " + src)
-    new = m.group(3) + "9"
-    page = page[:m.start(3)] + new + page[m.end(3):]
+    page = page[:m.end(2)] + "9" + page[m.end(2):]
     open(dst, "w", encoding="utf-8").write(page)
-    print(m.group(2))
+    print(m.group(1))
     sys.exit(0)
 doc = json.load(open(src, encoding="utf-8"))
 ev = doc["evidence"]["entries"]
@@ -189,7 +188,7 @@ if mode == "json-fact":
             for cell in row:
                 if "seq" in cell and cell["text"]:
                     cell["text"] += "9"
-                    print(cell["seq"])
+                    print(cell["text"])
                     break
             else:
                 continue
@@ -205,17 +204,17 @@ elif mode == "drop-entry":
         for row in t["rows"]:
             cited.update(c["seq"] for c in row if "seq" in c)
     i = next(i for i, e in enumerate(ev) if e["seq"] in cited)
-    print(ev[i]["seq"])
+    print("entry %d" % ev[i]["seq"])
     del ev[i]
 elif mode == "swap-proof":
     i, j = next((i, j) for i in range(len(ev)) for j in range(i + 1, len(ev))
                 if ev[i]["inclusion"] != ev[j]["inclusion"])
     ev[i]["inclusion"], ev[j]["inclusion"] = ev[j]["inclusion"], ev[i]["inclusion"]
-    print(ev[i]["seq"])
+    print("entry %d" % ev[i]["seq"])
 elif mode == "stale":
     old = json.load(open(sys.argv[4], encoding="utf-8"))
     doc["log"] = old["log"]
-    print(old["log"]["tree_size"])
+    print("checkpoint size %d" % old["log"]["tree_size"])
 else:
     sys.exit("unknown mode " + mode)
 open(dst, "w", encoding="utf-8").write(json.dumps(doc, ensure_ascii=False, indent=1))
@@ -295,7 +294,8 @@ done
 # network time) carry "not an origin" and are not the page's. A control page
 # that does fetch shows the check sees page requests.
 cat >"$T/browser.py" <<'PYBROWSER'
-# browser.py DOM NETLOG WANT_SVG: "ok", or what is wrong with the page.
+# browser.py DOM NETLOG svg|any: "ok", or what is wrong with the page (svg:
+# it must show a graph with nodes).
 import json, re, sys
 dom, netlog, want_svg = sys.argv[1], sys.argv[2], sys.argv[3] == "svg"
 page = open(dom, encoding="utf-8").read()
@@ -346,7 +346,10 @@ if [ -x /usr/bin/chromium ]; then
             failed "chromium could not open $k.html: $(tail -3 "$T/$k.dom.err")"
             continue
         fi
-        "$PY" "$T/browser.py" "$T/$k.dom" "$T/$k.netlog" svg >"$T/browser" 2>&1
+        # Lineage and decision reports draw a graph; audit and diff have none.
+        want=any
+        case $k in lineage | decision) want=svg ;; esac
+        "$PY" "$T/browser.py" "$T/$k.dom" "$T/$k.netlog" "$want" >"$T/browser" 2>&1
         if [ "$(cat "$T/browser")" = ok ]; then pass; else failed "browser $k.html: $(cat "$T/browser")"; fi
     done
 else
