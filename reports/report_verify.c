@@ -72,7 +72,7 @@ static void problem(cmp *c, const char *fmt, ...)
 
 /* A fact quoted for a person: cut at QUOTE_MAX bytes on a UTF-8 boundary. */
 typedef struct quote {
-    char s[QUOTE_MAX + 8];
+    char s[QUOTE_MAX + 16];
 } quote;
 
 static quote q(const char *s)
@@ -87,6 +87,24 @@ static quote q(const char *s)
     while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
     snprintf(o.s, sizeof o.s, "%.*s…", (int)n, s);
     return o;
+}
+
+/* Two differing texts quoted around their first difference, so a long
+ * statement shows the part that changed. */
+static void qdiff(quote *qa, quote *qb, const char *a, const char *b)
+{
+    size_t d = 0, start = 0;
+    while (a[d] && a[d] == b[d]) d++;
+    if (d > QUOTE_MAX / 2) {
+        start = d - QUOTE_MAX / 4;
+        while (start > 0 && ((unsigned char)a[start] & 0xC0) == 0x80) start--;
+    }
+    *qa = q(a + start);
+    *qb = q(b + start);
+    if (start == 0) return;
+    quote pa = *qa, pb = *qb;
+    snprintf(qa->s, sizeof qa->s, "…%.*s", (int)(sizeof qa->s - 4), pa.s);
+    snprintf(qb->s, sizeof qb->s, "…%.*s", (int)(sizeof qb->s - 4), pb.s);
 }
 
 static const char *jstr(const json_t *o, const char *key)
@@ -131,8 +149,9 @@ static void fact(cmp *c, const char *what, const json_t *st, const json_t *rb)
         char at[48] = "";
         if (s_has || r_has)
             snprintf(at, sizeof at, " (entry %llu)", (unsigned long long)(s_has ? s_seq : r_seq));
-        problem(c, "%s%s: the report says '%s', the evidence gives '%s'", what, at,
-                q(jstr(st, "text")).s, q(jstr(rb, "text")).s);
+        quote qa, qb;
+        qdiff(&qa, &qb, jstr(st, "text"), jstr(rb, "text"));
+        problem(c, "%s%s: the report says '%s', the evidence gives '%s'", what, at, qa.s, qb.s);
         return;
     }
     if (s_has != r_has || s_seq != r_seq) {
@@ -149,6 +168,12 @@ static void text_member(cmp *c, const char *what, const json_t *st, const json_t
     json_t *a = json_object_get(st, key), *b = json_object_get(rb, key);
     if (!a && !b) return;
     if (a && b && strcmp(json_string_value(a), json_string_value(b)) == 0) return;
+    if (a && b) {
+        quote qa, qb;
+        qdiff(&qa, &qb, json_string_value(a), json_string_value(b));
+        problem(c, "%s: the report says '%s', the evidence gives '%s'", what, qa.s, qb.s);
+        return;
+    }
     problem(c, "%s: the report says %s%s%s, the evidence gives %s%s%s", what, a ? "'" : "",
             a ? q(json_string_value(a)).s : "nothing", a ? "'" : "", b ? "'" : "",
             b ? q(json_string_value(b)).s : "nothing", b ? "'" : "");
