@@ -341,4 +341,11 @@ mla_status mla_report__range_each_raw(const mla_report *r, mla_report_raw_fn fn,
  * report's. MLA_EINVAL naming the member if a string is not UTF-8. */
 mla_status mla_report__model_json(void **out, const mla_report *r) MLA_MUST_USE;
 
+/* ---- added by decision (report_decision.c) for report_audit.c ------------ */
+
+/** A traffic share as a percentage in fixed notation, rounded to a
+ * millionth of a percent: 0.07 -> "7%", 0.125 -> "12.5%". (Belongs in
+ * report_format.c.) */
+void mla_report__percent(char out[MLA_REPORT_NUM_LEN + 1], double fraction);
+
 #endif
