@@ -1423,14 +1423,6 @@ static bool deployment_event(const mla_report *r, size_t i, const char *identity
     return false;
 }
 
-static void percent(char out[MLA_REPORT_NUM_LEN + 1], double fraction)
-{
-    /* Rounded to 1e-6 of a percent so 0.07 reads "7%", not 7.000000000000001%;
-     * fixed notation, as a percentage is read ("50%", not "5e+01%"). */
-    double p = (double)(long long)(fraction * 1e8 + 0.5) / 1e6;
-    snprintf(out, MLA_REPORT_NUM_LEN + 1, "%.10g%%", p);
-}
-
 /* The "deployments" table. */
 static mla_status deployments_table(mla_report *r, const char *identity, size_t *n_out)
 {
@@ -1450,7 +1442,7 @@ static mla_status deployments_table(mla_report *r, const char *identity, size_t 
         uint64_t dseq = MLA_REPORT_NO_SEQ;
         if (c->kind == KIND(DEPLOYMENT)) {
             stage = c->deployment->stage;
-            percent(traffic, c->deployment->traffic_fraction);
+            mla_report__percent(traffic, c->deployment->traffic_fraction);
             dseq = e->seq;
         }
         const char *texts[7] = {when,
@@ -1502,7 +1494,7 @@ static mla_status serving_statements(mla_report *r, const char *identity)
             continue;
         }
         char pct[MLA_REPORT_NUM_LEN + 1], since[MLA_REPORT_TIME_LEN];
-        percent(pct, tl.s[k].fraction);
+        mla_report__percent(pct, tl.s[k].fraction);
         mla_report__time(since, mla_report__entry(r, tl.s[k].seq)->entry->ledger_time_ns);
         n_serving++;
         rc = mla_report__say(r, tl.s[k].seq,
