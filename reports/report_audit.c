@@ -416,7 +416,11 @@ static mla_status key_visit(audit *a, uint64_t seq, const mla_pb_entry *e, const
                             (const char *)a->text.ptr,
                             k->revoke ? "revoked" : "registered",
                             c->actor};
-    const uint64_t seqs[7] = {seq, seq, seq, seq, seq, seq, seq};
+    uint64_t none = MLA_REPORT_NO_SEQ;
+    const uint64_t seqs[7] = {
+        seq, k->name[0] ? seq : none,         k->public_key.len == MLA_ED25519_PUB_LEN ? seq : none,
+        seq, k->n_allowed_kinds ? seq : none, seq,
+        seq};
     return mla_report__row_add(a->t_keys, texts, seqs);
 }
 
@@ -639,9 +643,11 @@ static mla_status violations_fill(audit *a, mla_report_table *t, uint64_t *n_vio
     if (a->prod.n_total == 0)
         return mla_report__table_intro(t, "No production deployment in the period.");
     MLA_TRY(mla_report__table_intro(t,
-                                    "Production deployments whose model missed a requirement of "
-                                    "the default policy (SPEC §6) when deployed: %s of %s judged.",
-                                    judged, total));
+                                    "Production deployments judged against the production "
+                                    "checklist of the default policy (SPEC §6), with only what "
+                                    "was recorded before each: %s of %s judged, %llu missed a "
+                                    "requirement.",
+                                    judged, total, (unsigned long long)*n_violating));
     if (n_judged < a->prod.n_total)
         MLA_TRY(mla_report__table_note(t,
                                        "Judged: the first %d production deployments of the first "

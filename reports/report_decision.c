@@ -627,6 +627,13 @@ static mla_status serving_table(mla_report *r, const facts *f)
     return MLA_OK;
 }
 
+/* The entry that made the one covered model live; with several, a fact
+ * about all of them is derived. */
+static uint64_t live_seq(const facts *f)
+{
+    return f->n_covered == 1 ? f->res->serving[f->covered[0]].deployment_seq : MLA_REPORT_NO_SEQ;
+}
+
 /* The "proof" table: SPEC §3's chain, one step per row. */
 static mla_status proof_table(mla_report *r, const facts *f, const signer *sg)
 {
@@ -709,7 +716,7 @@ static mla_status proof_table(mla_report *r, const facts *f, const signer *sg)
     mla_buf_clear(&what);
     mla_buf_clear(&ev);
     snprintf(step, sizeof step, "%u", ++n);
-    uint64_t live = f->n_covered ? res->serving[f->covered[0]].deployment_seq : MLA_REPORT_NO_SEQ;
+    uint64_t live = live_seq(f);
     if ((rc = mla_buf_printf(&what,
                              "The deployment timeline entries %s of %s are back-linked without a "
                              "gap, and replaying them shows %s live on %s at %s.",
@@ -717,11 +724,11 @@ static mla_status proof_table(mla_report *r, const facts *f, const signer *sg)
                              f->n_covered ? (const char *)models.ptr : "no model", f->target,
                              f->at)) != MLA_OK)
         goto out;
-    if (f->n_covered)
-        rc = mla_buf_printf(&ev, "%s live since entry %llu", res->serving[f->covered[0]].model,
-                            (unsigned long long)live);
-    else
-        rc = mla_buf_printf(&ev, "no model live");
+    rc = mla_buf_printf(&ev, "%s", f->n_covered ? "" : "no model live");
+    for (size_t i = 0; i < f->n_covered && rc == MLA_OK; i++)
+        rc = mla_buf_printf(&ev, "%s%s live since entry %llu", i ? "; " : "",
+                            res->serving[f->covered[i]].model,
+                            (unsigned long long)res->serving[f->covered[i]].deployment_seq);
     if (rc != MLA_OK ||
         (rc = row3(t, step, (const char *)what.ptr, (const char *)ev.ptr, live)) != MLA_OK)
         goto out;
@@ -827,9 +834,8 @@ static mla_status receipt_row(mla_report_table *t, const mla_buf *yes, uint64_t 
 static mla_status receipt_table(mla_report *r, const facts *f, const signer *sg)
 {
     static const char *const cols[] = {"What this receipt proves", "What it does not prove"};
-    const mla_client_resolution *res = f->res;
     const mla_pb_decision *d = f->decision;
-    uint64_t live = f->n_covered ? res->serving[f->covered[0]].deployment_seq : MLA_REPORT_NO_SEQ;
+    uint64_t live = live_seq(f);
     mla_report_table *t;
     mla_buf recorded, deployed, unaltered, ran, models, in, out_d;
     char size[32], when[MLA_REPORT_TIME_LEN];
