@@ -1,8 +1,7 @@
-/* report_checklist: the production checklist of a model (SPEC §6) as the
- * daemon's default policy reads it (ledger/policy/policy_rules.c): training
- * data, code and environment inputs on its MODEL entry, an EVALUATION of it,
- * an APPROVAL by a key that did not sign the MODEL entry, and a reason. Used
- * by the lineage report and by the audit report for production deployments. */
+/* report_checklist: a model's production checklist (SPEC §6) as the daemon's
+ * default policy reads it (policy_rules.c): training data, code and
+ * environment inputs, an EVALUATION, an APPROVAL by a key that did not sign
+ * the MODEL entry, a reason. Used by the lineage and audit reports. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,8 +1,7 @@
 /* report_lineage: the lineage report (SPEC §7) — an artifact's record, its
- * upstream graph, training inputs, evaluations with deltas to the previous
- * version, approvals, the production checklist and deployment history —
- * and the evidence helpers the diff and checklist builders share. Gather is
- * online; build reads only params and evidence (report_int.h). */
+ * upstream graph, training inputs, evaluations with deltas, approvals,
+ * checklist and deployments — and the evidence helpers other kinds share.
+ * Gather is online; build reads only params and evidence (report_int.h). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
