@@ -344,7 +344,8 @@ static mla_status metric_keys(mla_report_keys *k, const mla_report *r, const sid
     return MLA_OK;
 }
 
-/* The "metrics" table; *biggest gets the largest change, for the summary. */
+/* The "metrics" table; *biggest gets the largest change relative to A's
+ * value (metrics have different scales), for the summary. */
 static mla_status metrics_table(mla_report *r, const side *x, mla_buf *biggest)
 {
     static const char *const cols[] = {"Metric", "A", "B", "Delta"};
@@ -371,7 +372,8 @@ static mla_status metrics_table(mla_report *r, const side *x, mla_buf *biggest)
                 memcpy(num[s], "—", sizeof "—");
         }
         if (has[0] && has[1]) {
-            double dv = mla_report__difference(v[1], v[0]), mag = dv < 0 ? -dv : dv;
+            double dv = mla_report__difference(v[1], v[0]), base = v[0] < 0 ? -v[0] : v[0];
+            double mag = (dv < 0 ? -dv : dv) / (base > 1e-12 ? base : 1e-12);
             mla_report__delta(delta, dv);
             /* Ties go to the first metric by name, so the summary is stable. */
             if (mag > big) {
@@ -452,7 +454,8 @@ mla_status mla_report__diff_build(mla_report *r)
                              n_roles);
     if (rc != MLA_OK) goto out;
     if (biggest.len)
-        rc = mla_report__say(r, MLA_REPORT_NO_SEQ, "The largest metric change is %s.",
+        rc = mla_report__say(r, MLA_REPORT_NO_SEQ,
+                             "The largest metric change, relative to A, is %s.",
                              (const char *)biggest.ptr);
     else
         rc = mla_report__say(r, MLA_REPORT_NO_SEQ, "No metric is reported for both versions.");
