@@ -113,7 +113,15 @@ void mla_report__num(char out[MLA_REPORT_NUM_LEN], double v)
         return;
     }
     if (v == 0) v = 0; /* -0 prints as 0 */
-    /* The shortest %g precision that reads back as the same double. */
+    /* Plain notation in the usual range (120, not 1.2e+02): the fewest
+     * decimals that read back as the same double. */
+    double a = fabs(v);
+    if (a >= 1e-5 && a < 1e15)
+        for (int dec = 0; dec <= 20; dec++) {
+            snprintf(out, MLA_REPORT_NUM_LEN, "%.*f", dec, v);
+            if (strtod(out, NULL) == v) return;
+        }
+    /* Elsewhere the shortest %g precision that reads back the same. */
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(out, MLA_REPORT_NUM_LEN, "%.*g", prec, v);
         if (strtod(out, NULL) == v) return;
