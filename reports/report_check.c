@@ -335,7 +335,7 @@ static mla_status items_build(items *it, const mla_report *r)
         for (size_t i = 0; i < res->n_deployment_entries; i++)
             MLA_TRY(item_resolution(it, r, &res->deployment_entries[i], "deployment entry"));
     }
-    qsort(it->v, it->n, sizeof *it->v, item_cmp);
+    if (it->n > 1) qsort(it->v, it->n, sizeof *it->v, item_cmp);
     return MLA_OK;
 }
 
