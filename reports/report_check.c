@@ -369,7 +369,7 @@ static mla_status entry_check(const mla_report *r, const mla_report_entry *x)
     if (!mla_hash_eq(&leaf, &x->leaf))
         return mla_err(MLA_ECORRUPT, "entry %llu: its bytes do not hash to its leaf hash", s);
     if (x->seq >= cp->size)
-        return mla_err(MLA_ECORRUPT, "entry %llu: beyond the checkpoint's %llu entries", s,
+        return mla_err(MLA_ECORRUPT, "entry %llu: beyond checkpoint size %llu", s,
                        (unsigned long long)cp->size);
     if (!x->entry || x->entry->seq != x->seq)
         return mla_err(MLA_ECORRUPT, "entry %llu: its bytes say another seq", s);

@@ -95,7 +95,7 @@ static void qdiff(quote *qa, quote *qb, const char *a, const char *b)
 {
     size_t d = 0, start = 0;
     while (a[d] && a[d] == b[d]) d++;
-    if (d > QUOTE_MAX / 2) {
+    if ((strlen(a) > QUOTE_MAX || strlen(b) > QUOTE_MAX) && d > QUOTE_MAX / 2) {
         start = d - QUOTE_MAX / 4;
         while (start > 0 && ((unsigned char)a[start] & 0xC0) == 0x80) start--;
     }
@@ -322,6 +322,40 @@ static void graph(cmp *c, const json_t *st, const json_t *rb)
         }
     }
     if (ns != nr) problem(c, "graph: the report draws %zu edges, the evidence gives %zu", ns, nr);
+}
+
+/* Every fact the report shows must cite an entry it embeds, whatever the
+ * rebuilt model says (checked first: a report missing an entry may not
+ * rebuild at all). */
+static void cites_check(cmp *c, const json_t *stated)
+{
+    const json_t *summary = json_object_get(stated, "summary"),
+                 *tabs = json_object_get(stated, "tables"), *g = json_object_get(stated, "graph");
+    uint64_t s;
+    for (size_t i = 0; i < json_array_size(summary) && !c->bad; i++)
+        if (jseq(json_array_get(summary, i), &s) && !embedded(c->r, s))
+            problem(c, "statement %zu cites entry %llu, which the report does not embed", i + 1,
+                    (unsigned long long)s);
+    for (size_t t = 0; t < json_array_size(tabs) && !c->bad; t++) {
+        const json_t *tab = json_array_get(tabs, t), *rows = json_object_get(tab, "rows"),
+                     *cols = json_object_get(tab, "columns");
+        for (size_t i = 0; i < json_array_size(rows) && !c->bad; i++)
+            for (size_t j = 0; j < json_array_size(cols) && !c->bad; j++)
+                if (jseq(json_array_get(json_array_get(rows, i), j), &s) && !embedded(c->r, s))
+                    problem(c,
+                            "table '%s' row %zu '%s' cites entry %llu, which the report does "
+                            "not embed",
+                            q(jstr(tab, "title")).s, i + 1,
+                            q(json_string_value(json_array_get(cols, j))).s, (unsigned long long)s);
+    }
+    static const char *const parts[] = {"nodes", "edges"};
+    for (size_t k = 0; k < 2 && !c->bad; k++) {
+        const json_t *a = json_object_get(g, parts[k]);
+        for (size_t i = 0; i < json_array_size(a) && !c->bad; i++)
+            if (jseq(json_array_get(a, i), &s) && !embedded(c->r, s))
+                problem(c, "graph %.4s %zu cites entry %llu, which the report does not embed",
+                        parts[k], i + 1, (unsigned long long)s);
+    }
 }
 
 static void model_compare(cmp *c, const json_t *stated, const json_t *rebuilt)
@@ -579,6 +613,9 @@ mla_status mla_report_verify_file(mla_report_verdict *out, const char *path,
     out->n_signatures = chk.n_signatures;
     out->signatures_checked = chk.signatures_checked;
 
+    cmp c = {r, out, false};
+    cites_check(&c, stated);
+    if (c.bad) goto out;
     /* The model is a pure function of the evidence: rebuild and compare. */
     if ((rc = mla_report__build(r)) != MLA_OK) {
         if (rc == MLA_ENOMEM || rc == MLA_EIO) goto out;
@@ -596,7 +633,6 @@ mla_status mla_report_verify_file(mla_report_verdict *out, const char *path,
         goto out;
     }
     rebuilt = rb;
-    cmp c = {r, out, false};
     model_compare(&c, stated, rebuilt);
     if (!c.bad && html) rc = html_check(&c, r, mla_buf_slice(&file), json, svg);
 out:
