@@ -87,6 +87,8 @@ extern const cli_cmd cli_cmd_keygen, cli_cmd_key, cli_cmd_record, cli_cmd_digest
 extern const cli_cmd cli_cmd_query, cli_cmd_history, cli_cmd_diff, cli_cmd_lineage,
     cli_cmd_which_model, cli_cmd_prove_decision, cli_cmd_verify_decision, cli_cmd_record_decisions,
     cli_cmd_watch, cli_cmd_rollback;
+/* Reports (SPEC §7): cli_report.c. */
+extern const cli_cmd cli_cmd_report;
 /* The global flags, recognised before or after the command. */
 extern const cli_flag cli_global_flags[];
 

@@ -4,10 +4,12 @@
  * the entry's bytes and signatures. An export bundle (`mlaudit export`):
  * every leaf hash, the hash chain, the Merkle root against the signed
  * checkpoint, and with --admin-key every signature through a replay of the
- * key registry (SPEC §6). */
+ * key registry (SPEC §6). A report (`mlaudit report`, JSON or HTML): its
+ * evidence and every fact it shows, by reports/ (mla_report_verify_file). */
 #include <string.h>
 
 #include "cli.h"
+#include "reports/report.h"
 
 static const cli_flag verify_flags[] = {
     {"entry", 0, "FILE", false,
@@ -17,7 +19,8 @@ static const cli_flag verify_flags[] = {
      "a public key trusted to have signed entries (receipt --entry: all its signatures must be "
      "by given keys; bundle: trusted in addition to registered keys)"},
     {"admin-key", 0, "PUBFILE", true,
-     "bundle: the log's trust root; replays KEY entries and checks every signature"},
+     "bundle, report: the log's trust root; replays KEY entries and checks every signature "
+     "(a report without it uses the admin keys it states)"},
     {NULL, 0, NULL, false, NULL},
 };
 
@@ -449,17 +452,142 @@ static int verify_bundle(cli_ctx *ctx, FILE *f, const json_t *hdr, const char *p
     return code;
 }
 
+/* ---- reports ------------------------------------------------------------------ */
+
+/* Bytes read to tell a report from a receipt or bundle. */
+#define SNIFF_BYTES 4096
+/* The HTML form embeds its JSON in an element with this id (report_int.h). */
+static const char html_marker[] = "id=\"mlaudit-report\"";
+
+static const char *skip_space(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    return p;
+}
+
+/* Does f hold a report: JSON whose first member is "mlaudit_report" (the
+ * JSON form writes it first), or HTML with the embedded report element?
+ * Scans an HTML file in chunks, keeping an overlap for a marker cut in two. */
+static mla_status is_report(FILE *f, bool *out)
+{
+    char buf[SNIFF_BYTES + sizeof html_marker];
+    *out = false;
+    size_t n = fread(buf, 1, SNIFF_BYTES, f);
+    if (ferror(f)) return mla_err(MLA_EIO, "read failed");
+    const char *p = buf, *end = buf + n;
+    /* A UTF-8 byte order mark may precede either form. */
+    if (n >= 3 && !memcmp(p, "\xEF\xBB\xBF", 3)) p += 3;
+    p = skip_space(p, end);
+    if (p < end && *p == '{') {
+        p = skip_space(p + 1, end);
+        static const char member[] = "\"mlaudit_report\"";
+        *out = (size_t)(end - p) >= sizeof member - 1 && !memcmp(p, member, sizeof member - 1);
+        return MLA_OK;
+    }
+    if (p >= end || *p != '<') return MLA_OK;
+    const size_t keep = sizeof html_marker - 2;
+    for (;;) {
+        if (memmem(buf, n, html_marker, sizeof html_marker - 1)) {
+            *out = true;
+            return MLA_OK;
+        }
+        if (feof(f)) return MLA_OK;
+        size_t carry = n < keep ? n : keep;
+        memmove(buf, buf + n - carry, carry);
+        size_t got = fread(buf + carry, 1, SNIFF_BYTES, f);
+        if (ferror(f)) return mla_err(MLA_EIO, "read failed");
+        if (got == 0) return MLA_OK;
+        n = carry + got;
+    }
+}
+
+static int verify_report(cli_ctx *ctx, const char *path)
+{
+    if (cli_has(ctx, "entry") || cli_has(ctx, "signer-key"))
+        return cli_usage(ctx,
+                         "--%s: only for receipts and bundles; a report is checked against "
+                         "--log-key and --admin-key",
+                         cli_has(ctx, "entry") ? "entry" : "signer-key");
+    /* The log's key is optional here: a report states its own, and says so. */
+    int code = cli_log_key_load(ctx, false);
+    if (code != CLI_EXIT_OK) return code;
+    mla_pubkey admin[CLI_MAX_KEYS];
+    size_t n_admin = 0;
+    if ((code = cli_pubkeys_load(ctx, "admin-key", admin, &n_admin)) != CLI_EXIT_OK) return code;
+    mla_report_verify_opts o = {
+        .log_key = ctx->have_verifier ? &ctx->verifier : NULL,
+        .admin_keys = n_admin ? admin : NULL,
+        .n_admin_keys = n_admin,
+    };
+    static mla_report_verdict v; /* ~1 KiB of text */
+    memset(&v, 0, sizeof v);
+    mla_status rc = mla_report_verify_file(&v, path, &o);
+    /* A file that is a report but malformed does not verify: the answer is
+     * "no", as for a tampered one. */
+    if (rc == MLA_EINVAL) {
+        v.ok = false;
+        snprintf(v.problem, sizeof v.problem, "%s", mla_error_last()->msg);
+    } else if (rc != MLA_OK) {
+        return cli_fail(ctx, CLI_EXIT_IO, "%s: %s", path, mla_error_last()->msg);
+    }
+    const char *kind = mla_report_kind_name(v.kind) ? mla_report_kind_name(v.kind) : "unknown";
+    if (ctx->json) {
+        json_t *j = json_pack(
+            "{s:b,s:s,s:s,s:I,s:I,s:I,s:I,s:b,s:s,s:b,s:b}", "verified", (int)v.ok, "type",
+            "report", "kind", kind, "facts", (json_int_t)v.n_facts, "entries",
+            (json_int_t)v.n_entries, "signatures", (json_int_t)v.n_signatures, "tree_size",
+            (json_int_t)v.tree_size, "signatures_checked", (int)v.signatures_checked, "log_key",
+            v.log_key, "log_key_from_report", (int)v.log_key_from_report, "admin_keys_from_report",
+            (int)v.admin_keys_from_report);
+        if (j && !v.ok) json_object_set_new(j, "problem", json_string(v.problem));
+        if (!j) return cli_fail(ctx, CLI_EXIT_IO, "out of memory");
+        cli_json_print(j);
+        return v.ok ? CLI_EXIT_OK : CLI_EXIT_NO;
+    }
+    if (!v.ok) return cli_fail(ctx, CLI_EXIT_NO, "NOT VERIFIED: %s", v.problem);
+    if (v.log_key_from_report)
+        fprintf(stderr,
+                "warning: the log's verifier key was taken from the report itself (%s); this "
+                "proves the report is consistent, not that it comes from your ledger: pin the "
+                "key with --log-key\n",
+                v.log_key);
+    if (v.admin_keys_from_report && v.signatures_checked)
+        fprintf(stderr, "warning: the trust root (admin keys) was taken from the report itself; "
+                        "pin it with --admin-key\n");
+    printf("VERIFIED: %s report, %llu facts backed by %llu entries, checkpoint size %llu, "
+           "signatures checked: %llu\n",
+           kind, (unsigned long long)v.n_facts, (unsigned long long)v.n_entries,
+           (unsigned long long)v.tree_size, (unsigned long long)v.n_signatures);
+    if (!v.signatures_checked)
+        printf("signatures NOT checked: no trust root known (pass --admin-key PUBFILE)\n");
+    printf("checkpoint signed by %s\n", v.log_key);
+    return CLI_EXIT_OK;
+}
+
 static int verify_run(cli_ctx *ctx)
 {
     if (ctx->n_pos != 1)
-        return cli_usage(ctx, "FILE: required — a JSON receipt or an export bundle");
+        return cli_usage(ctx, "FILE: required — a JSON receipt, an export bundle or a report");
     const char *path = ctx->pos[0];
-    int code = cli_log_key_load(ctx, true);
-    if (code != CLI_EXIT_OK) return code;
     mla_status rc = mla_crypto_init();
     if (rc != MLA_OK) return cli_fail_local(ctx, rc);
     FILE *f = fopen(path, "rb");
     if (!f) return cli_usage(ctx, "FILE: %s: cannot open", path);
+    bool report;
+    if (is_report(f, &report) != MLA_OK) {
+        fclose(f);
+        return cli_fail(ctx, CLI_EXIT_IO, "%s: %s", path, mla_error_last()->msg);
+    }
+    if (report) {
+        fclose(f);
+        return verify_report(ctx, path);
+    }
+    rewind(f);
+    int code = cli_log_key_load(ctx, true);
+    if (code != CLI_EXIT_OK) {
+        fclose(f);
+        return code;
+    }
     /* The first JSON value decides: an export header line, or a receipt. */
     json_error_t err;
     json_t *first = json_loadf(f, JSON_DISABLE_EOF_CHECK, &err);
@@ -489,7 +617,7 @@ static int verify_run(cli_ctx *ctx)
 const cli_cmd cli_cmd_verify = {
     "verify",
     "verify FILE --log-key VKEY [--entry FILE] [--signer-key PUB] [--admin-key PUB]",
-    "Verify a receipt or an export bundle offline (no server).",
+    "Verify a receipt, an export bundle or a report offline (no server).",
     "A receipt (record --json / --receipt-out, prove --json): the checkpoint is signed by\n"
     "--log-key, its size and root are the receipt's, and the inclusion proof puts the leaf\n"
     "at seq; with --entry, the entry's bytes hash to that leaf (and with --signer-key every\n"
@@ -497,7 +625,14 @@ const cli_cmd cli_cmd_verify = {
     "An export bundle (mlaudit export): every entry's leaf hash, the hash chain, ledger time\n"
     "order, and the Merkle root of all entries against the signed checkpoint; with\n"
     "--admin-key, every signature against the key registry replayed from KEY entries.\n"
-    "Prints VERIFIED and exits 0, or NOT VERIFIED with the reason (naming the seq) and exits 1.\n",
+    "A report (mlaudit report, JSON or HTML): the signed checkpoint, every embedded entry's\n"
+    "leaf hash and inclusion proof (or hash chain), every signature against the registry\n"
+    "replayed from its KEY entries, and that every fact shown is what its entry says (for\n"
+    "HTML, the visible page too). Without --log-key the report's own key is used, with a\n"
+    "warning: pin it to know the report comes from your ledger; --admin-key pins the\n"
+    "trust root the same way.\n"
+    "Prints VERIFIED and exits 0, or NOT VERIFIED with the reason (naming the seq or the\n"
+    "fact) and exits 1.\n",
     verify_flags,
     false,
     verify_run,

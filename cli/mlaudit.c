@@ -29,6 +29,8 @@ static const cli_cmd *const commands[] = {
     &cli_cmd_record_decisions,
     &cli_cmd_watch,
     &cli_cmd_rollback,
+    /* reports (SPEC §7) */
+    &cli_cmd_report,
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
