@@ -79,6 +79,7 @@ typedef struct change {
     Mlaudit__V1__Rollback rb;
     Mlaudit__V1__Approval ap;
     Mlaudit__V1__Retirement rt;
+    Mlaudit__V1__Redaction rd;
     Mlaudit__V1__KeyChange kc;
     Mlaudit__V1__Kind allowed[MLA_LIMIT_ALLOWED_KINDS];
     size_t n_art;
@@ -643,7 +644,8 @@ static mla_status history_v2(fixture *f, int64_t t)
 }
 
 /* The contractor's key is revoked, v2 misbehaves and is rolled back, v3 is
- * trained (not deployed) and v2 retired. */
+ * trained, v2 retired, v3 deployed to another target without an approval,
+ * and an entry's payload is named for redaction. */
 static mla_status history_end(fixture *f, int64_t t)
 {
     change b;
@@ -699,7 +701,24 @@ static mla_status history_end(fixture *f, int64_t t)
     b.rt.artifact = &b.subject;
     b.c.detail_case = MLAUDIT__V1__CHANGE__DETAIL_RETIREMENT;
     b.c.retirement = &b.rt;
-    return append1(f, &b, K_DEPLOYER, SUB_REL, t + 8 * HOUR_NS + MIN_NS);
+    MLA_TRY(append1(f, &b, K_DEPLOYER, SUB_REL, t + 8 * HOUR_NS + MIN_NS));
+
+    /* v3 goes to production elsewhere with no approval: a policy violation
+     * (recorded, as the policy is in audit mode). */
+    change_begin(&b, MLAUDIT__V1__KIND__KIND_DEPLOYMENT, "release-bot",
+                 "nightly batch scoring; approval pending <ticket MR-88>", t + 9 * HOUR_NS);
+    MLA_TRY(change_subject(&b, "model:fraud-detector@3", NULL));
+    change_deployment(&b, "fraud-batch", "production", 1.0, NULL);
+    MLA_TRY(append1(f, &b, K_DEPLOYER, SUB_REL, t + 9 * HOUR_NS + MIN_NS));
+
+    change_begin(&b, MLAUDIT__V1__KIND__KIND_REDACTION, "security-team",
+                 "erasure request under GDPR Art. 17 for the labeller's note", t + 10 * HOUR_NS);
+    mlaudit__v1__redaction__init(&b.rd);
+    b.rd.seq = 5;
+    b.rd.reason = S("the labeller note names a private person (Zoë's review)");
+    b.c.detail_case = MLAUDIT__V1__CHANGE__DETAIL_REDACTION;
+    b.c.redaction = &b.rd;
+    return append1(f, &b, K_ADMIN, SUB_SEC, t + 10 * HOUR_NS + MIN_NS);
 }
 
 /* ---- files --------------------------------------------------------------- */

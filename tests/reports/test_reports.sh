@@ -21,7 +21,10 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/mla-reports.XXXXXX")
 DPID=
 START=$(date +%s%N)
 cleanup() {
-    [ -n "$DPID" ] && kill -KILL "$DPID" 2>/dev/null
+    if [ -n "$DPID" ]; then
+        kill -KILL "$DPID" 2>/dev/null
+        wait "$DPID" 2>/dev/null
+    fi
     rm -rf "$T"
 }
 trap cleanup EXIT
@@ -255,7 +258,7 @@ NAME='merchant-categories-"café"<EU>'
 export MARKUP NAME
 # The JSON form round-trips the exact text; at least one report shows each.
 for s in MARKUP NAME; do
-    found=$("$PY" - "$T/r" <<'PYFIND'
+    found=$(S=$s "$PY" - "$T/r" <<'PYFIND'
 import json, os, sys
 want = os.environ[os.environ["S"]]
 def strings(v):
@@ -400,6 +403,10 @@ run 3 "an unknown decision" "$M" report decision --id tx-none "${R[@]}" -o "$T/x
 has "$T/err" "tx-none" "the unknown decision is named"
 [ -e "$T/x.html" ] || [ -e "$T/x.html.tmp" ] && failed "a refused report left a file" || pass
 
+kill -TERM "$DPID"
+wait "$DPID"
+eq "$?" 0 "mlauditd exits 0 on SIGTERM"
+DPID=
 took=$((($(date +%s%N) - START) / 1000000))
 echo "reports: $((n_ok + n_fail)) checks, $n_fail failures (${took} ms)"
 [ "$n_fail" -eq 0 ]
