@@ -217,15 +217,19 @@ mla_status mla_report__audit_gather(mla_report *r, mla_client *c, const mla_repo
     if (req->from_ns < 0 || req->to_ns < 0)
         return mla_err(MLA_EINVAL, "%s: before 1970", req->from_ns < 0 ? "from" : "to");
     if (gap < 0) return mla_err(MLA_EINVAL, "gap: %lld ns is negative", (long long)gap);
+    /* A time bound recorded in params is one that decided the range: the
+     * entries just outside it go into evidence so a verifier sees the
+     * range holds exactly the period's entries. */
+    bool from_time = false, to_time = false;
     if (req->from_ns) {
         uint64_t s;
         MLA_TRY(seq_at_time(&s, c, size, req->from_ns));
-        if (s > from) from = s;
+        if ((from_time = s >= from)) from = s;
     }
     if (req->to_ns) {
         uint64_t s;
         MLA_TRY(seq_at_time(&s, c, size, req->to_ns));
-        if (s < to) to = s;
+        if ((to_time = s <= to)) to = s;
     }
     mla_report__time(a, req->from_ns);
     mla_report__time(b, req->to_ns);
@@ -241,13 +245,18 @@ mla_status mla_report__audit_gather(mla_report *r, mla_client *c, const mla_repo
     MLA_TRY(mla_report__param_set(r, "first_seq", num));
     snprintf(num, sizeof num, "%llu", (unsigned long long)(to - 1));
     MLA_TRY(mla_report__param_set(r, "last_seq", num));
-    if (req->from_ns) MLA_TRY(mla_report__param_set(r, "from", a));
-    if (req->to_ns) MLA_TRY(mla_report__param_set(r, "to", b));
+    if (from_time) MLA_TRY(mla_report__param_set(r, "from", a));
+    if (to_time) MLA_TRY(mla_report__param_set(r, "to", b));
     seconds_format(num, gap);
     MLA_TRY(mla_report__param_set(r, "gap", num));
     prods p;
     prods_init(&p);
+    uint64_t outside[2];
+    size_t n_outside = 0;
+    if (from_time && from > 0) outside[n_outside++] = from - 1;
+    if (to_time && to < size) outside[n_outside++] = to;
     mla_status rc = mla_report__range_fetch(r, c, from, to - 1, req->spool_dir, collect, &p);
+    if (rc == MLA_OK) rc = mla_report__evidence_fetch(r, c, outside, n_outside);
     for (size_t i = 0; i < p.n_models && rc == MLA_OK; i++)
         rc = mla_report__checklist_gather(r, c, p.models[i]);
     prods_dispose(&p);
@@ -656,6 +665,49 @@ static mla_status violations_fill(audit *a, mla_report_table *t, uint64_t *n_vio
     return MLA_OK;
 }
 
+/* The period's bounds: every entry of the range within them, and the
+ * entries just outside it (in evidence) outside them. *text_out says so. */
+static mla_status bounds_check(audit *a, mla_buf *text_out)
+{
+    const mla_report *r = a->r;
+    const char *from = mla_report__param(r, "from"), *to = mla_report__param(r, "to");
+    int64_t from_ns = 0, to_ns = 0;
+    mla_buf_clear(text_out);
+    if (from) MLA_TRY(mla_report__time_parse(&from_ns, from, "params.from"));
+    if (to) MLA_TRY(mla_report__time_parse(&to_ns, to, "params.to"));
+    if ((from && a->first_time_ns < from_ns) || (to && a->last_time_ns >= to_ns))
+        return mla_err(MLA_ECORRUPT, "evidence.range: entries %llu..%llu reach outside the period",
+                       (unsigned long long)a->first, (unsigned long long)a->last);
+    const mla_report_entry *before = NULL, *after = NULL;
+    if (from && a->first > 0) {
+        before = mla_report__entry(r, a->first - 1);
+        if (!before || before->entry->ledger_time_ns >= from_ns)
+            return mla_err(MLA_ECORRUPT, "evidence: entry %llu, just before the range, is %s",
+                           (unsigned long long)a->first - 1,
+                           before ? "in the period" : "not in the evidence");
+    }
+    if (to && a->last + 1 < r->ev.cp.size) {
+        after = mla_report__entry(r, a->last + 1);
+        if (!after || after->entry->ledger_time_ns < to_ns)
+            return mla_err(MLA_ECORRUPT, "evidence: entry %llu, just after the range, is %s",
+                           (unsigned long long)a->last + 1,
+                           after ? "in the period" : "not in the evidence");
+    }
+    char t[MLA_REPORT_TIME_LEN];
+    MLA_TRY(mla_buf_printf(text_out, "%s", ""));
+    if (before) {
+        mla_report__time(t, before->entry->ledger_time_ns);
+        MLA_TRY(mla_buf_printf(text_out, "entry %llu, the one before, is at %s, before %s",
+                               (unsigned long long)before->seq, t, from));
+    }
+    if (after) {
+        mla_report__time(t, after->entry->ledger_time_ns);
+        MLA_TRY(mla_buf_printf(text_out, "%sentry %llu, the one after, is at %s, not before %s",
+                               before ? "; " : "", (unsigned long long)after->seq, t, to));
+    }
+    return MLA_OK;
+}
+
 static mla_status integrity_fill(audit *a, mla_report_table *t)
 {
     const mla_report *r = a->r;
@@ -708,6 +760,11 @@ static mla_status integrity_fill(audit *a, mla_report_table *t)
         const char *tree[3] = {"Merkle root of the whole log", "equal", (const char *)ev.ptr};
         if (rc != MLA_OK || (rc = mla_report__row_add(t, tree, NULL)) != MLA_OK) goto out;
     }
+    if ((rc = bounds_check(a, &ev)) != MLA_OK) goto out;
+    if (ev.len) {
+        const char *bounds[3] = {"Period boundaries", "exact", (const char *)ev.ptr};
+        if ((rc = mla_report__row_add(t, bounds, NULL)) != MLA_OK) goto out;
+    }
     const char *sig[3] = {"Entry signatures", "checked by `mlaudit verify`",
                           "against the key registry replayed from the KEY entries this report "
                           "embeds, from the admin keys it names"};
@@ -719,22 +776,30 @@ out:
 
 /* ---- build ---------------------------------------------------------------------------- */
 
+/* ", the period from X up to Y" (either bound alone), or "" without time
+ * bounds. */
+static void period_text(char out[2 * MLA_REPORT_TIME_LEN + 48], const mla_report *r)
+{
+    const char *from = mla_report__param(r, "from"), *to = mla_report__param(r, "to");
+    snprintf(out, 2 * MLA_REPORT_TIME_LEN + 48, "%s%s%s%s%s", from || to ? ", the period" : "",
+             from ? " from " : "", from ? from : "", to ? " up to " : "", to ? to : "");
+}
+
 static mla_status summary(audit *a, uint64_t n_violating)
 {
     mla_report *r = a->r;
     char n[32], first[MLA_REPORT_TIME_LEN], last[MLA_REPORT_TIME_LEN], gap[96];
-    const char *from = mla_report__param(r, "from"), *to = mla_report__param(r, "to");
+    char period[2 * MLA_REPORT_TIME_LEN + 48];
     mla_report__count(n, a->n);
     mla_report__time(first, a->first_time_ns);
     mla_report__time(last, a->last_time_ns);
     duration(gap, a->gap_ns);
+    period_text(period, r);
     MLA_TRY(mla_report__say(r, MLA_REPORT_NO_SEQ,
-                            "This audit covers entries %llu to %llu (%s entr%s)%s%s%s%s%s, "
-                            "recorded between %s and %s.",
+                            "This audit covers entries %llu to %llu (%s entr%s)%s, recorded "
+                            "between %s and %s.",
                             (unsigned long long)a->first, (unsigned long long)a->last, n,
-                            a->n == 1 ? "y" : "ies", from || to ? ": the ledger's period " : "",
-                            from ? "from " : "", from ? from : "", to ? " up to " : "",
-                            to ? to : "", first, last));
+                            a->n == 1 ? "y" : "ies", period, first, last));
     size_t n_kinds = 0;
     for (unsigned k = 0; k < KINDS_N; k++) n_kinds += a->by_kind[k] != 0;
     char changes[32];
@@ -798,17 +863,14 @@ static mla_status summary(audit *a, uint64_t n_violating)
 
 static mla_status title_set(mla_report *r, const audit *a)
 {
-    const char *from = mla_report__param(r, "from"), *to = mla_report__param(r, "to");
-    char t[2 * MLA_REPORT_TIME_LEN + 96];
-    if (from || to)
-        snprintf(t, sizeof t, "Audit of the period %s%s%s%s", from ? "from " : "", from ? from : "",
-                 to ? " up to " : "", to ? to : "");
-    else if (a->whole)
+    char t[3 * MLA_REPORT_TIME_LEN + 128], period[2 * MLA_REPORT_TIME_LEN + 48];
+    period_text(period, r);
+    if (a->whole && !period[0])
         snprintf(t, sizeof t, "Audit of the whole ledger (entries 0 to %llu)",
                  (unsigned long long)a->last);
     else
-        snprintf(t, sizeof t, "Audit of entries %llu to %llu", (unsigned long long)a->first,
-                 (unsigned long long)a->last);
+        snprintf(t, sizeof t, "Audit of entries %llu to %llu%s", (unsigned long long)a->first,
+                 (unsigned long long)a->last, period);
     mla_free(r->title);
     if (!(r->title = mla_report__strdup(t))) return mla_err(MLA_ENOMEM, "report: out of memory");
     return MLA_OK;
