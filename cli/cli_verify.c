@@ -583,15 +583,18 @@ static int verify_run(cli_ctx *ctx)
         return verify_report(ctx, path);
     }
     rewind(f);
-    int code = cli_log_key_load(ctx, true);
-    if (code != CLI_EXIT_OK) {
-        fclose(f);
-        return code;
-    }
-    /* The first JSON value decides: an export header line, or a receipt. */
+    /* The first JSON value decides: an export header line, or a receipt; or
+     * a report whose members another tool reordered. */
     json_error_t err;
     json_t *first = json_loadf(f, JSON_DISABLE_EOF_CHECK, &err);
     const char *format = first ? json_string_value(json_object_get(first, "format")) : NULL;
+    if (json_is_object(first) && json_object_get(first, "mlaudit_report")) {
+        json_decref(first);
+        fclose(f);
+        return verify_report(ctx, path);
+    }
+    int code = cli_log_key_load(ctx, true);
+    if (code != CLI_EXIT_OK) goto out;
     if (!first || !json_is_object(first)) {
         code = cli_usage(ctx, "FILE: %s: not a receipt or export bundle (%s at line %d)", path,
                          first ? "not a JSON object" : err.text, err.line);
@@ -609,6 +612,7 @@ static int verify_run(cli_ctx *ctx)
     } else {
         code = cli_usage(ctx, "FILE: %s: unknown format \"%s\"", path, format);
     }
+out:
     json_decref(first);
     fclose(f);
     return code;

@@ -164,6 +164,10 @@ run 1 "verify against another log key" "$M" verify "$T/r/audit.json" --log-key "
 has "$T/err" "NOT VERIFIED" "another log key: NOT VERIFIED"
 run 1 "verify against another trust root" "$M" verify "$T/r/audit.json" --admin-key "$FX/ci.pub"
 has "$T/err" "NOT VERIFIED" "another trust root: NOT VERIFIED"
+"$PY" -c "import json; d=json.load(open('$T/r/diff.json')); json.dump(d, open('$T/sorted.json', 'w'), sort_keys=True)"
+run 0 "verify a report whose members were reordered" "$M" verify "$T/sorted.json" \
+    --admin-key "$FX/admin.pub"
+has "$T/out" "VERIFIED: diff report," "a reordered report is still recognised"
 run 2 "verify --entry with a report" "$M" verify "$T/r/audit.json" --entry "$T/r/audit.json"
 has "$T/err" "--entry" "verify --entry on a report names --entry"
 
