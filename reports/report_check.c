@@ -23,7 +23,7 @@ typedef struct keyrec {
 /* A serving key a DEPLOYMENT named: it may sign that target's decision
  * batches after that entry (SPEC §3). */
 typedef struct serving {
-    const char *target; /* borrowed from a decoded change kept for the check */
+    char *target; /* owned: range entries are decoded one at a time */
     mla_pubkey pub;
     mla_hash keyid;
     uint64_t seq;
@@ -41,6 +41,7 @@ typedef struct registry {
 
 static void registry_dispose(registry *g)
 {
+    for (size_t i = 0; i < g->n_sv; i++) mla_free(g->sv[i].target);
     mla_free(g->keys);
     mla_free(g->sv);
     memset(g, 0, sizeof *g);
@@ -155,8 +156,10 @@ static mla_status serving_add(registry *g, uint64_t seq, const mla_pb_change *c)
         c->deployment->serving_key.len != MLA_ED25519_PUB_LEN || !c->deployment->target)
         return MLA_OK;
     MLA_TRY(grow((void **)&g->sv, &g->cap_sv, g->n_sv, sizeof *g->sv));
-    serving *s = &g->sv[g->n_sv++];
-    s->target = c->deployment->target;
+    serving *s = &g->sv[g->n_sv];
+    if (!(s->target = mla_strndup(c->deployment->target, strlen(c->deployment->target))))
+        return mla_err(MLA_ENOMEM, "check: out of memory");
+    g->n_sv++;
     memcpy(s->pub.b, c->deployment->serving_key.data, 32);
     mla_crypto_keyid_hash(&s->keyid, &s->pub);
     s->seq = seq;

@@ -18,7 +18,7 @@
 /* ---- fixture: a small ledger ------------------------------------------------- */
 
 #define N_ENTRIES 5
-#define OLD_SIZE 4 /* the checkpoint kept before the last entry */
+#define N_MORE 2 /* fx_more: a DEPLOYMENT naming a serving key, a batch it signed */
 
 typedef struct fx {
     mla_privkey *admin, *writer, *logkey, *stranger;
@@ -27,7 +27,7 @@ typedef struct fx {
     mla_log *log;
     int64_t clock_ns;
     mla_buf note, old_note;
-    mla_buf entries[N_ENTRIES];
+    mla_buf entries[N_ENTRIES + N_MORE];
     char *dir;
 } fx;
 
@@ -169,9 +169,76 @@ static void fx_init(fx *f)
     f->dir = tu_tmpdir_new();
 }
 
+/* 5 DEPLOYMENT of model:fraud@2 on fraud-api naming the stranger's key as
+ * its serving key (signed by the admin), 6 a DECISION_BATCH on fraud-api
+ * signed by that serving key; f->note becomes the checkpoint of size 7. */
+static void fx_more(fx *f)
+{
+    uint8_t d3[32], in_d[32], out_d[32];
+    memset(d3, 0x33, 32);
+    memset(in_d, 0x55, 32);
+    memset(out_d, 0x66, 32);
+    mla_pb_artifact m2;
+    artifact(&m2, "model", "fraud", "2", d3);
+    mla_pb_change c = MLAUDIT__V1__CHANGE__INIT;
+    Mlaudit__V1__Deployment dep = MLAUDIT__V1__DEPLOYMENT__INIT;
+    dep.target = (char *)(uintptr_t) "fraud-api";
+    dep.stage = (char *)(uintptr_t) "production";
+    dep.traffic_fraction = 1.0;
+    dep.serving_key.data = (uint8_t *)(uintptr_t)mla_crypto_key_public(f->stranger)->b;
+    dep.serving_key.len = 32;
+    c.kind = MLAUDIT__V1__KIND__KIND_DEPLOYMENT;
+    c.subject = &m2;
+    c.actor = (char *)(uintptr_t) "admin@example.com";
+    c.reason = (char *)(uintptr_t) "go live";
+    c.detail_case = MLAUDIT__V1__CHANGE__DETAIL_DEPLOYMENT;
+    c.deployment = &dep;
+    append(f, &c, f->admin);
+
+    mla_pb_decision d = MLAUDIT__V1__DECISION__INIT;
+    d.id = (char *)(uintptr_t) "decision-1";
+    d.target = (char *)(uintptr_t) "fraud-api";
+    d.time_ns = f->clock_ns;
+    d.input_digest.data = in_d;
+    d.input_digest.len = 32;
+    d.output_digest.data = out_d;
+    d.output_digest.len = 32;
+    mla_buf dec, env;
+    mla_buf_init(&dec, MLA_LIMIT_DECISION_BYTES);
+    tu_assert_ok(mla_codec_decision_encode(&dec, &d));
+    mla_hash root;
+    mla_merkle_leaf_hash(&root, mla_buf_slice(&dec)); /* the root of one leaf */
+    mla_pb_change b = MLAUDIT__V1__CHANGE__INIT;
+    Mlaudit__V1__DecisionBatch batch = MLAUDIT__V1__DECISION_BATCH__INIT;
+    batch.target = (char *)(uintptr_t) "fraud-api";
+    batch.first_time_ns = batch.last_time_ns = d.time_ns;
+    batch.count = 1;
+    batch.root.data = root.b;
+    batch.root.len = 32;
+    b.kind = MLAUDIT__V1__KIND__KIND_DECISION_BATCH;
+    b.actor = (char *)(uintptr_t) "fraud-api";
+    b.reason = (char *)(uintptr_t) "decision receipts";
+    b.detail_case = MLAUDIT__V1__CHANGE__DETAIL_DECISION_BATCH;
+    b.decision_batch = &batch;
+    const mla_privkey *keys[1] = {f->stranger};
+    mla_buf_init(&env, MLA_LIMIT_ENVELOPE_BYTES);
+    tu_assert_ok(mla_client_envelope_sign(&env, &b, keys, 1));
+    mla_slice ds = mla_buf_slice(&dec);
+    mla_receipt rec;
+    tu_assert_ok(mla_log_append_decisions(f->log, mla_buf_slice(&env), &ds, 1,
+                                          mla_slice_cstr("unit-test"), &rec));
+    mla_buf_dispose(&env);
+    mla_buf_dispose(&dec);
+    tu_assert_ok(mla_log_checkpoint(f->log, &f->note));
+    for (size_t i = N_ENTRIES; i < N_ENTRIES + N_MORE; i++) {
+        mla_buf_init(&f->entries[i], MLA_LIMIT_ENTRY_BYTES);
+        tu_assert_ok(mla_log_entry(f->log, i, &f->entries[i]));
+    }
+}
+
 static void fx_dispose(fx *f)
 {
-    for (size_t i = 0; i < N_ENTRIES; i++) mla_buf_dispose(&f->entries[i]);
+    for (size_t i = 0; i < N_ENTRIES + N_MORE; i++) mla_buf_dispose(&f->entries[i]);
     mla_buf_dispose(&f->note);
     mla_buf_dispose(&f->old_note);
     mla_log_close(f->log);
@@ -199,7 +266,7 @@ static mla_report *report_new(fx *f, const uint64_t *seqs, size_t n)
         mla_report__evidence_checkpoint(r, mla_buf_slice(&f->note), mla_log_verifier(f->log)));
     for (size_t i = 0; i < n; i++) {
         mla_merkle_proof p;
-        proof_of(f, seqs[i], N_ENTRIES, &p);
+        proof_of(f, seqs[i], r->ev.cp.size, &p);
         tu_assert_ok(mla_report__evidence_add(r, seqs[i], mla_buf_slice(&f->entries[seqs[i]]), &p));
     }
     r->ev.admin_keys[0] = f->admin_pub;
@@ -417,7 +484,7 @@ static void range_fill(fx *f, mla_report *r, uint64_t first, uint64_t last)
     r->ev.has_range = true;
     r->ev.range_first = first;
     r->ev.range_last = last;
-    proof_of(f, last, N_ENTRIES, &r->ev.range_proof);
+    proof_of(f, last, r->ev.cp.size, &r->ev.range_proof);
 }
 
 typedef struct seen {
@@ -463,6 +530,38 @@ START_TEST(test_report_range_spool_round_trip)
     range_fill(&f, r, 0, N_ENTRIES - 1);
     tu_assert_ok(mla_report__check(&res, r, &f.admin_pub, 1));
     ck_assert_uint_eq(res.n_signatures, 6);
+    mla_report_free(r);
+    fx_dispose(&f);
+}
+END_TEST
+
+/* A decision batch signed by the serving key a DEPLOYMENT named: valid in
+ * a range holding that deployment, and as cited entries; without the
+ * deployment in evidence its signer is unknown. */
+START_TEST(test_report_range_accepts_serving_key_batches)
+{
+    fx f;
+    fx_init(&f);
+    fx_more(&f);
+    static const uint64_t keys[] = {0};
+    mla_report *r = report_new(&f, keys, 1);
+    range_fill(&f, r, 1, N_ENTRIES + N_MORE - 1);
+    mla_report_check_result res;
+    tu_assert_ok(mla_report__check(&res, r, &f.admin_pub, 1));
+    ck_assert_uint_eq(res.n_entries, N_ENTRIES + N_MORE);
+    ck_assert_uint_eq(res.n_signatures, N_ENTRIES + N_MORE);
+    mla_report_free(r);
+    static const uint64_t cited[] = {0, 5, 6};
+    r = report_new(&f, cited, 3);
+    tu_assert_ok(mla_report__check(&res, r, &f.admin_pub, 1));
+    mla_report_free(r);
+    static const uint64_t no_deployment[] = {0, 6};
+    r = report_new(&f, no_deployment, 2);
+    char keyid[MLA_KEYID_HEX_LEN + 1], want[160];
+    mla_crypto_keyid(keyid, mla_crypto_key_public(f.stranger));
+    snprintf(want, sizeof want, "entry 6: signature by keyid %s: no registered key", keyid);
+    expect_check(r, &f.admin_pub, MLA_EDENIED, want);
+    ck_assert_ptr_nonnull(strstr(mla_error_last()->msg, "a serving key a DEPLOYMENT"));
     mla_report_free(r);
     fx_dispose(&f);
 }
@@ -859,6 +958,7 @@ static Suite *report_suite(void)
 
     t = tcase_create("range");
     tcase_add_test(t, test_report_range_spool_round_trip);
+    tcase_add_test(t, test_report_range_accepts_serving_key_batches);
     tcase_add_test(t, test_report_range_detects_chain_break);
     suite_add_tcase(s, t);
 
