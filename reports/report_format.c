@@ -97,8 +97,12 @@ mla_status mla_report__time_parse(int64_t *out, const char *s, const char *field
     }
     if ((s[i] != 'Z' && s[i] != 'z') || s[i + 1] != 0)
         return mla_err(MLA_EINVAL, "%s: '%s': want a UTC time ending in Z", field, s);
-    int64_t days = days_from_civil(y, mo, d);
-    *out = ((days * 86400 + h * 3600 + mi * 60 + se) * 1000000000) + frac;
+    /* int64 nanoseconds end in April 2262 (as ledger_time_ns does). */
+    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se, ns;
+    if (y < 1970 || __builtin_mul_overflow(secs, (int64_t)1000000000, &ns) ||
+        __builtin_add_overflow(ns, frac, &ns))
+        return mla_err(MLA_EINVAL, "%s: '%s': outside 1970..2262", field, s);
+    *out = ns;
     return MLA_OK;
 }
 
