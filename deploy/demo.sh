@@ -259,12 +259,29 @@ show mlaudit which-model fraud-api --at "$XTIME"
 step "which model made decision $X, with its proof (saved to $D/decision-$X.proof)"
 show mlaudit prove-decision "$X" -o "$D/decision-$X.proof"
 
+# ---- reports: what an auditor reads (SPEC §7) ------------------------------------------------
+R="$D/reports"
+mkdir -p "$R"
+step "reports: lineage of model v3, decision $X, an audit of the whole log, v2 against v3"
+show mlaudit report lineage model:fraud-detector@3 --admin-key "$K/admin.pub" -o "$R/lineage-fraud-detector-3.html"
+for f in json md prov; do
+  mlaudit report lineage model:fraud-detector@3 --admin-key "$K/admin.pub" -o "$R/lineage-fraud-detector-3.$f" | head -1
+done
+show mlaudit report decision --id "$X" --admin-key "$K/admin.pub" -o "$R/decision-$X.html"
+show mlaudit report audit --admin-key "$K/admin.pub" -o "$R/audit.html"
+show mlaudit report diff model:fraud-detector@2 model:fraud-detector@3 --admin-key "$K/admin.pub" \
+  -o "$R/diff-fraud-detector-2-3.html"
+
 # ---- stop and audit ---------------------------------------------------------------------------
 step "stopping mlauditd and auditing its data directory offline"
 stop_daemon
 show mlaudit audit "$D/data" --admin-key "$K/admin.pub" --log-key "@$D/data/log.vkey"
 step "decision $X's proof, verified with no server"
 show mlaudit verify-decision "$D/decision-$X.proof" --log-key "@$D/data/log.vkey"
+step "every report, verified with no server (entries, proofs, checkpoint, signatures, every fact)"
+for f in "$R"/*.html "$R"/*.json; do
+  show mlaudit verify "$f" --log-key "@$D/data/log.vkey" --admin-key "$K/admin.pub"
+done
 
 step "where everything is"
 cat <<EOF
@@ -278,6 +295,11 @@ compliance policy (enforce)               $D/policy.ini
 decision receipts that were streamed      $W/decisions-*.jsonl
 proof of decision $X            $D/decision-$X.proof
 verifiable export                         $D/export.jsonl
+reports (HTML, Markdown, JSON, PROV-JSON) $R
+  lineage of model v3                     $R/lineage-fraud-detector-3.html (.md .json .prov)
+  which model made decision $X   $R/decision-$X.html
+  audit of the whole log                  $R/audit.html
+  model v2 against v3                     $R/diff-fraud-detector-2-3.html
 remembered checkpoints (fork detection)   $D/state
 CLI                                       $root/$B/cli/mlaudit --help
 Restart the daemon on the same data:
