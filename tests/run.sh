@@ -37,6 +37,7 @@ step "benchmark smoke runs (full runs: the same programs without --smoke)"
 ./build/tests/bench/bench_ledger --smoke
 ./build/tests/bench/bench_grpc --smoke --mlauditd ./build/ledger/mlauditd
 ./build/tests/bench/bench_semantics --smoke --mlauditd ./build/ledger/mlauditd
+./build/tests/bench/bench_reports --smoke --mlauditd ./build/ledger/mlauditd
 [ $quick = 1 ] && exit 0
 
 # ---- 3. sanitizers ------------------------------------------------------------
