@@ -14,7 +14,7 @@
 #define KINDS_N 32
 /* Distinct models whose production deployments are judged against the
  * checklist (each costs a few queries when gathering). */
-#define MODELS_MAX 32
+#define MODELS_MAX 256
 /* Rollbacks named one by one in the summary. */
 #define ROLLBACKS_SAID 10
 /* Actor slots: a power of two at least twice MLA_REPORT_ROWS_MAX. */
@@ -614,13 +614,15 @@ static void scratch_clear(mla_report_table *t)
 
 /* Production deployments judged by the checklist as the policy did: only
  * what was recorded before each. */
-static mla_status violations_fill(audit *a, mla_report_table *t, uint64_t *n_violating)
+static mla_status violations_fill(audit *a, mla_report_table *t, uint64_t *n_violating,
+                                  uint64_t *n_judged_out)
 {
     static char id[] = "checklist";
     mla_report_table s;
     mla_status rc = MLA_OK;
     uint64_t n_judged = 0;
     *n_violating = 0;
+    *n_judged_out = 0;
     memset(&s, 0, sizeof s);
     s.id = id;
     s.n_cols = 3;
@@ -646,6 +648,7 @@ static mla_status violations_fill(audit *a, mla_report_table *t, uint64_t *n_vio
     scratch_clear(&s);
     mla_free(s.cells);
     if (rc != MLA_OK) return rc;
+    *n_judged_out = n_judged;
     char judged[32], total[32];
     mla_report__count(judged, n_judged);
     mla_report__count(total, a->prod.n_total);
@@ -785,7 +788,13 @@ static void period_text(char out[2 * MLA_REPORT_TIME_LEN + 48], const mla_report
              from ? " from " : "", from ? from : "", to ? " up to " : "", to ? to : "");
 }
 
-static mla_status summary(audit *a, uint64_t n_violating)
+static const char *count(char out[32], uint64_t n)
+{
+    mla_report__count(out, n);
+    return out;
+}
+
+static mla_status summary(audit *a, uint64_t n_violating, uint64_t n_judged)
 {
     mla_report *r = a->r;
     char n[32], first[MLA_REPORT_TIME_LEN], last[MLA_REPORT_TIME_LEN], gap[96];
@@ -802,20 +811,18 @@ static mla_status summary(audit *a, uint64_t n_violating)
                             a->n == 1 ? "y" : "ies", period, first, last));
     size_t n_kinds = 0;
     for (unsigned k = 0; k < KINDS_N; k++) n_kinds += a->by_kind[k] != 0;
-    char changes[32];
-    mla_report__count(changes, a->n_change_entries);
+    char c1[32], c2[32], c3[32], c4[32], c5[32];
     MLA_TRY(mla_report__say(r, MLA_REPORT_NO_SEQ, "%s change%s of %zu kind%s by %zu%s actor%s.",
-                            changes, a->n_change_entries == 1 ? "" : "s", n_kinds,
-                            n_kinds == 1 ? "" : "s", a->n_actors, a->other_n ? " or more" : "",
-                            a->n_actors == 1 ? "" : "s"));
+                            count(c1, a->n_change_entries), a->n_change_entries == 1 ? "" : "s",
+                            n_kinds, n_kinds == 1 ? "" : "s", a->n_actors,
+                            a->other_n ? " or more" : "", a->n_actors == 1 ? "" : "s"));
     MLA_TRY(mla_report__say(r, MLA_REPORT_NO_SEQ,
-                            "%llu deployment event%s: %llu DEPLOYMENT%s (%llu to production), "
-                            "%llu ROLLBACK%s and %llu RETIREMENT%s.",
-                            (unsigned long long)a->n_deploy_events,
-                            a->n_deploy_events == 1 ? "" : "s",
-                            (unsigned long long)a->n_deployments, a->n_deployments == 1 ? "" : "s",
-                            (unsigned long long)a->prod.n_total, (unsigned long long)a->n_rollbacks,
-                            a->n_rollbacks == 1 ? "" : "s", (unsigned long long)a->n_retirements,
+                            "%s deployment event%s: %s DEPLOYMENT%s (%s to production), %s "
+                            "ROLLBACK%s and %s RETIREMENT%s.",
+                            count(c1, a->n_deploy_events), a->n_deploy_events == 1 ? "" : "s",
+                            count(c2, a->n_deployments), a->n_deployments == 1 ? "" : "s",
+                            count(c3, a->prod.n_total), count(c4, a->n_rollbacks),
+                            a->n_rollbacks == 1 ? "" : "s", count(c5, a->n_retirements),
                             a->n_retirements == 1 ? "" : "s"));
     if (a->n_rollbacks == 0)
         MLA_TRY(mla_report__say(r, MLA_REPORT_NO_SEQ, "No rollback in the period."));
@@ -823,32 +830,29 @@ static mla_status summary(audit *a, uint64_t n_violating)
         MLA_TRY(mla_report__say(r, a->rollbacks[i].seq, "%s", a->rollbacks[i].text));
     if (a->n_rollbacks > a->n_rollbacks_said)
         MLA_TRY(mla_report__say(r, MLA_REPORT_NO_SEQ,
-                                "%llu more rollbacks are listed under deployments.",
-                                (unsigned long long)(a->n_rollbacks - a->n_rollbacks_said)));
+                                "%s more rollbacks are listed under deployments.",
+                                count(c1, a->n_rollbacks - a->n_rollbacks_said)));
     if (a->prod.n_total == 0)
         MLA_TRY(mla_report__say(r, MLA_REPORT_NO_SEQ, "No production deployment in the period."));
-    else if (n_violating == 0)
-        MLA_TRY(mla_report__say(r, MLA_REPORT_NO_SEQ,
-                                "Every production deployment judged met the production "
-                                "checklist when it was made."));
     else
-        MLA_TRY(mla_report__say(r, MLA_REPORT_NO_SEQ,
-                                "%llu production deployment%s missed requirements of the "
-                                "production checklist when made (see violations).",
-                                (unsigned long long)n_violating, n_violating == 1 ? "" : "s"));
-    MLA_TRY(mla_report__say(r, MLA_REPORT_NO_SEQ,
-                            "%llu key event%s (%llu revocation%s); %llu redaction%s.",
-                            (unsigned long long)a->n_key_events, a->n_key_events == 1 ? "" : "s",
-                            (unsigned long long)a->n_revoked, a->n_revoked == 1 ? "" : "s",
-                            (unsigned long long)a->n_redactions, a->n_redactions == 1 ? "" : "s"));
+        MLA_TRY(mla_report__say(
+            r, MLA_REPORT_NO_SEQ,
+            "%s of the %s production deployment%s judged against the "
+            "production checklist missed a requirement when made%s.",
+            count(c1, n_violating), count(c2, n_judged), n_judged == 1 ? "" : "s",
+            n_judged < a->prod.n_total ? " (the rest are counted, not judged)" : ""));
+    MLA_TRY(mla_report__say(
+        r, MLA_REPORT_NO_SEQ, "%s key event%s (%s revocation%s); %s redaction%s.",
+        count(c1, a->n_key_events), a->n_key_events == 1 ? "" : "s", count(c2, a->n_revoked),
+        a->n_revoked == 1 ? "" : "s", count(c3, a->n_redactions), a->n_redactions == 1 ? "" : "s"));
     MLA_TRY(mla_report__say(r, a->last,
                             "Integrity: the hash chain of the %s entries is unbroken%s, and entry "
-                            "%llu is included in the checkpoint of tree size %llu signed by %s.",
+                            "%llu is included in the checkpoint of tree size %s signed by %s.",
                             n,
                             a->whole ? ", the Merkle root recomputed from the whole log equals the "
                                        "checkpoint's"
                                      : "",
-                            (unsigned long long)a->last, (unsigned long long)r->ev.cp.size,
+                            (unsigned long long)a->last, count(c1, r->ev.cp.size),
                             r->ev.log_key.name));
     MLA_TRY(mla_report__say(r, MLA_REPORT_NO_SEQ,
                             "Seqs %llu to %llu are contiguous by construction: each seq is the "
@@ -857,8 +861,8 @@ static mla_status summary(audit *a, uint64_t n_violating)
                             (unsigned long long)a->first, (unsigned long long)a->last));
     if (a->n_gaps == 0)
         return mla_report__say(r, MLA_REPORT_NO_SEQ, "No gap in ledger time longer than %s.", gap);
-    return mla_report__say(r, MLA_REPORT_NO_SEQ, "%llu gap%s in ledger time longer than %s.",
-                           (unsigned long long)a->n_gaps, a->n_gaps == 1 ? "" : "s", gap);
+    return mla_report__say(r, MLA_REPORT_NO_SEQ, "%s gap%s in ledger time longer than %s.",
+                           count(c1, a->n_gaps), a->n_gaps == 1 ? "" : "s", gap);
 }
 
 static mla_status title_set(mla_report *r, const audit *a)
@@ -947,7 +951,7 @@ mla_status mla_report__audit_build(mla_report *r)
 {
     audit *a = mla_calloc(1, sizeof *a);
     mla_report_table *t[T_N];
-    uint64_t n_violating = 0;
+    uint64_t n_violating = 0, n_judged = 0;
     mla_status rc;
     if (!a) return mla_err(MLA_ENOMEM, "report: out of memory");
     a->r = r;
@@ -990,10 +994,10 @@ mla_status mla_report__audit_build(mla_report *r)
     }
     if ((rc = by_kind_fill(a, t[T_KIND])) != MLA_OK ||
         (rc = by_actor_fill(a, t[T_ACTOR])) != MLA_OK ||
-        (rc = violations_fill(a, t[T_VIOL], &n_violating)) != MLA_OK ||
+        (rc = violations_fill(a, t[T_VIOL], &n_violating, &n_judged)) != MLA_OK ||
         (rc = integrity_fill(a, t[T_INTEGRITY])) != MLA_OK || (rc = notes(a, t)) != MLA_OK)
         goto out;
-    rc = summary(a, n_violating);
+    rc = summary(a, n_violating, n_judged);
 out:
     audit_dispose(a);
     mla_free(a);
