@@ -28,8 +28,9 @@
  *   'I' 'w' input 00 subject 00 seq -> role         the same edge, downstream
  *   'I' 'p' approved 00 seq      -> ""              APPROVAL of an identity (approved,
  *                                                   or the subject of approved_seq)
- *   'I' 'q' target 00 keyid(32)  -> seq (8), public key (32)
+ *   'I' 'q' target 00 keyid(32) seq -> seq (8), public key (32)
  *                                                   serving key a DEPLOYMENT named
+ *                                                   (each naming; lookups take the first)
  * Policy violations (audit mode) depend on the policy in force, so they are
  * not rebuilt from entries and live outside 'I':
  *   'V' seq                      -> violation text, one line per unmet rule
@@ -113,8 +114,9 @@ mla_status mla_index_decisions_put(const mla_index_view *view, uint64_t batch_se
                                    const char *target, const mla_index_decision *ds, size_t n,
                                    mla_index_put put, void *put_ctx) MLA_MUST_USE;
 
-/** The DEPLOYMENT on target that named the serving key with this keyid
- * (SHA-256 of the public key): its seq and the key. MLA_OK or MLA_ENOTFOUND. */
+/** The first DEPLOYMENT on target that named the serving key with this
+ * keyid (SHA-256 of the public key): its seq and the key. MLA_OK or
+ * MLA_ENOTFOUND. */
 mla_status mla_index_serving_key_find(const mla_index_view *view, const char *target,
                                       const mla_hash *keyid, uint64_t *seq_out,
                                       uint8_t pub_out[32]) MLA_MUST_USE;

@@ -147,9 +147,13 @@ mla_status mla_index_entry_put(const mla_index_reader *r, uint64_t seq, const ml
         mla_put_be64(v, seq);
         memcpy(v + 8, c->deployment->serving_key.data, 32);
         mla_crypto_sha256(&keyid, mla_slice_make(v + 8, 32));
+        /* One record per naming (seq in the key): a key named again by a
+         * later DEPLOYMENT keeps its first naming, which is what decides
+         * whether a batch before the second one could use it. */
         k_start(&k, 'q');
         k_text(&k, mla_slice_cstr(target));
         k_bytes(&k, keyid.b, 32);
+        k_u64(&k, seq);
         if ((rc = k_put(&k, mla_slice_make(v, 40), put, ctx)) != MLA_OK) goto out;
     }
 
@@ -245,26 +249,40 @@ mla_status mla_index_decision_find(const mla_index_view *view, const char *targe
     return rc;
 }
 
+typedef struct first_naming {
+    bool found;
+    uint64_t seq;
+    uint8_t pub[32];
+} first_naming;
+
+static mla_status first_visit(void *ctx, mla_slice k, mla_slice value)
+{
+    (void)k;
+    first_naming *f = ctx;
+    if (value.len != 40)
+        return mla_err(MLA_ECORRUPT, "store: serving key record of %zu bytes", value.len);
+    f->found = true;
+    f->seq = mla_get_be64(value.ptr);
+    memcpy(f->pub, value.ptr + 8, 32);
+    return MLA_ENOTFOUND; /* the first (lowest seq) is the one wanted */
+}
+
 mla_status mla_index_serving_key_find(const mla_index_view *view, const char *target,
                                       const mla_hash *keyid, uint64_t *seq_out, uint8_t pub_out[32])
 {
     key k;
-    mla_buf tmp;
-    mla_slice v;
     k_start(&k, 'q');
     k_text(&k, mla_slice_cstr(target));
     k_bytes(&k, keyid->b, 32);
     if (k.over) return mla_err(MLA_EINVAL, "target: too long");
-    mla_buf_init(&tmp, 64);
-    mla_status rc = mla_index_view_get(view, mla_slice_make(k.b, k.len), &tmp, &v);
-    if (rc == MLA_OK && v.len != 40)
-        rc = mla_err(MLA_ECORRUPT, "store: serving key record of %zu bytes", v.len);
-    if (rc == MLA_OK) {
-        *seq_out = mla_get_be64(v.ptr);
-        memcpy(pub_out, v.ptr + 8, 32);
-    }
-    mla_buf_dispose(&tmp);
-    return rc;
+    first_naming f = {false, 0, {0}};
+    mla_status rc = mla_index_view_scan(view, mla_slice_make(k.b, k.len), first_visit, &f);
+    if (rc != MLA_OK && rc != MLA_ENOTFOUND) return rc;
+    if (!f.found)
+        return mla_err(MLA_ENOTFOUND, "target %s: no DEPLOYMENT named this serving key", target);
+    *seq_out = f.seq;
+    memcpy(pub_out, f.pub, 32);
+    return MLA_OK;
 }
 
 static int by_id(const void *a, const void *b)

@@ -74,6 +74,10 @@ fi
 rm -rf "$T/fx2"
 FX=$T/fx
 SIZE=$(grep -c '^leaf ' "$T/fx.leaves")
+# The offline audit accepts it too: batches signed by a serving key that a
+# later DEPLOYMENT names again (the index keeps each naming).
+run 0 "mlaudit audit of the fixed ledger" "$M" audit "$FX/data" --admin-key "$FX/admin.pub" \
+    --log-key "@$FX/log.vkey"
 
 "$DAEMON" --data-dir "$FX/data" --admin-key "$FX/admin.pub" --listen 127.0.0.1:0 --insecure \
     --port-file "$T/port" 2>"$T/daemon.log" &
