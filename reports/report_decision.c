@@ -379,7 +379,7 @@ mla_status mla_report__decision_gather(mla_report *r, mla_client *c, const mla_r
     char models[SERVING_MAX][IDENTITY_MAX];
     size_t n = f.n_covered;
     for (size_t i = 0; i < n; i++)
-        snprintf(models[i], IDENTITY_MAX, "%s", res.serving[f.covered[i]].model);
+        snprintf(models[i], IDENTITY_MAX, "%s", f.res->serving[f.covered[i]].model);
     facts_dispose(&f);
     for (size_t i = 0; i < n && rc == MLA_OK; i++) {
         rc = mla_report__upstream_gather(r, c, models[i], UPSTREAM_DEPTH);
