@@ -44,10 +44,12 @@ static mla_status seq_parse(uint64_t *out, const char *s, const char *field)
 /* Seconds with up to nine decimals, exactly ("86400", "0.5"). */
 static void seconds_format(char out[48], int64_t ns)
 {
-    char frac[16] = "";
-    if (ns % NS_PER_S) {
-        snprintf(frac, sizeof frac, ".%09lld", (long long)(ns % NS_PER_S));
-        for (size_t n = strlen(frac); frac[n - 1] == '0'; n--) frac[n - 1] = '\0';
+    char frac[24] = "";
+    long long f = (long long)(ns % NS_PER_S);
+    if (f) {
+        int digits = 9;
+        for (; f % 10 == 0; f /= 10) digits--; /* trailing zeros trimmed */
+        snprintf(frac, sizeof frac, ".%0*lld", digits, f);
     }
     snprintf(out, 48, "%lld%s", (long long)(ns / NS_PER_S), frac);
 }
@@ -769,8 +771,8 @@ static mla_status integrity_fill(audit *a, mla_report_table *t)
         if ((rc = mla_report__row_add(t, bounds, NULL)) != MLA_OK) goto out;
     }
     const char *sig[3] = {"Entry signatures", "checked by `mlaudit verify`",
-                          "against the key registry replayed from the KEY entries this report "
-                          "embeds, from the admin keys it names"};
+                          ("against the key registry replayed from the KEY entries this report "
+                           "embeds, from the admin keys it names")};
     rc = mla_report__row_add(t, sig, NULL);
 out:
     mla_buf_dispose(&ev);
