@@ -1679,7 +1679,9 @@ START_TEST(test_client_deadline_is_eio)
     collected got = {0};
     tu_assert_fail_with(mla_client_entries(c, 0, 0, collect, &got), MLA_EIO, "DEADLINE_EXCEEDED");
     int64_t ms = (mla_time_mono_ns() - t0) / 1000000;
-    ck_assert_msg(ms >= 2 * 300 && ms < 2 * 300 + 2000, "took %lld ms", (long long)ms);
+    /* gRPC's timers may fire a few ms before a deadline (595 ms seen under
+     * ASan on a loaded machine); the point is that each call gives up. */
+    ck_assert_msg(ms >= 2 * 300 - 50 && ms < 2 * 300 + 2000, "took %lld ms", (long long)ms);
     l.mode = LIE_NONE;
     tu_assert_ok(mla_client_health(c));
     mla_client_close(c);
