@@ -17,7 +17,7 @@ char *mla_report__strdup(const char *s)
     return p;
 }
 
-static char *vformat(const char *fmt, va_list ap)
+MLA_PRINTF(1, 0) static char *vformat(const char *fmt, va_list ap)
 {
     va_list ap2;
     va_copy(ap2, ap);
