@@ -28,42 +28,46 @@ static void entry_dispose(mla_report_entry *e)
     memset(e, 0, sizeof *e);
 }
 
+/* Decode an entry's bytes and, for a Change payload, its change. Errors
+ * name the entry ("<what> <seq>: ..."); the name is formatted only then,
+ * since this runs once per entry of a 1M-entry range. */
+static mla_status decode_named(mla_pb_entry **e_out, mla_pb_change **c_out, mla_slice bytes,
+                               const char *what, uint64_t seq)
+{
+    char name[48];
+    *e_out = NULL;
+    *c_out = NULL;
+    mla_status rc = mla_codec_entry_decode(e_out, bytes);
+    if (rc == MLA_OK && (*e_out)->seq != seq)
+        rc = mla_err(MLA_ECORRUPT, "its bytes say seq %llu", (unsigned long long)(*e_out)->seq);
+    const mla_pb_envelope *env = rc == MLA_OK ? (*e_out)->envelope : NULL;
+    if (env && strcmp(env->payload_type, MLA_PAYLOAD_TYPE_CHANGE) == 0)
+        rc = mla_codec_change_decode(c_out, mla_slice_make(env->payload.data, env->payload.len));
+    if (rc == MLA_OK) return MLA_OK;
+    mla_codec_entry_free(*e_out);
+    *e_out = NULL;
+    snprintf(name, sizeof name, "%s %llu", what, (unsigned long long)seq);
+    return restate(rc == MLA_ENOMEM ? rc : MLA_ECORRUPT, name);
+}
+
 /* Decode entry seq into e (bytes copied). Undecodable bytes are evidence
  * that fails verification: MLA_ECORRUPT naming the entry. */
 static mla_status entry_make(mla_report_entry *e, uint64_t seq, mla_slice bytes,
                              const mla_merkle_proof *proof)
 {
-    char what[48];
     mla_status rc;
     memset(e, 0, sizeof *e);
-    snprintf(what, sizeof what, "entry %llu", (unsigned long long)seq);
     e->seq = seq;
     mla_buf_init(&e->bytes, MLA_LIMIT_ENTRY_BYTES);
     if ((rc = mla_buf_set(&e->bytes, bytes)) != MLA_OK) {
         if (rc == MLA_ELIMIT)
-            rc = mla_err(MLA_ECORRUPT, "%s: %zu bytes exceeds the entry limit %d", what, bytes.len,
-                         MLA_LIMIT_ENTRY_BYTES);
+            rc = mla_err(MLA_ECORRUPT, "entry %llu: %zu bytes exceeds the entry limit %d",
+                         (unsigned long long)seq, bytes.len, MLA_LIMIT_ENTRY_BYTES);
         goto out;
     }
     mla_merkle_leaf_hash(&e->leaf, bytes);
     e->proof = *proof;
-    if ((rc = mla_codec_entry_decode(&e->entry, bytes)) != MLA_OK) {
-        rc = restate(rc == MLA_ENOMEM ? rc : MLA_ECORRUPT, what);
-        goto out;
-    }
-    if (e->entry->seq != seq) {
-        rc = mla_err(MLA_ECORRUPT, "%s: its bytes say seq %llu", what,
-                     (unsigned long long)e->entry->seq);
-        goto out;
-    }
-    const mla_pb_envelope *env = e->entry->envelope;
-    if (strcmp(env->payload_type, MLA_PAYLOAD_TYPE_CHANGE) == 0 &&
-        (rc = mla_codec_change_decode(
-             &e->change, mla_slice_make(env->payload.data, env->payload.len))) != MLA_OK) {
-        rc = restate(rc == MLA_ENOMEM ? rc : MLA_ECORRUPT, what);
-        goto out;
-    }
-    rc = MLA_OK;
+    rc = decode_named(&e->entry, &e->change, bytes, "entry", seq);
 out:
     if (rc != MLA_OK) entry_dispose(e);
     return rc;
@@ -341,17 +345,9 @@ typedef struct each_ctx {
 static mla_status each_decode(void *ctx, uint64_t seq, mla_slice bytes)
 {
     each_ctx *x = ctx;
-    mla_pb_entry *e = NULL;
-    mla_pb_change *c = NULL;
-    char what[48];
-    snprintf(what, sizeof what, "range entry %llu", (unsigned long long)seq);
-    mla_status rc = mla_codec_entry_decode(&e, bytes);
-    if (rc != MLA_OK) return restate(rc == MLA_ENOMEM ? rc : MLA_ECORRUPT, what);
-    const mla_pb_envelope *env = e->envelope;
-    if (strcmp(env->payload_type, MLA_PAYLOAD_TYPE_CHANGE) == 0 &&
-        (rc = mla_codec_change_decode(&c, mla_slice_make(env->payload.data, env->payload.len))) !=
-            MLA_OK)
-        rc = restate(rc == MLA_ENOMEM ? rc : MLA_ECORRUPT, what);
+    mla_pb_entry *e;
+    mla_pb_change *c;
+    mla_status rc = decode_named(&e, &c, bytes, "range entry", seq);
     if (rc == MLA_OK && x->fn) rc = x->fn(x->ctx, seq, bytes, e, c);
     mla_codec_change_free(c);
     mla_codec_entry_free(e);
@@ -378,11 +374,9 @@ static mla_status range_entry(void *ctx, uint64_t seq, mla_slice entry, const ml
                               bool redacted)
 {
     range_fetch *x = ctx;
-    mla_pb_entry *e = NULL;
-    mla_pb_change *c = NULL;
-    char what[48];
+    mla_pb_entry *e;
+    mla_pb_change *c;
     mla_status rc;
-    snprintf(what, sizeof what, "range entry %llu", (unsigned long long)seq);
     if (seq != x->next)
         return mla_err(MLA_ECORRUPT, "range: the server sent entry %llu where %llu was due",
                        (unsigned long long)seq, (unsigned long long)x->next);
@@ -391,23 +385,16 @@ static mla_status range_entry(void *ctx, uint64_t seq, mla_slice entry, const ml
                        "range: entry %llu is redacted (SPEC §8); a range report cannot carry "
                        "the hash chain across it (report a period that excludes it)",
                        (unsigned long long)seq);
-    if ((rc = mla_codec_entry_decode(&e, entry)) != MLA_OK)
-        return restate(rc == MLA_ENOMEM ? rc : MLA_ECORRUPT, what);
+    MLA_TRY(decode_named(&e, &c, entry, "range entry", seq));
     /* SPEC §3: prev_hash is the leaf hash of the entry before (zeros for 0). */
-    if (e->seq != seq) {
-        rc = mla_err(MLA_ECORRUPT, "%s: its bytes say seq %llu", what, (unsigned long long)e->seq);
-    } else if (x->have_prev &&
-               (e->prev_hash.len != 32 || memcmp(e->prev_hash.data, x->prev.b, 32) != 0)) {
+    if (x->have_prev && (e->prev_hash.len != 32 || memcmp(e->prev_hash.data, x->prev.b, 32) != 0)) {
         rc = mla_err(MLA_ECORRUPT,
-                     "%s: prev_hash is not the leaf hash of entry %llu: the hash chain is broken",
-                     what, (unsigned long long)seq - 1);
+                     "range entry %llu: prev_hash is not the leaf hash of entry %llu: the hash "
+                     "chain is broken",
+                     (unsigned long long)seq, (unsigned long long)seq - 1);
     } else if (x->have_prev && e->ledger_time_ns < x->prev_time) {
-        rc = mla_err(MLA_ECORRUPT, "%s: ledger time goes backwards", what);
-    } else if (strcmp(e->envelope->payload_type, MLA_PAYLOAD_TYPE_CHANGE) == 0 &&
-               (rc = mla_codec_change_decode(
-                    &c, mla_slice_make(e->envelope->payload.data, e->envelope->payload.len))) !=
-                   MLA_OK) {
-        rc = restate(rc == MLA_ENOMEM ? rc : MLA_ECORRUPT, what);
+        rc = mla_err(MLA_ECORRUPT, "range entry %llu: ledger time goes backwards",
+                     (unsigned long long)seq);
     } else if ((rc = mla_report__range_append(x->r, entry)) == MLA_OK && x->fn) {
         rc = x->fn(x->ctx, seq, entry, e, c);
     }

@@ -257,7 +257,7 @@ mla_status mla_log_seal_decisions(mla_log *log, const mla_slice *decisions, size
         (rc = mla_buf_append_byte(&reason, 0)) != MLA_OK)
         goto out;
     c.reason = (char *)reason.ptr;
-    c.client_time_ns = mla_time_now_ns();
+    c.client_time_ns = mla_log__clock_now(log); /* a test clock applies here too */
     c.detail_case = MLAUDIT__V1__CHANGE__DETAIL_DECISION_BATCH;
     c.decision_batch = &batch;
     if ((rc = mla_codec_change_encode(&payload, &c)) != MLA_OK) goto out;

@@ -218,6 +218,8 @@ uint64_t mla_log__group_count(mla_log *log);
 /** Benchmark hook: skip DSSE signature verification on append (keys are
  * still looked up and authorised), to measure the sequencer's own ceiling. */
 void mla_log__bench_skip_signature_checks(mla_log *log, bool skip);
+/** The log's wall clock: the option's clock if set (tests), else UTC now. */
+int64_t mla_log__clock_now(const mla_log *log);
 
 /* ---- decisions and key lookup shared by the appender and the sequencer -- */
 

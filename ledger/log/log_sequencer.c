@@ -280,7 +280,7 @@ static mla_status sequence_item(mla_log *log, log_item *it, const char *submitte
     }
 
     /* Ledger time never decreases, even if the wall clock steps back. */
-    int64_t now = log->clock ? log->clock(log->clock_ctx) : mla_time_now_ns();
+    int64_t now = mla_log__clock_now(log);
     int64_t t = now > log->tail.last_time_ns ? now : log->tail.last_time_ns;
 
     mla_buf violations;
@@ -848,6 +848,11 @@ mla_status mla_log_append(mla_log *log, mla_slice envelope, mla_slice submitter,
 }
 
 void mla_log__bench_skip_signature_checks(mla_log *log, bool skip) { log->skip_sig_checks = skip; }
+
+int64_t mla_log__clock_now(const mla_log *log)
+{
+    return log->clock ? log->clock(log->clock_ctx) : mla_time_now_ns();
+}
 
 uint64_t mla_log__group_count(mla_log *log)
 {
