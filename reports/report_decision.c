@@ -397,21 +397,6 @@ out:
 
 /* ---- build: helpers --------------------------------------------------------------- */
 
-void mla_report__percent(char out[MLA_REPORT_NUM_LEN + 1], double fraction)
-{
-    long long u = (long long)(fraction * 1e8 + 0.5); /* millionths of a percent */
-    char frac[24] = "";
-    long long f = u % 1000000;
-    if (f) {
-        int digits = 6;
-        for (; f % 10 == 0; f /= 10) digits--; /* trailing zeros trimmed */
-        snprintf(frac, sizeof frac, ".%0*lld", digits, f);
-    }
-    /* The return value is looked at so gcc -O0 does not warn: the widest
-     * percentage (2^63 millionths) still fits. */
-    if (snprintf(out, MLA_REPORT_NUM_LEN + 1, "%lld%s%%", u / 1000000, frac) < 0) out[0] = 0;
-}
-
 static mla_status row2(mla_report_table *t, const char *a, const char *b, uint64_t seq_a,
                        uint64_t seq_b)
 {

@@ -121,6 +121,9 @@ mla_status mla_report__digest(mla_buf *out, mla_slice digest) MLA_MUST_USE;
 mla_status mla_report__identity(mla_buf *out, const mla_pb_artifact *a) MLA_MUST_USE;
 /** Thousands separators: 1234567 -> "1,234,567". */
 void mla_report__count(char out[32], uint64_t n);
+/** A traffic share as a percentage in fixed notation, rounded to a
+ * millionth of a percent: 0.07 -> "7%", 0.125 -> "12.5%". */
+void mla_report__percent(char out[MLA_REPORT_NUM_LEN + 1], double fraction);
 
 /* ---- report_evidence.c --------------------------------------------------- */
 
@@ -340,12 +343,5 @@ mla_status mla_report__range_each_raw(const mla_report *r, mla_report_raw_fn fn,
  * (json_decref it): the writer prints it, the verifier compares it with the
  * report's. MLA_EINVAL naming the member if a string is not UTF-8. */
 mla_status mla_report__model_json(void **out, const mla_report *r) MLA_MUST_USE;
-
-/* ---- added by decision (report_decision.c) for report_audit.c ------------ */
-
-/** A traffic share as a percentage in fixed notation, rounded to a
- * millionth of a percent: 0.07 -> "7%", 0.125 -> "12.5%". (Belongs in
- * report_format.c.) */
-void mla_report__percent(char out[MLA_REPORT_NUM_LEN + 1], double fraction);
 
 #endif
