@@ -102,6 +102,13 @@ mla_status mla_log_append_batch(mla_log *log, const mla_slice *envelopes, size_t
  * n is 1..MLA_INDEX_BATCH_DECISIONS_MAX. */
 mla_status mla_log_append_decisions(mla_log *log, mla_slice envelope, const mla_slice *decisions,
                                     size_t n, mla_slice submitter, mla_receipt *out) MLA_MUST_USE;
+/** mla_log_append_decisions for decisions the caller holds decoded: each
+ * the verbatim bytes and their decoding (mla_codec_decision_decode's, or the
+ * decision the bytes were encoded from), borrowed for the call; they are
+ * not decoded again. */
+mla_status mla_log_append_decisions_decoded(mla_log *log, mla_slice envelope,
+                                            const mla_index_decision *decisions, size_t n,
+                                            mla_slice submitter, mla_receipt *out) MLA_MUST_USE;
 
 /** Seal decisions (verbatim bytes, all on one target) into a DECISION_BATCH
  * change signed with this log's key, actor = submitter, and append it as
@@ -113,6 +120,11 @@ mla_status mla_log_append_decisions(mla_log *log, mla_slice envelope, const mla_
 mla_status mla_log_seal_decisions(mla_log *log, const mla_slice *decisions, size_t n,
                                   mla_slice submitter, mla_receipt *out,
                                   size_t *skipped_out) MLA_MUST_USE;
+/** mla_log_seal_decisions for decisions the caller holds decoded (as for
+ * mla_log_append_decisions_decoded): they are not decoded again. */
+mla_status mla_log_seal_decisions_decoded(mla_log *log, const mla_index_decision *decisions,
+                                          size_t n, mla_slice submitter, mla_receipt *out,
+                                          size_t *skipped_out) MLA_MUST_USE;
 
 /** A reader of this log's committed indexes, for index.h's queries:
  * entries below the current tree size. Valid until close. */

@@ -35,15 +35,15 @@ static mla_status decode_all(mla_index_decision *ds, const mla_slice *bytes, siz
     return MLA_OK;
 }
 
-/* What a batch over the decoded decisions ds[at[0..n)] (at NULL: ds[0..n))
- * must say: its RFC 6962 root and its time range. */
-static mla_status summarize(const mla_index_decision *ds, const size_t *at, size_t n,
-                            mla_hash *root, int64_t *first, int64_t *last)
+/* What a batch over the decoded decisions ds[0..n) must say: its RFC 6962
+ * root and its time range. */
+static mla_status summarize(const mla_index_decision *ds, size_t n, mla_hash *root, int64_t *first,
+                            int64_t *last)
 {
     mla_merkle_frontier f;
     mla_merkle_frontier_init(&f);
     for (size_t i = 0; i < n; i++) {
-        const mla_index_decision *x = &ds[at ? at[i] : i];
+        const mla_index_decision *x = &ds[i];
         /* SPEC §3: a decision leaf is SHA-256(0x00 || decision bytes). */
         mla_hash leaf;
         mla_merkle_leaf_hash(&leaf, x->bytes);
@@ -55,9 +55,10 @@ static mla_status summarize(const mla_index_decision *ds, const size_t *at, size
     return MLA_OK;
 }
 
-mla_status mla_log__decisions_check(mla_index_decision *ds, const mla_pb_change *c,
-                                    const mla_slice *bytes, size_t n)
+mla_status mla_log__decisions_check(const mla_index_decision **ds_out, mla_index_decision *own,
+                                    const mla_pb_change *c, const mla_log_decisions *dl)
 {
+    size_t n = dl->n;
     const char *p = "change.decision_batch";
     if (c->detail_case != MLAUDIT__V1__CHANGE__DETAIL_DECISION_BATCH)
         return mla_err(MLA_EINVAL, "%s: missing", p);
@@ -69,8 +70,12 @@ mla_status mla_log__decisions_check(mla_index_decision *ds, const mla_pb_change 
                        (unsigned long long)b->count, n);
     mla_hash root;
     int64_t first = 0, last = 0;
-    MLA_TRY(decode_all(ds, bytes, n));
-    mla_status rc = summarize(ds, NULL, n, &root, &first, &last);
+    const mla_index_decision *ds = dl->ds;
+    if (!ds) {
+        MLA_TRY(decode_all(own, dl->bytes, n));
+        ds = own;
+    }
+    mla_status rc = summarize(ds, n, &root, &first, &last);
     if (rc == MLA_OK && (b->root.len != 32 || memcmp(b->root.data, root.b, 32) != 0))
         rc = mla_err(MLA_EINVAL, "%s.root: is not the RFC 6962 root of its %zu decisions", p, n);
     else if (rc == MLA_OK && (b->first_time_ns != first || b->last_time_ns != last))
@@ -82,7 +87,8 @@ mla_status mla_log__decisions_check(mla_index_decision *ds, const mla_pb_change 
         if (strcmp(ds[i].d->target, b->target) != 0)
             rc = mla_err(MLA_EINVAL, "decisions[%zu].target: \"%s\" is not the batch's \"%s\"", i,
                          ds[i].d->target, b->target);
-    if (rc != MLA_OK) mla_log__decisions_free(ds, n);
+    if (rc != MLA_OK && ds == own) mla_log__decisions_free(own, n);
+    if (rc == MLA_OK) *ds_out = ds;
     return rc;
 }
 
@@ -105,12 +111,22 @@ bool mla_log__batch_key_lookup(mla_log *log, const mla_index_view *view, const c
     return true;
 }
 
+mla_status mla_log_append_decisions_decoded(mla_log *log, mla_slice envelope,
+                                            const mla_index_decision *decisions, size_t n,
+                                            mla_slice submitter, mla_receipt *out)
+{
+    if (n == 0 || n > MLA_INDEX_BATCH_DECISIONS_MAX)
+        return mla_err(MLA_EINVAL, "decisions: %zu not in 1..%d", n, MLA_INDEX_BATCH_DECISIONS_MAX);
+    mla_log_decisions d = {NULL, decisions, n, NULL, NULL};
+    return mla_log__append(log, &envelope, 1, submitter, out, &d);
+}
+
 mla_status mla_log_append_decisions(mla_log *log, mla_slice envelope, const mla_slice *decisions,
                                     size_t n, mla_slice submitter, mla_receipt *out)
 {
     if (n == 0 || n > MLA_INDEX_BATCH_DECISIONS_MAX)
         return mla_err(MLA_EINVAL, "decisions: %zu not in 1..%d", n, MLA_INDEX_BATCH_DECISIONS_MAX);
-    mla_log_decisions d = {decisions, n};
+    mla_log_decisions d = {decisions, NULL, n, NULL, NULL};
     return mla_log__append(log, &envelope, 1, submitter, out, &d);
 }
 
@@ -171,8 +187,24 @@ mla_status mla_log_seal_decisions(mla_log *log, const mla_slice *decisions, size
     if (n == 0 || n > MLA_INDEX_BATCH_DECISIONS_MAX)
         return mla_err(MLA_EINVAL, "decisions: %zu not in 1..%d", n, MLA_INDEX_BATCH_DECISIONS_MAX);
     mla_index_decision *ds = mla_calloc(n, sizeof *ds);
-    mla_slice *fresh = mla_calloc(n, sizeof *fresh);
-    size_t *fresh_at = mla_calloc(n, sizeof *fresh_at); /* index into ds */
+    if (!ds) return mla_err(MLA_ENOMEM, "decisions: out of memory");
+    mla_status rc = decode_all(ds, decisions, n);
+    if (rc == MLA_OK) {
+        rc = mla_log_seal_decisions_decoded(log, ds, n, submitter, out, skipped_out);
+        mla_log__decisions_free(ds, n);
+    }
+    mla_free(ds);
+    return rc;
+}
+
+mla_status mla_log_seal_decisions_decoded(mla_log *log, const mla_index_decision *ds, size_t n,
+                                          mla_slice submitter, mla_receipt *out,
+                                          size_t *skipped_out)
+{
+    *skipped_out = 0;
+    if (n == 0 || n > MLA_INDEX_BATCH_DECISIONS_MAX)
+        return mla_err(MLA_EINVAL, "decisions: %zu not in 1..%d", n, MLA_INDEX_BATCH_DECISIONS_MAX);
+    mla_index_decision *fresh = mla_calloc(n, sizeof *fresh);
     mla_buf all, payload, env, id0, idi, reason;
     mla_buf_init(&all, MLA_STORE_VALUE_MAX);
     mla_buf_init(&payload, MLA_LIMIT_PAYLOAD_BYTES);
@@ -180,16 +212,14 @@ mla_status mla_log_seal_decisions(mla_log *log, const mla_slice *decisions, size
     mla_buf_init(&id0, MLA_STORE_KEY_MAX);
     mla_buf_init(&idi, MLA_STORE_KEY_MAX);
     mla_buf_init(&reason, MLA_LIMIT_REASON);
-    size_t n_fresh = 0, decoded = 0;
+    size_t n_fresh = 0;
     uint64_t first_dup_seq = 0;
     mla_status rc = MLA_OK;
-    if (!ds || !fresh || !fresh_at) {
+    if (!fresh) {
         rc = mla_err(MLA_ENOMEM, "decisions: out of memory");
         goto out;
     }
     int64_t t0 = 0, t1 = 0;
-    if ((rc = decode_all(ds, decisions, n)) != MLA_OK) goto out;
-    decoded = n;
     mla_index_view view = {log->store, NULL};
     bool same_model = ds[0].d->model != NULL;
     if (same_model && (rc = mla_codec_artifact_identity(&id0, ds[0].d->model)) != MLA_OK) goto out;
@@ -215,7 +245,7 @@ mla_status mla_log_seal_decisions(mla_log *log, const mla_slice *decisions, size
         if (rc == MLA_OK) {
             mla_slice have;
             if ((rc = stored_decision(log, bseq, bidx, &all, &have)) != MLA_OK) goto out;
-            if (!mla_slice_eq(have, decisions[i])) {
+            if (!mla_slice_eq(have, ds[i].bytes)) {
                 rc = mla_err(MLA_EEXISTS,
                              "decisions[%zu].id: \"%s\" is already recorded on target \"%s\" "
                              "with other contents (batch seq %llu)",
@@ -228,8 +258,7 @@ mla_status mla_log_seal_decisions(mla_log *log, const mla_slice *decisions, size
         }
         if (rc != MLA_ENOTFOUND) goto out;
         rc = MLA_OK;
-        fresh_at[n_fresh] = i;
-        fresh[n_fresh++] = decisions[i];
+        fresh[n_fresh++] = ds[i];
     }
     if (n_fresh == 0) {
         rc = receipt_of(log, first_dup_seq, out);
@@ -237,7 +266,7 @@ mla_status mla_log_seal_decisions(mla_log *log, const mla_slice *decisions, size
     }
     /* The batch's range and root are over the decisions it really holds. */
     mla_hash root;
-    if ((rc = summarize(ds, fresh_at, n_fresh, &root, &t0, &t1)) != MLA_OK) goto out;
+    if ((rc = summarize(fresh, n_fresh, &root, &t0, &t1)) != MLA_OK) goto out;
 
     Mlaudit__V1__DecisionBatch batch = MLAUDIT__V1__DECISION_BATCH__INIT;
     batch.target = ds[0].d->target;
@@ -279,13 +308,11 @@ mla_status mla_log_seal_decisions(mla_log *log, const mla_slice *decisions, size
     e.n_signatures = 1;
     e.signatures = &sp;
     if ((rc = mla_codec_envelope_encode(&env, &e)) != MLA_OK) goto out;
-    mla_log_decisions dl = {fresh, n_fresh};
+    /* The appender adopts the envelope and change built here. */
+    mla_log_decisions dl = {NULL, fresh, n_fresh, &e, &c};
     rc = mla_log__append(log, (const mla_slice[]){mla_buf_slice(&env)}, 1, submitter, out, &dl);
 out:
-    mla_log__decisions_free(ds, decoded);
-    mla_free(ds);
     mla_free(fresh);
-    mla_free(fresh_at);
     mla_buf_dispose(&reason);
     mla_buf_dispose(&idi);
     mla_buf_dispose(&id0);

@@ -223,20 +223,32 @@ int64_t mla_log__clock_now(const mla_log *log);
 
 /* ---- decisions and key lookup shared by the appender and the sequencer -- */
 
-/** The decisions travelling with a DECISION_BATCH envelope. */
+/** The decisions travelling with a DECISION_BATCH envelope, in leaf order:
+ * their verbatim bytes, or (ds) the bytes with their decoding (borrowed for
+ * the append). */
 typedef struct mla_log_decisions {
-    const mla_slice *bytes;
+    const mla_slice *bytes; /* when ds is NULL */
+    const mla_index_decision *ds;
     size_t n;
+    /* Set by mla_log_seal_decisions: the envelope and change it just built
+     * from ds and signed with this log's key (borrowed). The appender adopts
+     * them: nothing is decoded again, and neither the root the seal computed
+     * nor the log's own signature is checked again. */
+    const mla_pb_envelope *sealed_env;
+    const mla_pb_change *sealed_change;
 } mla_log_decisions;
 
 /** Append with decisions for the single envelope (log_sequencer.c). */
 mla_status mla_log__append(mla_log *log, const mla_slice *envelopes, size_t n, mla_slice submitter,
                            mla_receipt *receipts_out,
                            const mla_log_decisions *decisions) MLA_MUST_USE;
-/** Decode and check a batch's decisions against its DecisionBatch (root,
- * count, times, target). ds_out has n slots; free with _decisions_free. */
-mla_status mla_log__decisions_check(mla_index_decision *ds_out, const mla_pb_change *batch,
-                                    const mla_slice *bytes, size_t n) MLA_MUST_USE;
+/** Check a batch's decisions against its DecisionBatch (count, root, times,
+ * target). Decisions given as bytes are decoded into own (dl->n slots;
+ * freed with _decisions_free, and on error here). *ds_out: the decisions
+ * checked (dl->ds or own). */
+mla_status mla_log__decisions_check(const mla_index_decision **ds_out, mla_index_decision *own,
+                                    const mla_pb_change *batch,
+                                    const mla_log_decisions *dl) MLA_MUST_USE;
 void mla_log__decisions_free(mla_index_decision *ds, size_t n);
 /** A key that is not in the registry but may sign a DECISION_BATCH on
  * target: this log's own key, or a serving key a DEPLOYMENT on target

@@ -12,10 +12,13 @@
 
 typedef struct log_item {
     mla_slice bytes; /* the caller's envelope bytes, borrowed while it waits */
-    mla_pb_envelope *env;
-    mla_pb_change *change;
+    const mla_pb_envelope *env; /* env_own, or the sealer's (borrowed) */
+    const mla_pb_change *change; /* change_own, or the sealer's (borrowed) */
+    mla_pb_envelope *env_own; /* decoded here from bytes */
+    mla_pb_change *change_own;
     mla_hash env_hash;
-    mla_index_decision *ds; /* a DECISION_BATCH's decisions, decoded */
+    const mla_index_decision *ds; /* a DECISION_BATCH's decisions: the caller's or ds_own */
+    mla_index_decision *ds_own; /* decoded here from the caller's bytes */
     size_t n_ds;
     /* results */
     uint64_t seq;
@@ -654,12 +657,24 @@ static mla_status prepare_item(mla_log *log, log_item *it, mla_slice bytes,
                                const mla_log_decisions *decisions)
 {
     it->bytes = bytes;
-    MLA_TRY(mla_codec_envelope_decode(&it->env, bytes));
+    mla_crypto_sha256(&it->env_hash, bytes);
+    if (decisions && decisions->sealed_env) {
+        /* Sealed here from these decisions and signed with our own key:
+         * adopted as built, nothing to decode or verify again. */
+        it->env = decisions->sealed_env;
+        it->change = decisions->sealed_change;
+        it->ds = decisions->ds;
+        it->n_ds = decisions->n;
+        return MLA_OK;
+    }
+    MLA_TRY(mla_codec_envelope_decode(&it->env_own, bytes));
+    it->env = it->env_own;
     if (strcmp(it->env->payload_type, MLA_PAYLOAD_TYPE_CHANGE) != 0)
         return mla_err(MLA_EINVAL, "envelope.payload_type: \"%.64s\" is not supported (want %s)",
                        it->env->payload_type, MLA_PAYLOAD_TYPE_CHANGE);
-    MLA_TRY(mla_codec_change_decode(&it->change,
+    MLA_TRY(mla_codec_change_decode(&it->change_own,
                                     mla_slice_make(it->env->payload.data, it->env->payload.len)));
+    it->change = it->change_own;
     const char *target = batch_target(it->change);
     if (target && !decisions)
         return mla_err(MLA_EINVAL, "change.decision_batch: a batch must come with its decisions "
@@ -670,17 +685,15 @@ static mla_status prepare_item(mla_log *log, log_item *it, mla_slice bytes,
                        "DECISION_BATCH",
                        mla_codec_kind_name(it->change->kind));
     if (decisions) {
-        it->ds = mla_calloc(decisions->n, sizeof *it->ds);
-        if (!it->ds) return mla_err(MLA_ENOMEM, "decisions: out of memory");
-        MLA_TRY(mla_log__decisions_check(it->ds, it->change, decisions->bytes, decisions->n));
+        if (!decisions->ds && !(it->ds_own = mla_calloc(decisions->n, sizeof *it->ds_own)))
+            return mla_err(MLA_ENOMEM, "decisions: out of memory");
+        MLA_TRY(mla_log__decisions_check(&it->ds, it->ds_own, it->change, decisions));
         it->n_ds = decisions->n;
     }
     /* The expensive part, on the caller's thread so appenders verify in parallel. */
     appender_ctx ac = {log, target};
-    MLA_TRY(mla_log__envelope_authorize(it->env, it->change->kind, appender_key_lookup, &ac,
-                                        !log->skip_sig_checks));
-    mla_crypto_sha256(&it->env_hash, bytes);
-    return MLA_OK;
+    return mla_log__envelope_authorize(it->env, it->change->kind, appender_key_lookup, &ac,
+                                       !log->skip_sig_checks);
 }
 
 /* A batch's envelopes are decoded and verified by up to one thread per core
@@ -830,10 +843,10 @@ mla_status mla_log__append(mla_log *log, const mla_slice *envelopes, size_t n, m
 out:
     if (items) {
         for (size_t i = 0; i < n; i++) {
-            mla_codec_envelope_free(items[i].env);
-            mla_codec_change_free(items[i].change);
-            mla_log__decisions_free(items[i].ds, items[i].n_ds);
-            mla_free(items[i].ds);
+            mla_codec_envelope_free(items[i].env_own);
+            mla_codec_change_free(items[i].change_own);
+            mla_log__decisions_free(items[i].ds_own, items[i].n_ds); /* n_ds 0: none left */
+            mla_free(items[i].ds_own);
         }
     }
     mla_free(sub);

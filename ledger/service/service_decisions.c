@@ -19,6 +19,7 @@
 typedef struct pending {
     char *target; /* NULL: a free slot */
     mla_buf *bytes; /* the decisions' bytes, batch_max slots */
+    mla_pb_decision **decoded; /* the decisions the bytes were encoded from */
     uint64_t *items; /* the stream item each came in */
     size_t n;
     char *last_id;
@@ -35,7 +36,11 @@ typedef struct dec_state {
 
 static void pending_clear(pending *p)
 {
-    for (size_t i = 0; i < p->n; i++) mla_buf_clear(&p->bytes[i]);
+    for (size_t i = 0; i < p->n; i++) {
+        mla_buf_clear(&p->bytes[i]);
+        mla_codec_decision_free(p->decoded[i]);
+        p->decoded[i] = NULL;
+    }
     p->n = 0;
     mla_free(p->last_id);
     p->last_id = NULL;
@@ -47,9 +52,12 @@ static void state_free(void *arg)
     if (!st) return;
     for (size_t t = 0; t < TARGETS_MAX; t++) {
         pending *p = &st->targets[t];
-        if (p->bytes)
+        if (p->bytes) {
+            pending_clear(p); /* the decoded decisions still waiting */
             for (size_t i = 0; i < st->batch_max; i++) mla_buf_dispose(&p->bytes[i]);
+        }
         mla_free(p->bytes);
+        mla_free(p->decoded);
         mla_free(p->items);
         mla_free(p->last_id);
         mla_free(p->target);
@@ -145,15 +153,16 @@ static void ack(mla_service_call *c, uint64_t batch_seq, size_t count, const cha
 static mla_status seal(mla_service_call *c, pending *p)
 {
     if (p->n == 0) return MLA_OK;
-    mla_slice *slices = mla_calloc(p->n, sizeof *slices);
-    if (!slices) return mla_err(MLA_ENOMEM, "decisions: out of memory sealing %zu", p->n);
-    for (size_t i = 0; i < p->n; i++) slices[i] = mla_buf_slice(&p->bytes[i]);
+    mla_index_decision *ds = mla_calloc(p->n, sizeof *ds);
+    if (!ds) return mla_err(MLA_ENOMEM, "decisions: out of memory sealing %zu", p->n);
+    for (size_t i = 0; i < p->n; i++)
+        ds[i] = (mla_index_decision){mla_buf_slice(&p->bytes[i]), p->decoded[i]};
     mla_receipt r;
     size_t skipped = 0;
     /* SPEC §5: acknowledged only once the batch entry is durable. */
-    mla_status rc = mla_log_seal_decisions(mla_service__log(c), slices, p->n,
-                                           mla_service__submitter(c), &r, &skipped);
-    mla_free(slices);
+    mla_status rc = mla_log_seal_decisions_decoded(mla_service__log(c), ds, p->n,
+                                                   mla_service__submitter(c), &r, &skipped);
+    mla_free(ds);
     if (rc != MLA_OK) return rename_batch_index(rc, p->items, p->n, 0);
     ack(c, r.seq, p->n, p->last_id);
     pending_clear(p);
@@ -205,24 +214,30 @@ static mla_status slot_for(pending **out, mla_service_call *c, dec_state *st, co
     p->target = copy;
     if (!p->bytes) {
         mla_buf *bytes = mla_calloc(st->batch_max, sizeof *bytes);
+        mla_pb_decision **decoded = mla_calloc(st->batch_max, sizeof *decoded);
         uint64_t *items = mla_calloc(st->batch_max, sizeof *items);
-        if (!bytes || !items) {
+        if (!bytes || !decoded || !items) {
             mla_free(bytes);
+            mla_free(decoded);
             mla_free(items);
             return mla_err(MLA_ENOMEM, "decisions: out of memory for %zu decisions", st->batch_max);
         }
         for (size_t i = 0; i < st->batch_max; i++)
             mla_buf_init(&bytes[i], MLA_LIMIT_DECISION_BYTES);
         p->bytes = bytes;
+        p->decoded = decoded;
         p->items = items;
     }
     *out = p;
     return MLA_OK;
 }
 
+/* The request's decision moves into the slot with its bytes (the request
+ * no longer holds it), so the log seals it without decoding it again. */
 static mla_status add_plain(mla_service_call *c, dec_state *st, uint64_t item,
-                            const mla_pb_decision *d, const char *path)
+                            Mlaudit__V1__RecordDecisionsRequest *req, const char *path)
 {
+    const mla_pb_decision *d = req->decision;
     MLA_TRY(decision_bytes(&st->scratch, d, path));
     pending *p = NULL;
     MLA_TRY(slot_for(&p, c, st, d->target));
@@ -236,6 +251,8 @@ static mla_status add_plain(mla_service_call *c, dec_state *st, uint64_t item,
     if (!id) return mla_err(MLA_ENOMEM, "decisions: out of memory for an id");
     mla_free(p->last_id);
     p->last_id = id;
+    p->decoded[p->n] = req->decision;
+    req->decision = NULL;
     p->items[p->n] = item;
     if (++p->n == st->batch_max) return seal(c, p);
     if (p->n == 1) {
@@ -260,10 +277,10 @@ static mla_status add_sealed(mla_service_call *c, uint64_t item,
                        MLA_INDEX_BATCH_DECISIONS_MAX);
     mla_buf env;
     mla_buf *bytes = mla_calloc(n, sizeof *bytes);
-    mla_slice *slices = mla_calloc(n, sizeof *slices);
+    mla_index_decision *ds = mla_calloc(n, sizeof *ds);
     mla_buf_init(&env, MLA_LIMIT_ENVELOPE_BYTES);
     mla_status rc = MLA_OK;
-    if (!bytes || !slices) {
+    if (!bytes || !ds) {
         rc = mla_err(MLA_ENOMEM, "%s: out of memory for %zu decisions", path, n);
         goto out;
     }
@@ -276,11 +293,12 @@ static mla_status add_sealed(mla_service_call *c, uint64_t item,
         mla_buf_init(&bytes[j], MLA_LIMIT_DECISION_BYTES);
         snprintf(sub, sizeof sub, "%s.batch_decisions[%zu]", path, j);
         if ((rc = decision_bytes(&bytes[j], req->batch_decisions[j], sub)) != MLA_OK) goto out;
-        slices[j] = mla_buf_slice(&bytes[j]);
+        ds[j] = (mla_index_decision){mla_buf_slice(&bytes[j]), req->batch_decisions[j]};
     }
     mla_receipt r;
-    rc = mla_log_append_decisions(mla_service__log(c), mla_buf_slice(&env), slices, n,
-                                  mla_service__submitter(c), &r);
+    /* The decisions go with their bytes: the log does not decode them again. */
+    rc = mla_log_append_decisions_decoded(mla_service__log(c), mla_buf_slice(&env), ds, n,
+                                          mla_service__submitter(c), &r);
     if (rc != MLA_OK) {
         rc = rename_batch_index(rc, NULL, n, item);
         goto out;
@@ -290,7 +308,7 @@ out:
     if (bytes)
         for (size_t j = 0; j < n; j++) mla_buf_dispose(&bytes[j]);
     mla_free(bytes);
-    mla_free(slices);
+    mla_free(ds);
     mla_buf_dispose(&env);
     return rc;
 }
@@ -321,7 +339,8 @@ void mla_service__decisions_message(mla_service_call *c, mla_slice request)
             rc = mla_err(MLA_EINVAL, "%s.batch_decisions: only with a sealed_batch", path);
             break;
         }
-        rc = add_plain(c, st, item, req->decision, path);
+        /* The decision moves out of the request (freeing it skips a NULL). */
+        rc = add_plain(c, st, item, (Mlaudit__V1__RecordDecisionsRequest *)m, path);
         break;
     case MLAUDIT__V1__RECORD_DECISIONS_REQUEST__ITEM_SEALED_BATCH:
         rc = add_sealed(c, item, req, path);
