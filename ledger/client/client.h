@@ -132,9 +132,18 @@ typedef struct mla_client_page {
 } mla_client_page;
 
 /** One page of Query. Entries are proven included in the latest checkpoint
- * (fetched and verified by the call). */
+ * (fetched and verified by the call after the answer, so it covers the
+ * page), all in one GetProvenEntries call; each must be the entry the log
+ * proves at its seq and match the query, else MLA_ECORRUPT naming
+ * entries[i]. On error *out is left empty. */
 mla_status mla_client_query_page(mla_client *c, const mla_client_query *q,
                                  mla_client_page *out) MLA_MUST_USE;
+/** The same, proven against cp, a verified checkpoint the caller holds
+ * (e.g. the one a report pins) instead of the latest: entries with seq >=
+ * cp->size are newer than cp and are dropped from the page (next_page_token
+ * is still the server's, so later pages hold only such entries). */
+mla_status mla_client_query_page_at(mla_client *c, const mla_client_query *q,
+                                    const mla_checkpoint *cp, mla_client_page *out) MLA_MUST_USE;
 void mla_client_page_dispose(mla_client_page *p);
 
 typedef struct mla_client_edge {

@@ -231,7 +231,33 @@ void mla_client_page_dispose(mla_client_page *p)
     memset(p, 0, sizeof *p);
 }
 
-mla_status mla_client_query_page(mla_client *c, const mla_client_query *q, mla_client_page *out)
+/* The page's entries as the log proves them: each must have the bytes the
+ * query answered with (the leaf is then the proven one). */
+typedef struct page_proof {
+    const mla_client_page *page;
+    size_t next;
+} page_proof;
+
+static mla_status page_entry_proven(void *ctx, uint64_t seq, mla_slice entry,
+                                    const mla_merkle_proof *proof)
+{
+    (void)proof;
+    page_proof *x = ctx;
+    size_t i = x->next++;
+    const mla_client_entry *o = &x->page->entries[i];
+    MLA_ASSERT(o->seq == seq);
+    if (!mla_slice_eq(entry, mla_buf_slice(&o->entry)))
+        return mla_err(MLA_ECORRUPT,
+                       "entries[%zu] (seq %llu): not the entry the log proves at that seq", i,
+                       (unsigned long long)seq);
+    return MLA_OK;
+}
+
+/* One page of Query, proven against `pinned` (entries past it dropped), or,
+ * when NULL, against the latest checkpoint fetched after the answer, which
+ * then covers every entry of the page. */
+static mla_status query_page(mla_client *c, const mla_client_query *q, const mla_checkpoint *pinned,
+                             mla_client_page *out)
 {
     MLA_ASSERT(c && q && out);
     memset(out, 0, sizeof *out);
@@ -258,8 +284,10 @@ mla_status mla_client_query_page(mla_client *c, const mla_client_query *q, mla_c
     ProtobufCMessage *resp = NULL;
     mla_buf note;
     mla_buf_init(&note, MLA_NOTE_MAX_BYTES);
-    mla_checkpoint cp;
+    mla_checkpoint latest;
+    const mla_checkpoint *cp = pinned;
     mla_client__decoded d = {0};
+    uint64_t *seqs = NULL;
     mla_status rc = call_msg(c, MLA_CLIENT_METHOD("Query"), &req.base,
                              &mlaudit__v1__query_response__descriptor, "QueryResponse", &resp);
     if (rc != MLA_OK) goto out;
@@ -274,27 +302,41 @@ mla_status mla_client_query_page(mla_client *c, const mla_client_query *q, mla_c
                      r->next_page_token.len, QUERY_TOKEN_MAX);
         goto out;
     }
-    /* Fetched after the answer, so it covers every entry of the page. */
-    if (r->n_entries > 0 && (rc = mla_client_checkpoint(c, &note, &cp)) != MLA_OK) goto out;
-    if (r->n_entries > 0 && !(out->entries = mla_calloc(r->n_entries, sizeof *out->entries))) {
-        rc = mla_err(MLA_ENOMEM, "entries: out of memory for %zu", r->n_entries);
+    for (size_t i = 1; i < r->n_entries; i++)
+        if (r->entries[i]->seq <= r->entries[i - 1]->seq) {
+            rc = mla_err(MLA_ECORRUPT, "entries[%zu] (seq %llu): not after seq %llu (pages ascend)",
+                         i, (unsigned long long)r->entries[i]->seq,
+                         (unsigned long long)r->entries[i - 1]->seq);
+            goto out;
+        }
+    if (!cp && r->n_entries > 0) {
+        if ((rc = mla_client_checkpoint(c, &note, &latest)) != MLA_OK) goto out;
+        cp = &latest;
+    }
+    /* Pages ascend, so the entries in cp's tree are a prefix. Past a pinned
+     * checkpoint they are newer than the caller's view; past the latest one
+     * they cannot be proven at all. */
+    size_t n = 0;
+    while (n < r->n_entries && r->entries[n]->seq < cp->size) n++;
+    if (!pinned && n < r->n_entries) {
+        rc = mla_err(MLA_ECORRUPT,
+                     "entries[%zu] (seq %llu): not in the checkpoint's tree of size %llu", n,
+                     (unsigned long long)r->entries[n]->seq, (unsigned long long)cp->size);
         goto out;
     }
-    for (size_t i = 0; i < r->n_entries; i++) {
+    if (n > 0 && (!(out->entries = mla_calloc(n, sizeof *out->entries)) ||
+                  !(seqs = mla_calloc(n, sizeof *seqs)))) {
+        rc = mla_err(MLA_ENOMEM, "entries: out of memory for %zu", n);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
         const Mlaudit__V1__StoredEntry *e = r->entries[i];
         char field[64];
         snprintf(field, sizeof field, "entries[%zu] (seq %llu)", i, (unsigned long long)e->seq);
-        if (i > 0 && e->seq <= out->entries[i - 1].seq) {
-            rc = mla_err(MLA_ECORRUPT, "%s: not after seq %llu (pages ascend)", field,
-                         (unsigned long long)out->entries[i - 1].seq);
-            goto out;
-        }
         mla_hash leaf;
-        mla_merkle_proof proof;
         if ((rc = mla_client__leaf_of(&leaf, e, field)) != MLA_OK) goto out;
-        if ((rc = mla_client__prove_seq(c, e->seq, &leaf, &cp, &proof, field)) != MLA_OK) goto out;
         mla_client_entry *o = &out->entries[i];
-        o->seq = e->seq;
+        o->seq = seqs[i] = e->seq;
         mla_buf_init(&o->entry, MLA_LIMIT_ENTRY_BYTES);
         out->n_entries = i + 1;
         if (e->redacted) continue;
@@ -304,14 +346,32 @@ mla_status mla_client_query_page(mla_client *c, const mla_client_query *q, mla_c
         mla_client__decoded_free(&d);
         if ((rc = mla_buf_set(&o->entry, bytes)) != MLA_OK) goto out;
     }
+    /* The whole page in one GetProvenEntries call (per-entry proofs would
+     * cost a round trip each). */
+    page_proof x = {.page = out, .next = 0};
+    if (n > 0 && (rc = mla_client_entries_proven(c, seqs, n, cp, page_entry_proven, &x)) != MLA_OK)
+        goto out;
     rc = mla_buf_set(&out->next_page_token,
                      mla_slice_make(r->next_page_token.data, r->next_page_token.len));
 out:
+    mla_free(seqs);
     mla_client__decoded_free(&d);
     if (rc != MLA_OK) mla_client_page_dispose(out);
     mla_buf_dispose(&note);
     mla_codec_rpc_free(resp);
     return rc;
+}
+
+mla_status mla_client_query_page(mla_client *c, const mla_client_query *q, mla_client_page *out)
+{
+    return query_page(c, q, NULL, out);
+}
+
+mla_status mla_client_query_page_at(mla_client *c, const mla_client_query *q,
+                                    const mla_checkpoint *cp, mla_client_page *out)
+{
+    MLA_ASSERT(cp);
+    return query_page(c, q, cp, out);
 }
 
 /* ---- GetLineage --------------------------------------------------------- */
