@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/codec_timeline.h"
 #include "reports/report_int.h"
 
 #define KIND(k) MLAUDIT__V1__KIND__KIND_##k
@@ -16,10 +17,6 @@
 #define PAGE_SIZE 1000
 /* Earlier versions whose evaluations a lineage report gathers. */
 #define PREVIOUS_MAX 8
-/* Most models a target serves at once (MLA_INDEX_SERVING_MAX). */
-#define SERVING_MAX 16
-/* A traffic share below this has left (index_timeline.c). */
-#define FRACTION_EPSILON 1e-12
 /* "type:name@version" of three names. */
 #define IDENTITY_MAX (3 * MLA_LIMIT_NAME + 3)
 
@@ -740,96 +737,6 @@ mla_status mla_report__upstream_build(mla_report *r, const char *identity, unsig
 
 /* ---- where it is deployed: the target's timeline replayed ------------------ */
 
-/* What serves a target, replaying its DEPLOYMENT, ROLLBACK and RETIREMENT
- * entries in evidence by the rules of index_timeline.c (the daemon's). */
-typedef struct serving {
-    char model[IDENTITY_MAX];
-    double fraction;
-    const char *stage; /* borrowed from evidence */
-    uint64_t seq; /* the entry that made it live */
-} serving;
-
-typedef struct timeline {
-    serving s[SERVING_MAX];
-    size_t n;
-    uint64_t left_seq; /* the entry that last took the watched model out, or NO_SEQ */
-} timeline;
-
-static long serving_find(const timeline *t, const char *model)
-{
-    for (size_t i = 0; i < t->n; i++)
-        if (strcmp(t->s[i].model, model) == 0) return (long)i;
-    return -1;
-}
-
-static void serving_remove(timeline *t, size_t i)
-{
-    memmove(&t->s[i], &t->s[i + 1], (t->n - i - 1) * sizeof t->s[0]);
-    t->n--;
-}
-
-/* The stage model last had on the target before entry `before`. */
-static const char *stage_before(const mla_report *r, const char *target, const char *model,
-                                size_t before)
-{
-    for (size_t i = before; i-- > 0;) {
-        const mla_pb_change *c = r->ev.entries[i].change;
-        if (c && c->kind == KIND(DEPLOYMENT) &&
-            c->detail_case == MLAUDIT__V1__CHANGE__DETAIL_DEPLOYMENT &&
-            strcmp(c->deployment->target, target) == 0 &&
-            mla_report__artifact_is(c->subject, model))
-            return c->deployment->stage;
-    }
-    return "";
-}
-
-static mla_status timeline_apply(timeline *t, const mla_report *r, size_t at, const char *target,
-                                 mla_buf *id)
-{
-    const mla_report_entry *e = &r->ev.entries[at];
-    const mla_pb_change *c = e->change;
-    if (c->kind == KIND(DEPLOYMENT) && c->detail_case == MLAUDIT__V1__CHANGE__DETAIL_DEPLOYMENT &&
-        c->subject) {
-        MLA_TRY(mla_report__identity(id, c->subject));
-        long self = serving_find(t, (const char *)id->ptr);
-        if (self >= 0) serving_remove(t, (size_t)self); /* its new share replaces the old */
-        double others = 0, f = c->deployment->traffic_fraction;
-        for (size_t i = 0; i < t->n; i++) others += t->s[i].fraction;
-        if (others + f > 1.0) {
-            double scale = (1.0 - f) / others;
-            for (size_t i = t->n; i-- > 0;) {
-                t->s[i].fraction *= scale;
-                if (t->s[i].fraction < FRACTION_EPSILON) serving_remove(t, i);
-            }
-        }
-        if (t->n == SERVING_MAX)
-            return mla_err(MLA_ECORRUPT, "entry %llu: more than %d models serve %s",
-                           (unsigned long long)e->seq, SERVING_MAX, target);
-        serving *s = &t->s[t->n++];
-        memcpy(s->model, id->ptr, id->len + 1);
-        s->fraction = f;
-        s->stage = c->deployment->stage;
-        s->seq = e->seq;
-    } else if (c->kind == KIND(ROLLBACK) &&
-               c->detail_case == MLAUDIT__V1__CHANGE__DETAIL_ROLLBACK && c->rollback->to) {
-        MLA_TRY(mla_report__identity(id, c->rollback->to));
-        t->n = 1;
-        memcpy(t->s[0].model, id->ptr, id->len + 1);
-        t->s[0].fraction = 1.0;
-        t->s[0].stage = stage_before(r, target, (const char *)id->ptr, at);
-        t->s[0].seq = e->seq;
-    } else if (c->kind == KIND(RETIREMENT)) {
-        if (c->detail_case != MLAUDIT__V1__CHANGE__DETAIL_RETIREMENT || !c->retirement->artifact) {
-            t->n = 0;
-        } else {
-            MLA_TRY(mla_report__identity(id, c->retirement->artifact));
-            long i = serving_find(t, (const char *)id->ptr);
-            if (i >= 0) serving_remove(t, (size_t)i);
-        }
-    }
-    return MLA_OK;
-}
-
 static bool on_target(const mla_pb_change *c, const char *target)
 {
     const char *t = c ? mla_codec_change_target(c) : NULL;
@@ -838,21 +745,30 @@ static bool on_target(const mla_pb_change *c, const char *target)
             c->kind == KIND(RETIREMENT));
 }
 
-static mla_status timeline_replay(timeline *t, const mla_report *r, const char *target,
-                                  const char *watch)
+/* What serves a target: its DEPLOYMENT, ROLLBACK and RETIREMENT entries in
+ * evidence replayed by the daemon's rules (codec_timeline.c), and the entry
+ * that last took the watched model out (*left_seq, or NO_SEQ). A ROLLBACK
+ * to a model with no DEPLOYMENT in evidence has no stage. On MLA_OK the
+ * caller disposes *t. */
+static mla_status timeline_replay(mla_timeline *t, uint64_t *left_seq, const mla_report *r,
+                                  const char *target, const char *watch)
 {
-    mla_buf id;
     mla_status rc = MLA_OK;
-    memset(t, 0, sizeof *t);
-    t->left_seq = MLA_REPORT_NO_SEQ;
-    mla_buf_init(&id, IDENTITY_MAX);
+    mla_codec_timeline_init(t);
+    *left_seq = MLA_REPORT_NO_SEQ;
     for (size_t i = 0; i < r->ev.n_entries && rc == MLA_OK; i++) {
-        if (!on_target(r->ev.entries[i].change, target)) continue;
-        bool was = serving_find(t, watch) >= 0;
-        rc = timeline_apply(t, r, i, target, &id);
-        if (was && serving_find(t, watch) < 0) t->left_seq = r->ev.entries[i].seq;
+        const mla_report_entry *e = &r->ev.entries[i];
+        if (!on_target(e->change, target)) continue;
+        bool was = mla_codec_timeline_find(t, watch) >= 0, stage_unknown;
+        rc = mla_codec_timeline_apply(t, e->seq, e->change, &stage_unknown);
+        if (rc == MLA_ELIMIT)
+            rc = mla_err(MLA_ECORRUPT, "entry %llu: more than %d models serve %s",
+                         (unsigned long long)e->seq, MLA_TIMELINE_SERVING_MAX, target);
+        else if (rc == MLA_EINVAL)
+            rc = MLA_OK; /* a change without its detail changes nothing */
+        if (rc == MLA_OK && was && mla_codec_timeline_find(t, watch) < 0) *left_seq = e->seq;
     }
-    mla_buf_dispose(&id);
+    if (rc != MLA_OK) mla_codec_timeline_dispose(t);
     return rc;
 }
 
@@ -1483,24 +1399,26 @@ static mla_status serving_statements(mla_report *r, const char *identity)
     }
     mla_report__keys_sort(&targets);
     for (size_t i = 0; i < targets.n && rc == MLA_OK; i++) {
-        timeline tl;
-        if ((rc = timeline_replay(&tl, r, targets.v[i], identity)) != MLA_OK) break;
-        long k = serving_find(&tl, identity);
+        mla_timeline tl;
+        uint64_t left_seq;
+        if ((rc = timeline_replay(&tl, &left_seq, r, targets.v[i], identity)) != MLA_OK) break;
+        long k = mla_codec_timeline_find(&tl, identity);
         if (k < 0) {
-            if (tl.left_seq != MLA_REPORT_NO_SEQ &&
-                (left == MLA_REPORT_NO_SEQ || tl.left_seq > left))
-                left = tl.left_seq;
+            if (left_seq != MLA_REPORT_NO_SEQ && (left == MLA_REPORT_NO_SEQ || left_seq > left))
+                left = left_seq;
+            mla_codec_timeline_dispose(&tl);
             continue;
         }
+        const mla_timeline_serving *s = &tl.serving[k];
         char pct[MLA_REPORT_NUM_LEN + 1], since[MLA_REPORT_TIME_LEN];
-        mla_report__percent(pct, tl.s[k].fraction);
-        mla_report__time(since, mla_report__entry(r, tl.s[k].seq)->entry->ledger_time_ns);
+        mla_report__percent(pct, s->traffic_fraction);
+        mla_report__time(since, mla_report__entry(r, s->seq)->entry->ledger_time_ns);
         n_serving++;
-        rc = mla_report__say(r, tl.s[k].seq,
+        rc = mla_report__say(r, s->seq,
                              "It serves %s (%s, %s of traffic) as of this report's checkpoint "
                              "(tree size %s), live since %s.",
-                             targets.v[i], tl.s[k].stage[0] ? tl.s[k].stage : "no stage", pct, size,
-                             since);
+                             targets.v[i], s->stage[0] ? s->stage : "no stage", pct, size, since);
+        mla_codec_timeline_dispose(&tl);
     }
     if (rc == MLA_OK && n_serving == 0) {
         if (last == MLA_REPORT_NO_SEQ) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "client/client_int.h"
+#include "codec/codec_timeline.h"
 
 /* Most timeline entries one resolution carries (the server's chain plus the
  * earlier entries the client fetches to reach a point where the target's
@@ -17,8 +18,6 @@
 /* Fractions on the wire are the server's doubles; ours are computed the
  * same way, so they agree to the last bit unless someone changed them. */
 #define FRACTION_TOLERANCE 1e-9
-/* index_timeline.c: a model scaled below this share has left. */
-#define FRACTION_EPSILON 1e-12
 #define DECISION_PATH_MAX 32
 
 static char *dup_cstr(const char *s) { return mla_strndup(s, strlen(s)); }
@@ -502,37 +501,6 @@ static bool is_reset(const link_entry *x)
     }
 }
 
-typedef struct live {
-    char *model;
-    const char *stage; /* borrowed from a decoded change */
-    double fraction;
-    uint64_t seq;
-} live;
-
-typedef struct replay {
-    live v[MLA_INDEX_SERVING_MAX + 1];
-    size_t n;
-} replay;
-
-static void live_remove(replay *p, size_t i)
-{
-    mla_free(p->v[i].model);
-    p->n--;
-    memmove(&p->v[i], &p->v[i + 1], (p->n - i) * sizeof p->v[0]);
-}
-
-static void live_clear(replay *p)
-{
-    while (p->n) live_remove(p, p->n - 1);
-}
-
-static long live_find(const replay *p, const char *model)
-{
-    for (size_t i = 0; i < p->n; i++)
-        if (strcmp(p->v[i].model, model) == 0) return (long)i;
-    return -1;
-}
-
 static mla_status identity_new(char **out, const mla_pb_artifact *a)
 {
     mla_buf b;
@@ -544,110 +512,48 @@ static mla_status identity_new(char **out, const mla_pb_artifact *a)
     return rc;
 }
 
-static mla_status live_add(replay *p, char *model, const char *stage, double f, uint64_t seq)
+/* index.h mla_index_timeline_at, replayed over the first `upto` chain
+ * entries by the same function (codec_timeline.c), so fractions agree
+ * exactly. A ROLLBACK takes the stage its model last had on the target: ""
+ * when the chain reaches the target's first entry without a DEPLOYMENT of
+ * it; otherwise the chain is too short to tell. */
+static mla_status chain_replay(mla_timeline *tl, const link_entry *chain, size_t upto)
 {
-    if (p->n == MLA_INDEX_SERVING_MAX) {
-        mla_free(model);
-        return mla_err(MLA_ECORRUPT,
-                       "resolution.deployment_entries: more than %d models live at "
-                       "seq %llu",
-                       MLA_INDEX_SERVING_MAX, (unsigned long long)seq);
+    for (size_t i = 0; i < upto; i++) {
+        const mla_pb_change *c = chain[i].d.change;
+        uint64_t seq = chain[i].d.entry->seq;
+        bool stage_unknown;
+        mla_status rc = mla_codec_timeline_apply(tl, seq, c, &stage_unknown);
+        if (rc == MLA_ELIMIT)
+            return mla_err(MLA_ECORRUPT,
+                           "resolution.deployment_entries: more than %d models live at "
+                           "seq %llu",
+                           MLA_INDEX_SERVING_MAX, (unsigned long long)seq);
+        if (rc == MLA_EINVAL)
+            return mla_err(MLA_ECORRUPT,
+                           "resolution.deployment_entries: seq %llu is a %s, not a deployment, "
+                           "rollback or retirement",
+                           (unsigned long long)seq, mla_codec_kind_name(c->kind));
+        if (rc != MLA_OK) return rc;
+        if (stage_unknown && !is_first_on_target(&chain[0]))
+            return mla_err(MLA_ECORRUPT,
+                           "resolution.deployment_entries: the ROLLBACK at seq %llu takes the "
+                           "stage of an earlier DEPLOYMENT of %s the timeline does not include",
+                           (unsigned long long)seq, tl->serving[0].model);
     }
-    live l = {.model = model, .stage = stage ? stage : "", .fraction = f, .seq = seq};
-    p->v[p->n++] = l;
     return MLA_OK;
 }
 
-/* The stage `model` last had on the target before chain[i]: from the last
- * DEPLOYMENT of it in the chain; "" when the chain reaches the target's
- * first entry without one; otherwise the chain is too short to tell. */
-static mla_status stage_before(const char **out, const link_entry *chain, size_t i,
-                               const char *model)
-{
-    for (size_t j = i; j-- > 0;) {
-        const mla_pb_change *c = chain[j].d.change;
-        if (c->kind != MLAUDIT__V1__KIND__KIND_DEPLOYMENT) continue;
-        bool eq = false;
-        MLA_TRY(mla_client__identity_eq(&eq, c->subject, model));
-        if (eq) {
-            *out = c->deployment->stage;
-            return MLA_OK;
-        }
-    }
-    if (is_first_on_target(&chain[0])) {
-        *out = "";
-        return MLA_OK;
-    }
-    return mla_err(MLA_ECORRUPT,
-                   "resolution.deployment_entries: the ROLLBACK at seq %llu takes the stage of "
-                   "an earlier DEPLOYMENT of %s the timeline does not include",
-                   (unsigned long long)chain[i].d.entry->seq, model);
-}
-
-/* index.h mla_index_timeline_at, replayed over the chain (same arithmetic in
- * the same order as index_timeline.c, so fractions agree exactly). */
-static mla_status replay_apply(replay *p, const link_entry *chain, size_t i)
-{
-    const mla_pb_change *c = chain[i].d.change;
-    uint64_t seq = chain[i].d.entry->seq;
-    char *model = NULL;
-    switch (c->kind) {
-    case MLAUDIT__V1__KIND__KIND_DEPLOYMENT: {
-        if (!c->subject)
-            return mla_err(MLA_ECORRUPT, "resolution.deployment_entries: seq %llu deploys nothing",
-                           (unsigned long long)seq);
-        MLA_TRY(identity_new(&model, c->subject));
-        long self = live_find(p, model);
-        if (self >= 0) live_remove(p, (size_t)self);
-        double others = 0, f = c->deployment->traffic_fraction;
-        for (size_t k = 0; k < p->n; k++) others += p->v[k].fraction;
-        if (others + f > 1.0) {
-            double scale = (1.0 - f) / others;
-            for (size_t k = p->n; k-- > 0;) {
-                p->v[k].fraction *= scale;
-                if (p->v[k].fraction < FRACTION_EPSILON) live_remove(p, k);
-            }
-        }
-        return live_add(p, model, c->deployment->stage, f, seq);
-    }
-    case MLAUDIT__V1__KIND__KIND_ROLLBACK: {
-        const char *stage = "";
-        MLA_TRY(identity_new(&model, c->rollback->to));
-        mla_status rc = stage_before(&stage, chain, i, model);
-        if (rc != MLA_OK) {
-            mla_free(model);
-            return rc;
-        }
-        live_clear(p);
-        return live_add(p, model, stage, 1.0, seq);
-    }
-    case MLAUDIT__V1__KIND__KIND_RETIREMENT:
-        if (!c->retirement || !c->retirement->artifact) {
-            live_clear(p);
-            return MLA_OK;
-        }
-        MLA_TRY(identity_new(&model, c->retirement->artifact));
-        long k = live_find(p, model);
-        if (k >= 0) live_remove(p, (size_t)k);
-        mla_free(model);
-        return MLA_OK;
-    default:
-        return mla_err(MLA_ECORRUPT,
-                       "resolution.deployment_entries: seq %llu is a %s, not a deployment, "
-                       "rollback or retirement",
-                       (unsigned long long)seq, mla_codec_kind_name(c->kind));
-    }
-}
-
 /* The serving set returned is the replayed one. */
-static bool serving_matches(const replay *p, const mla_client_resolution *r, char *why, size_t cap)
+static bool serving_matches(const mla_timeline *tl, const mla_client_resolution *r, char *why,
+                            size_t cap)
 {
-    if (p->n != r->n_serving) {
-        snprintf(why, cap, "%zu models serve, the timeline gives %zu", r->n_serving, p->n);
+    if (tl->n_serving != r->n_serving) {
+        snprintf(why, cap, "%zu models serve, the timeline gives %zu", r->n_serving, tl->n_serving);
         return false;
     }
-    for (size_t i = 0; i < p->n; i++) {
-        const live *l = &p->v[i];
+    for (size_t i = 0; i < tl->n_serving; i++) {
+        const mla_timeline_serving *l = &tl->serving[i];
         const mla_client_serving *s = NULL;
         for (size_t j = 0; j < r->n_serving && !s; j++)
             if (strcmp(r->serving[j].model, l->model) == 0) s = &r->serving[j];
@@ -655,10 +561,10 @@ static bool serving_matches(const replay *p, const mla_client_resolution *r, cha
             snprintf(why, cap, "%.120s serves per the timeline but is not named", l->model);
             return false;
         }
-        double diff = s->traffic_fraction - l->fraction;
+        double diff = s->traffic_fraction - l->traffic_fraction;
         if (!(diff <= FRACTION_TOLERANCE && -diff <= FRACTION_TOLERANCE)) {
             snprintf(why, cap, "%.120s serves %.17g, the timeline gives %.17g", l->model,
-                     s->traffic_fraction, l->fraction);
+                     s->traffic_fraction, l->traffic_fraction);
             return false;
         }
         if (strcmp(s->stage, l->stage) != 0) {
@@ -679,12 +585,11 @@ static bool serving_matches(const replay *p, const mla_client_resolution *r, cha
 static mla_status replay_compare(bool *match, const link_entry *chain, size_t upto,
                                  const mla_client_resolution *r, char *why, size_t cap)
 {
-    replay p;
-    p.n = 0;
-    mla_status rc = MLA_OK;
-    for (size_t i = 0; i < upto && rc == MLA_OK; i++) rc = replay_apply(&p, chain, i);
-    if (rc == MLA_OK) *match = serving_matches(&p, r, why, cap);
-    live_clear(&p);
+    mla_timeline tl;
+    mla_codec_timeline_init(&tl);
+    mla_status rc = chain_replay(&tl, chain, upto);
+    if (rc == MLA_OK) *match = serving_matches(&tl, r, why, cap);
+    mla_codec_timeline_dispose(&tl);
     return rc;
 }
 
@@ -930,12 +835,12 @@ static mla_status needs_more(bool *more, const mla_client_resolution *r, const m
             const mla_pb_change *c = chain[i].d.change;
             if (c->kind != MLAUDIT__V1__KIND__KIND_ROLLBACK) continue;
             char *model = NULL;
-            const char *stage;
+            bool known = false; /* a DEPLOYMENT of it before it gives its stage */
             if ((rc = identity_new(&model, c->rollback->to)) != MLA_OK) break;
-            if (stage_before(&stage, chain, i, model) != MLA_OK) {
-                if (mla_error_last()->code != MLA_ECORRUPT) rc = mla_error_last()->code;
-                *more = true;
-            }
+            for (size_t j = i; j-- > 0 && !known && rc == MLA_OK;)
+                if (chain[j].d.change->kind == MLAUDIT__V1__KIND__KIND_DEPLOYMENT)
+                    rc = mla_client__identity_eq(&known, chain[j].d.change->subject, model);
+            *more = !known;
             mla_free(model);
         }
     }

@@ -12,6 +12,7 @@
 
 #include "base/base.h"
 #include "codec/codec.h"
+#include "codec/codec_timeline.h"
 #include "store/store.h"
 
 /* ---- store layout -------------------------------------------------------
@@ -53,8 +54,8 @@
 #define MLA_INDEX_PAGE_MAX 1000
 #define MLA_INDEX_LINEAGE_EDGES_MAX 100000
 #define MLA_INDEX_LINEAGE_DEPTH_MAX 64
-/* Most models live on one target at once. */
-#define MLA_INDEX_SERVING_MAX 16
+/* Most models live on one target at once (the replay's limit). */
+#define MLA_INDEX_SERVING_MAX MLA_TIMELINE_SERVING_MAX
 
 /* ---- a view: committed store plus, in the sequencer, the group's pending
  * writes. Readers outside the sequencer pass pending = NULL. ------------- */
@@ -234,7 +235,8 @@ typedef struct mla_index_timeline {
 } mla_index_timeline;
 
 /** What served `target` at ledger time t_ns, replaying its DEPLOYMENT,
- * ROLLBACK and RETIREMENT entries with ledger_time_ns <= t_ns:
+ * ROLLBACK and RETIREMENT entries with ledger_time_ns <= t_ns
+ * (mla_codec_timeline_apply):
  *  - DEPLOYMENT of model M at fraction f: M serves f (stage from the
  *    entry); if the fractions then sum over 1, the others are scaled down
  *    in proportion to fill 1 - f; a model scaled to 0 leaves.
