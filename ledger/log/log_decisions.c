@@ -145,21 +145,41 @@ static mla_status entry_time(mla_log *log, uint64_t seq, int64_t *out)
     return rc;
 }
 
-/* The stored bytes of decision `index` of the batch at batch_seq. */
-static mla_status stored_decision(mla_log *log, uint64_t batch_seq, uint32_t index, mla_buf *all,
-                                  mla_slice *out)
-{
-    uint8_t k[MLA_INDEX_DECISIONS_KEY_LEN];
-    mla_index_decisions_key(k, batch_seq);
-    MLA_TRY(mla_store_get(log->store, mla_slice_make(k, sizeof k), all));
+/* One batch's stored decisions, read once and walked forward: a retried
+ * seal asks for them in the order they were sealed, so a whole retried
+ * batch costs one read and one pass. */
+typedef struct stored_batch {
+    bool loaded;
+    uint64_t seq;
+    mla_buf all;
     mla_reader r;
-    mla_reader_init(&r, mla_buf_slice(all));
-    for (uint32_t i = 0;; i++) {
-        mla_status rc = mla_index_decisions_next(&r, out);
+    uint32_t next; /* the index r reads next */
+} stored_batch;
+
+/* The stored bytes of decision `index` of the batch at batch_seq (borrowed
+ * from sb until its next call). */
+static mla_status stored_decision(mla_log *log, stored_batch *sb, uint64_t batch_seq,
+                                  uint32_t index, mla_slice *out)
+{
+    bool other = !sb->loaded || sb->seq != batch_seq;
+    if (other) {
+        uint8_t k[MLA_INDEX_DECISIONS_KEY_LEN];
+        mla_index_decisions_key(k, batch_seq);
+        sb->loaded = false;
+        MLA_TRY(mla_store_get(log->store, mla_slice_make(k, sizeof k), &sb->all));
+        sb->loaded = true;
+        sb->seq = batch_seq;
+    }
+    if (other || index < sb->next) {
+        mla_reader_init(&sb->r, mla_buf_slice(&sb->all));
+        sb->next = 0;
+    }
+    for (;;) {
+        mla_status rc = mla_index_decisions_next(&sb->r, out);
         if (rc == MLA_ENOTFOUND)
             return mla_err(MLA_ECORRUPT, "store.decisions: batch %llu has no decision %u",
                            (unsigned long long)batch_seq, index);
-        if (rc != MLA_OK || i == index) return rc;
+        if (rc != MLA_OK || sb->next++ == index) return rc;
     }
 }
 
@@ -205,8 +225,9 @@ mla_status mla_log_seal_decisions_decoded(mla_log *log, const mla_index_decision
     if (n == 0 || n > MLA_INDEX_BATCH_DECISIONS_MAX)
         return mla_err(MLA_EINVAL, "decisions: %zu not in 1..%d", n, MLA_INDEX_BATCH_DECISIONS_MAX);
     mla_index_decision *fresh = mla_calloc(n, sizeof *fresh);
-    mla_buf all, payload, env, id0, idi, reason;
-    mla_buf_init(&all, MLA_STORE_VALUE_MAX);
+    stored_batch sb = {0};
+    mla_buf payload, env, id0, idi, reason;
+    mla_buf_init(&sb.all, MLA_STORE_VALUE_MAX);
     mla_buf_init(&payload, MLA_LIMIT_PAYLOAD_BYTES);
     mla_buf_init(&env, MLA_LIMIT_ENVELOPE_BYTES);
     mla_buf_init(&id0, MLA_STORE_KEY_MAX);
@@ -244,7 +265,7 @@ mla_status mla_log_seal_decisions_decoded(mla_log *log, const mla_index_decision
         rc = mla_index_decision_find(&view, d->target, d->id, &bseq, &bidx);
         if (rc == MLA_OK) {
             mla_slice have;
-            if ((rc = stored_decision(log, bseq, bidx, &all, &have)) != MLA_OK) goto out;
+            if ((rc = stored_decision(log, &sb, bseq, bidx, &have)) != MLA_OK) goto out;
             if (!mla_slice_eq(have, ds[i].bytes)) {
                 rc = mla_err(MLA_EEXISTS,
                              "decisions[%zu].id: \"%s\" is already recorded on target \"%s\" "
@@ -318,7 +339,7 @@ out:
     mla_buf_dispose(&id0);
     mla_buf_dispose(&env);
     mla_buf_dispose(&payload);
-    mla_buf_dispose(&all);
+    mla_buf_dispose(&sb.all);
     return rc;
 }
 
