@@ -133,8 +133,6 @@ void cli_json_print(json_t *v);
 void cli_json_print_line(json_t *v);
 json_t *cli_json_hex(const uint8_t *p, size_t n);
 json_t *cli_json_b64(const uint8_t *p, size_t n);
-/** "2026-06-01T12:00:00.123456789Z" */
-void cli_time_rfc3339(char out[48], int64_t ns);
 /** Receipt <-> the JSON receipt that `record --json` prints and `verify`
  * reads ("format": "mlaudit-receipt-v1"). */
 json_t *cli_receipt_json(const mla_receipt *r);

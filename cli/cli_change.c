@@ -595,7 +595,7 @@ json_t *cli_entry_json(mla_slice entry, const mla_hash *leaf, bool full)
     mla_pb_change *c = NULL;
     if (mla_codec_entry_decode(&e, entry) != MLA_OK) return NULL;
     char t[48];
-    cli_time_rfc3339(t, e->ledger_time_ns);
+    mla_time_format(t, e->ledger_time_ns, false);
     json_t *o = json_pack("{s:I,s:s,s:I}", "seq", (json_int_t)e->seq, "time", t, "ledger_time_ns",
                           (json_int_t)e->ledger_time_ns);
     if (!o) goto out;

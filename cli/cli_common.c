@@ -9,7 +9,6 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -330,28 +329,10 @@ json_t *cli_json_b64(const uint8_t *p, size_t n)
     return j;
 }
 
-void cli_time_rfc3339(char out[48], int64_t ns)
-{
-    int64_t s = ns / 1000000000, frac = ns % 1000000000;
-    if (frac < 0) {
-        frac += 1000000000;
-        s--;
-    }
-    time_t t = (time_t)s;
-    struct tm tm;
-    if (!gmtime_r(&t, &tm)) {
-        snprintf(out, 48, "%lld ns", (long long)ns);
-        return;
-    }
-    char date[32];
-    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, 48, "%s.%09lldZ", date, (long long)frac);
-}
-
 json_t *cli_receipt_json(const mla_receipt *r)
 {
     char t[48];
-    cli_time_rfc3339(t, r->ledger_time_ns);
+    mla_time_format(t, r->ledger_time_ns, false);
     json_t *proof = json_array();
     for (size_t i = 0; proof && i < r->inclusion.n; i++)
         json_array_append_new(proof, cli_json_hex(r->inclusion.h[i].b, 32));

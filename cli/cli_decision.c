@@ -146,7 +146,7 @@ static int which_run(cli_ctx *ctx)
         goto out;
     }
     char t[48];
-    cli_time_rfc3339(t, at);
+    mla_time_format(t, at, false);
     if (ctx->json) {
         json_t *tl = json_array();
         if (!tl || (code = timeline(ctx, &res, at, tl)) != CLI_EXIT_OK) {
@@ -281,7 +281,7 @@ static int resolution_report(cli_ctx *ctx, const mla_client_resolution *res, con
 {
     const mla_pb_decision *d = f->decision;
     char t[48], dm[CLI_IDENTITY_MAX] = "", in[72], outd[72], root[65], cproot[65];
-    cli_time_rfc3339(t, d->time_ns);
+    mla_time_format(t, d->time_ns, false);
     cli_artifact_identity(dm, d->model);
     digest_text(in, d->input_digest);
     digest_text(outd, d->output_digest);

@@ -9,29 +9,6 @@
 
 /* ---- time --------------------------------------------------------------- */
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil), so no libc time zone state is involved. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static bool digits(const char *s, size_t n, unsigned *out)
-{
-    unsigned v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') return false;
-        v = v * 10 + (unsigned)(s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
 mla_status cli_time_parse(int64_t *out, const char *s, const char *field)
 {
     static const char want[] = "want RFC 3339 such as 2026-11-23T10:00:00Z or "
@@ -40,65 +17,29 @@ mla_status cli_time_parse(int64_t *out, const char *s, const char *field)
         *out = mla_time_now_ns();
         return MLA_OK;
     }
-    /* RFC 3339 §5.6: full-date "T" partial-time time-offset; "t", "z" and a
-     * space for "T" are allowed by its notes. */
-    unsigned y, mo, d, h, mi, sec, oh = 0, om = 0;
-    size_t len = strlen(s);
-    if (len < 19 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
-        !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-        !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
-        !digits(s + 17, 2, &sec))
+    mla_time_parsed t;
+    unsigned bad = mla_time_parse(&t, s, MLA_TIME_SPACE);
+    if (bad & MLA_TIME_E_FORM)
         return mla_err(MLA_EINVAL, "%s: \"%s\" is not a time (%s)", field, s, want);
-    const char *p = s + 19;
-    int64_t frac_ns = 0;
-    if (*p == '.') {
-        p++;
-        size_t n = 0;
-        int64_t scale = 100000000;
-        while (p[n] >= '0' && p[n] <= '9') {
-            if (n < 9) frac_ns += (p[n] - '0') * scale;
-            scale /= 10;
-            n++;
-        }
-        if (n == 0 || n > 9)
-            return mla_err(MLA_EINVAL, "%s: \"%s\": want 1 to 9 digits of fractional seconds",
-                           field, s);
-        p += n;
-    }
-    int sign = 0;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if ((*p == '+' || *p == '-') && digits(p + 1, 2, &oh) && p[3] == ':' &&
-               digits(p + 4, 2, &om)) {
-        sign = *p == '+' ? 1 : -1;
-        p += 6;
-    } else {
+    if (bad & MLA_TIME_E_FRACTION)
+        return mla_err(MLA_EINVAL, "%s: \"%s\": want 1 to 9 digits of fractional seconds", field,
+                       s);
+    if (bad & MLA_TIME_E_ZONE)
         return mla_err(MLA_EINVAL, "%s: \"%s\": no time zone (end with Z or +HH:MM; %s)", field, s,
                        want);
-    }
-    if (*p)
-        return mla_err(MLA_EINVAL, "%s: \"%s\": unexpected \"%s\" at the end (%s)", field, s, p,
-                       want);
-    static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap))
-        return mla_err(MLA_EINVAL, "%s: \"%s\": no such date", field, s);
-    /* A leap second (:60) is read as the last nanosecond of its minute. */
-    if (h > 23 || mi > 59 || sec > 60 || oh > 23 || om > 59)
+    if (bad & MLA_TIME_E_END)
+        return mla_err(MLA_EINVAL, "%s: \"%s\": unexpected \"%s\" at the end (%s)", field, s,
+                       t.rest, want);
+    if (bad & MLA_TIME_E_DATE) return mla_err(MLA_EINVAL, "%s: \"%s\": no such date", field, s);
+    if (bad & MLA_TIME_E_CLOCK)
         return mla_err(MLA_EINVAL, "%s: \"%s\": hour, minute or second out of range", field, s);
-    if (y < 1678 || y > 2261)
+    if (t.year < 1678 || t.year > 2261)
         return mla_err(MLA_EINVAL,
                        "%s: \"%s\": year %u outside 1678..2261 (nanoseconds since 1970 "
                        "in 64 bits)",
-                       field, s, y);
-    int64_t secs = days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 +
-                   (sec == 60 ? 59 : sec) - sign * ((int64_t)oh * 3600 + (int64_t)om * 60);
-    if (sec == 60) frac_ns = 999999999;
-    int64_t ns;
-    if (__builtin_mul_overflow(secs, (int64_t)1000000000, &ns) ||
-        __builtin_add_overflow(ns, frac_ns, &ns))
-        return mla_err(MLA_EINVAL, "%s: \"%s\": out of range", field, s);
-    *out = ns;
+                       field, s, t.year);
+    if (bad) return mla_err(MLA_EINVAL, "%s: \"%s\": out of range", field, s);
+    *out = t.ns;
     return MLA_OK;
 }
 
@@ -188,7 +129,7 @@ mla_status cli_rec_open(cli_rec *out, uint64_t seq, mla_slice bytes)
                        (unsigned long long)got);
     }
     out->time_ns = out->entry->ledger_time_ns;
-    cli_time_rfc3339(out->time, out->time_ns);
+    mla_time_format(out->time, out->time_ns, false);
     const mla_pb_envelope *env = out->entry->envelope;
     if (strcmp(env->payload_type, MLA_PAYLOAD_TYPE_CHANGE) != 0) return MLA_OK;
     if (mla_codec_change_decode(&out->change,

@@ -377,7 +377,7 @@ int cli_record_submit(cli_ctx *ctx, mla_pb_change *c, mla_privkey *const *keys, 
         char leaf[65], root[65], t[48];
         mla_hex_encode_to(leaf, r.leaf_hash.b, 32);
         mla_hex_encode_to(root, r.root.b, 32);
-        cli_time_rfc3339(t, r.ledger_time_ns);
+        mla_time_format(t, r.ledger_time_ns, false);
         printf("%s seq %llu at %s\nleaf hash %s\ntree size %llu, root %s\n"
                "checkpoint signature and inclusion proof verified\n",
                r.duplicate ? "already recorded (identical envelope) at" : "recorded",

@@ -76,20 +76,6 @@ static int format_choose(cli_ctx *ctx, const char *out, mla_report_format *f)
     return CLI_EXIT_OK;
 }
 
-/* "2026-03-10T00:00:00Z" (fraction only when there is one). */
-static void time_text(char out[48], int64_t ns)
-{
-    cli_time_rfc3339(out, ns);
-    /* cli_time_rfc3339 always writes nine fraction digits: trim zeros. */
-    char *dot = strchr(out, '.');
-    if (!dot) return;
-    size_t end = strlen(out) - 1; /* the 'Z' */
-    while (end > (size_t)(dot - out) + 1 && out[end - 1] == '0') end--;
-    if (end == (size_t)(dot - out) + 1) end = (size_t)(dot - out);
-    out[end] = 'Z';
-    out[end + 1] = '\0';
-}
-
 /* --generated-at, else SOURCE_DATE_EPOCH (reproducible builds' convention:
  * seconds since 1970 UTC), else NULL (now). */
 static int generated_at_choose(cli_ctx *ctx, char out[48], const char **gen)
@@ -112,7 +98,7 @@ static int generated_at_choose(cli_ctx *ctx, char out[48], const char **gen)
     } else {
         return CLI_EXIT_OK;
     }
-    time_text(out, ns);
+    mla_time_format(out, ns, true);
     *gen = out;
     return CLI_EXIT_OK;
 }

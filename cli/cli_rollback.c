@@ -309,7 +309,7 @@ static int rollback_run(cli_ctx *ctx)
                                  "receipt", rj ? rj : json_null()));
     } else {
         char tm[48];
-        cli_time_rfc3339(tm, r.ledger_time_ns);
+        mla_time_format(tm, r.ledger_time_ns, false);
         printf("rolled back %s from %s to %s at seq %llu (%s)\n", target, cur->model, chosen,
                (unsigned long long)r.seq, tm);
         printf("receipt verified: checkpoint signature and inclusion proof (tree size %llu)\n",

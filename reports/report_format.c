@@ -6,103 +6,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "reports/report_int.h"
 
-/* Days since 1970-01-01 of a civil date, and back (H. Hinnant's algorithms):
- * no timegm/gmtime_r dependence on the C library's time zone state. */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
-void mla_report__time(char out[MLA_REPORT_TIME_LEN], int64_t ns)
-{
-    int64_t secs = ns / 1000000000, frac = ns % 1000000000;
-    if (frac < 0) {
-        frac += 1000000000;
-        secs--;
-    }
-    int64_t days = secs / 86400, rem = secs % 86400;
-    if (rem < 0) {
-        rem += 86400;
-        days--;
-    }
-    int64_t y;
-    unsigned mo, d;
-    civil_from_days(days, &y, &mo, &d);
-    int n = snprintf(out, MLA_REPORT_TIME_LEN, "%04lld-%02u-%02uT%02u:%02u:%02u", (long long)y, mo,
-                     d, (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60), (unsigned)(rem % 60));
-    if (frac) {
-        char f[16];
-        snprintf(f, sizeof f, ".%09lld", (long long)frac);
-        size_t len = strlen(f);
-        while (len > 1 && f[len - 1] == '0') f[--len] = 0;
-        snprintf(out + n, (size_t)(MLA_REPORT_TIME_LEN - n), "%sZ", f);
-    } else {
-        snprintf(out + n, (size_t)(MLA_REPORT_TIME_LEN - n), "Z");
-    }
-}
-
-static bool digits(const char *s, size_t n, unsigned *out)
-{
-    unsigned v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') return false;
-        v = v * 10 + (unsigned)(s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
+void mla_report__time(char out[MLA_REPORT_TIME_LEN], int64_t ns) { mla_time_format(out, ns, true); }
 
 mla_status mla_report__time_parse(int64_t *out, const char *s, const char *field)
 {
     /* YYYY-MM-DDTHH:MM:SS[.fraction]Z */
-    unsigned y, mo, d, h, mi, se;
-    size_t len = strlen(s);
-    if (len < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' ||
-        s[16] != ':' || !digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) ||
-        !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &se) || mo < 1 ||
-        mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+    mla_time_parsed t;
+    unsigned bad = mla_time_parse(&t, s, MLA_TIME_UTC);
+    if (strlen(s) < 20 || (bad & (MLA_TIME_E_FORM | MLA_TIME_E_DATE | MLA_TIME_E_CLOCK)))
         return mla_err(MLA_EINVAL, "%s: '%s' is not an RFC 3339 UTC time (2026-11-23T10:00:00Z)",
                        field, s);
-    size_t i = 19;
-    int64_t frac = 0;
-    if (s[i] == '.') {
-        size_t nd = 0;
-        for (i++; s[i] >= '0' && s[i] <= '9'; i++, nd++)
-            if (nd < 9) frac = frac * 10 + (s[i] - '0');
-        if (nd == 0 || nd > 9)
-            return mla_err(MLA_EINVAL, "%s: '%s': want 1 to 9 fraction digits", field, s);
-        for (; nd < 9; nd++) frac *= 10;
-    }
-    if ((s[i] != 'Z' && s[i] != 'z') || s[i + 1] != 0)
+    if (bad & MLA_TIME_E_FRACTION)
+        return mla_err(MLA_EINVAL, "%s: '%s': want 1 to 9 fraction digits", field, s);
+    if (bad & (MLA_TIME_E_ZONE | MLA_TIME_E_END))
         return mla_err(MLA_EINVAL, "%s: '%s': want a UTC time ending in Z", field, s);
     /* int64 nanoseconds end in April 2262 (as ledger_time_ns does). */
-    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se, ns;
-    if (y < 1970 || __builtin_mul_overflow(secs, (int64_t)1000000000, &ns) ||
-        __builtin_add_overflow(ns, frac, &ns))
-        return mla_err(MLA_EINVAL, "%s: '%s': outside 1970..2262", field, s);
-    *out = ns;
+    if (bad || t.ns < 0) return mla_err(MLA_EINVAL, "%s: '%s': outside 1970..2262", field, s);
+    *out = t.ns;
     return MLA_OK;
 }
 

@@ -201,4 +201,41 @@ int64_t mla_time_now_ns(void);
 /** Monotonic clock in nanoseconds (for deadlines and benchmarks). */
 int64_t mla_time_mono_ns(void);
 
+/** Days since 1970-01-01 of a proleptic Gregorian date, and back: civil
+ * dates with no libc time zone state. */
+int64_t mla_time_days_from_civil(int64_t y, unsigned m, unsigned d);
+void mla_time_civil_from_days(int64_t *y_out, unsigned *m_out, unsigned *d_out, int64_t days);
+
+/* "2026-06-01T12:00:00.123456789Z" and its NUL. */
+#define MLA_TIME_TEXT_LEN 32
+/** RFC 3339 UTC of ns since 1970 with nine fraction digits, or with trim
+ * the fraction's trailing zeros dropped and no fraction when it is zero
+ * ("2026-06-01T12:00:00.25Z", "2026-06-01T12:00:00Z"). */
+void mla_time_format(char out[MLA_TIME_TEXT_LEN], int64_t ns, bool trim);
+
+/* mla_time_parse's flags. */
+#define MLA_TIME_UTC 1u /* the zone must be Z (no numeric offset) */
+#define MLA_TIME_SPACE 2u /* a space may stand for the "T" (RFC 3339 §5.6 note) */
+/* What mla_time_parse found wrong, as bits, so each caller reports them in
+ * its own order and words. */
+enum {
+    MLA_TIME_E_FORM = 1u << 0, /* not YYYY-MM-DDTHH:MM:SS (then nothing else is read) */
+    MLA_TIME_E_FRACTION = 1u << 1, /* "." not followed by 1 to 9 digits */
+    MLA_TIME_E_ZONE = 1u << 2, /* no Z or +HH:MM / -HH:MM */
+    MLA_TIME_E_END = 1u << 3, /* bytes after the zone (at rest) */
+    MLA_TIME_E_DATE = 1u << 4, /* no such month or day */
+    MLA_TIME_E_CLOCK = 1u << 5, /* hour, minute, second or offset out of range */
+    MLA_TIME_E_RANGE = 1u << 6, /* outside int64 nanoseconds since 1970 */
+};
+typedef struct mla_time_parsed {
+    int64_t ns; /* UTC nanoseconds since 1970 when no bit is set */
+    unsigned year; /* unless MLA_TIME_E_FORM */
+    const char *rest; /* where the zone ended (the bytes MLA_TIME_E_END found) */
+} mla_time_parsed;
+/** Read an RFC 3339 date-time (§5.6) with optional 1 to 9 fraction digits.
+ * Returns 0 with out->ns set, or the MLA_TIME_E_* bits of what is wrong
+ * (RANGE only when nothing else is). A leap second (:60) reads as the last
+ * nanosecond of its minute. */
+unsigned mla_time_parse(mla_time_parsed *out, const char *s, unsigned flags) MLA_MUST_USE;
+
 #endif
