@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "registry/registry.h"
 #include "reports/report.h"
 
 static const cli_flag verify_flags[] = {
@@ -166,149 +167,17 @@ static mla_status read_line(FILE *f, mla_buf *line)
     return any ? MLA_OK : MLA_ENOTFOUND;
 }
 
-typedef struct keyrec {
-    mla_pubkey pub;
-    int role; /* Mlaudit__V1__KeyRole */
-    bool revoked, config_admin;
-} keyrec;
-
-/* A serving key a DEPLOYMENT named: it may sign that target's decision
- * batches (SPEC §3), as may the log's own key. */
-typedef struct serving {
-    char *target;
-    mla_pubkey pub;
-} serving;
-
-typedef struct replay {
-    keyrec *keys;
-    size_t n, cap;
-    mla_pubkey *active; /* not revoked, for mla_log_entry_verify */
-    size_t n_active;
-    const mla_pubkey *log_key;
-    serving *serving;
-    size_t n_serving, cap_serving;
-} replay;
-
-static mla_status serving_add(replay *r, const char *target, const uint8_t pub[32])
-{
-    if (r->n_serving == r->cap_serving) {
-        size_t cap = r->cap_serving ? 2 * r->cap_serving : 8;
-        serving *sv = mla_realloc(r->serving, cap * sizeof *sv);
-        if (!sv) return mla_err(MLA_ENOMEM, "out of memory");
-        r->serving = sv;
-        r->cap_serving = cap;
-    }
-    serving *sv = &r->serving[r->n_serving];
-    if (!(sv->target = mla_strndup(target, strlen(target))))
-        return mla_err(MLA_ENOMEM, "out of memory");
-    memcpy(sv->pub.b, pub, 32);
-    r->n_serving++;
-    return MLA_OK;
-}
-
-/* The keys that may sign a DECISION_BATCH on target: the registry's, the
- * log's own and the target's serving keys (into keys, room for cap). */
-static size_t batch_keys(const replay *r, const char *target, mla_pubkey *keys, size_t cap)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < r->n_active && n < cap; i++) keys[n++] = r->active[i];
-    if (r->log_key && n < cap) keys[n++] = *r->log_key;
-    for (size_t i = 0; i < r->n_serving && n < cap; i++)
-        if (!strcmp(r->serving[i].target, target)) keys[n++] = r->serving[i].pub;
-    return n;
-}
-
-static keyrec *replay_find(replay *r, const uint8_t pub[32])
-{
-    for (size_t i = 0; i < r->n; i++)
-        if (!memcmp(r->keys[i].pub.b, pub, 32)) return &r->keys[i];
-    return NULL;
-}
-
-static mla_status replay_add(replay *r, const mla_pubkey *pub, int role, bool config_admin)
-{
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? 2 * r->cap : 16;
-        keyrec *k = mla_realloc(r->keys, cap * sizeof *k);
-        mla_pubkey *a = mla_realloc(r->active, cap * sizeof *a);
-        if (k) r->keys = k;
-        if (a) r->active = a;
-        if (!k || !a) return mla_err(MLA_ENOMEM, "out of memory");
-        r->cap = cap;
-    }
-    keyrec *k = &r->keys[r->n++];
-    k->pub = *pub;
-    k->role = role;
-    k->revoked = false;
-    k->config_admin = config_admin;
-    return MLA_OK;
-}
-
-static void replay_refresh(replay *r)
-{
-    r->n_active = 0;
-    for (size_t i = 0; i < r->n; i++)
-        if (!r->keys[i].revoked) r->active[r->n_active++] = r->keys[i].pub;
-}
-
-/* Signatures of one entry against the replayed registry; KEY changes are
- * applied after their signatures (by admins) verify. */
-static mla_status replay_entry(replay *r, mla_slice entry, const mla_pb_entry *e)
+/* One entry's signatures against the registry replayed so far (registry/),
+ * then what its change does to the registry: a KEY change, or the serving
+ * key a DEPLOYMENT names. */
+static mla_status replay_entry(mla_registry_replay *r, const mla_pb_entry *e)
 {
     const mla_pb_envelope *env = e->envelope;
-    if (strcmp(env->payload_type, MLA_PAYLOAD_TYPE_CHANGE) != 0)
-        return mla_log_entry_verify(entry, r->active, r->n_active);
     mla_pb_change *c = NULL;
-    MLA_TRY(mla_codec_change_decode(&c, mla_slice_make(env->payload.data, env->payload.len)));
-    mla_status rc;
-    if (c->kind == MLAUDIT__V1__KIND__KIND_DECISION_BATCH && c->decision_batch) {
-        mla_pubkey *keys = mla_calloc(r->n_active + r->n_serving + 1, sizeof *keys);
-        rc = keys ? mla_log_entry_verify(entry, keys,
-                                         batch_keys(r, c->decision_batch->target, keys,
-                                                    r->n_active + r->n_serving + 1))
-                  : mla_err(MLA_ENOMEM, "out of memory");
-        mla_free(keys);
-    } else {
-        rc = mla_log_entry_verify(entry, r->active, r->n_active);
-    }
-    if (rc == MLA_OK && c->kind == MLAUDIT__V1__KIND__KIND_DEPLOYMENT && c->deployment &&
-        c->deployment->serving_key.len == 32)
-        rc = serving_add(r, c->deployment->target, c->deployment->serving_key.data);
-    if (rc != MLA_OK) {
-        mla_codec_change_free(c);
-        return rc;
-    }
-    if (c->kind == MLAUDIT__V1__KIND__KIND_KEY && c->key) {
-        /* SPEC §6: KEY entries are signed by an admin. */
-        bool by_admin = false;
-        for (size_t i = 0; i < env->n_signatures && !by_admin; i++)
-            for (size_t j = 0; j < r->n && !by_admin; j++) {
-                char keyid[MLA_KEYID_HEX_LEN + 1];
-                mla_crypto_keyid(keyid, &r->keys[j].pub);
-                by_admin = !r->keys[j].revoked &&
-                           r->keys[j].role == MLAUDIT__V1__KEY_ROLE__KEY_ROLE_ADMIN &&
-                           !strcmp(keyid, env->signatures[i]->keyid);
-            }
-        keyrec *k = replay_find(r, c->key->public_key.data);
-        if (!by_admin) {
-            rc = mla_err(MLA_EDENIED, "KEY change not signed by an admin key");
-        } else if (c->key->revoke) {
-            if (!k || k->config_admin)
-                rc = mla_err(MLA_EDENIED, "KEY revocation of an unknown or configured key");
-            else
-                k->revoked = true;
-        } else if (k) {
-            if (k->revoked || k->config_admin)
-                rc = mla_err(MLA_EDENIED, "KEY change re-registers a revoked or configured key");
-            else
-                k->role = (int)c->key->role;
-        } else {
-            mla_pubkey pk;
-            memcpy(pk.b, c->key->public_key.data, 32);
-            rc = replay_add(r, &pk, (int)c->key->role, false);
-        }
-        replay_refresh(r);
-    }
+    if (strcmp(env->payload_type, MLA_PAYLOAD_TYPE_CHANGE) == 0)
+        MLA_TRY(mla_codec_change_decode(&c, mla_slice_make(env->payload.data, env->payload.len)));
+    mla_status rc = mla_registry_replay_authorize(NULL, NULL, r, env, c, true);
+    if (rc == MLA_OK) rc = mla_registry_replay_apply(r, e->seq, c);
     mla_codec_change_free(c);
     return rc;
 }
@@ -322,18 +191,23 @@ static int verify_bundle(cli_ctx *ctx, FILE *f, const json_t *hdr, const char *p
     if (mla_note_checkpoint_open(&cp, note, &ctx->verifier, 1) != MLA_OK)
         return cli_fail(ctx, CLI_EXIT_NO, "NOT VERIFIED: %s: the bundle's checkpoint: %s", path,
                         mla_error_last()->msg);
-    replay r = {NULL, 0, 0, NULL, 0, &ctx->verifier.pub, NULL, 0, 0};
+    /* The registry as the log keeps it: the --admin-key trust root, and the
+     * log's own key for the DECISION_BATCHes it seals. */
+    mla_registry_replay *r = NULL;
     mla_pubkey keys[CLI_MAX_KEYS];
     size_t n_admin = 0, n_signer = 0;
     int code = cli_pubkeys_load(ctx, "admin-key", keys, &n_admin);
-    for (size_t i = 0; code == CLI_EXIT_OK && i < n_admin; i++)
-        if (replay_add(&r, &keys[i], MLAUDIT__V1__KEY_ROLE__KEY_ROLE_ADMIN, true) != MLA_OK)
-            code = cli_fail_local(ctx, MLA_ENOMEM);
+    if (code == CLI_EXIT_OK && (mla_registry_replay_new(&r, keys, n_admin) != MLA_OK ||
+                                mla_registry_replay_log_key(r, &ctx->verifier.pub) != MLA_OK))
+        code = cli_fail_local(ctx, MLA_ENOMEM);
     if (code == CLI_EXIT_OK) code = cli_pubkeys_load(ctx, "signer-key", keys, &n_signer);
-    for (size_t i = 0; code == CLI_EXIT_OK && i < n_signer; i++)
-        if (replay_add(&r, &keys[i], MLAUDIT__V1__KEY_ROLE__KEY_ROLE_WRITER, true) != MLA_OK)
-            code = cli_fail_local(ctx, MLA_ENOMEM);
-    replay_refresh(&r);
+    /* A --signer-key is trusted as a writer of every kind, as if registered. */
+    for (size_t i = 0; code == CLI_EXIT_OK && i < n_signer; i++) {
+        mla_keyrec rec;
+        mla_registry_keyrec_init(&rec, &keys[i], MLAUDIT__V1__KEY_ROLE__KEY_ROLE_WRITER, UINT32_MAX,
+                                 UINT64_MAX);
+        if (mla_registry_replay_put(r, &rec) != MLA_OK) code = cli_fail_local(ctx, MLA_ENOMEM);
+    }
     bool check_sigs = n_admin + n_signer > 0;
 
     mla_buf line, bytes;
@@ -392,7 +266,7 @@ static int verify_bundle(cli_ctx *ctx, FILE *f, const json_t *hdr, const char *p
             } else if (e->ledger_time_ns < prev_time) {
                 snprintf(problem, sizeof problem, "seq %llu: ledger time goes backwards",
                          (unsigned long long)seq);
-            } else if (check_sigs && replay_entry(&r, mla_buf_slice(&bytes), e) != MLA_OK) {
+            } else if (check_sigs && replay_entry(r, e) != MLA_OK) {
                 snprintf(problem, sizeof problem, "seq %llu: %s", (unsigned long long)seq,
                          mla_error_last()->msg);
             }
@@ -430,7 +304,7 @@ static int verify_bundle(cli_ctx *ctx, FILE *f, const json_t *hdr, const char *p
                                      "export", "origin", cp.origin, "tree_size",
                                      (json_int_t)cp.size, "root", rh, "signed_by",
                                      ctx->verifier.name, "signatures_checked", (int)check_sigs,
-                                     "keys_known", (json_int_t)r.n));
+                                     "keys_known", (json_int_t)mla_registry_replay_count(r)));
         } else {
             printf("VERIFIED export: %llu entries of %s, hash chain intact, Merkle root %s\n"
                    "matches the checkpoint signed by %s\n",
@@ -438,17 +312,14 @@ static int verify_bundle(cli_ctx *ctx, FILE *f, const json_t *hdr, const char *p
             if (check_sigs)
                 printf("every signature verifies with a key valid at that point (%zu keys after "
                        "replaying KEY entries)\n",
-                       r.n);
+                       mla_registry_replay_count(r));
             else
                 printf("signatures NOT checked: pass --admin-key PUBFILE (the log's trust root)\n");
         }
     }
     mla_buf_dispose(&line);
     mla_buf_dispose(&bytes);
-    mla_free(r.keys);
-    mla_free(r.active);
-    for (size_t i = 0; i < r.n_serving; i++) mla_free(r.serving[i].target);
-    mla_free(r.serving);
+    mla_registry_replay_free(r);
     return code;
 }
 

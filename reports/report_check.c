@@ -2,56 +2,19 @@
  * the signed checkpoint, each cited entry's leaf hash and inclusion proof,
  * the range's hash chain and last proof, the decision resolution, and every
  * envelope signature against the key registry replayed from the KEY entries
- * the report embeds (SPEC §3, §6), as the log itself authorises them. */
+ * the report embeds (SPEC §3, §6), by the log's own rules (registry/). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "registry/registry.h"
 #include "reports/report_int.h"
-
-/* ---- the replayed key registry (SPEC §6; as log/log_registry.c) ----------- */
-
-typedef struct keyrec {
-    mla_pubkey pub;
-    mla_hash keyid;
-    int role; /* Mlaudit__V1__KeyRole */
-    uint32_t allowed; /* bit per kind */
-    bool revoked, config_admin;
-    uint64_t seq; /* the KEY entry that last changed it */
-} keyrec;
-
-/* A serving key a DEPLOYMENT named: it may sign that target's decision
- * batches after that entry (SPEC §3). */
-typedef struct serving {
-    char *target; /* owned: range entries are decoded one at a time */
-    mla_pubkey pub;
-    mla_hash keyid;
-    uint64_t seq;
-} serving;
-
-typedef struct registry {
-    keyrec *keys;
-    size_t n, cap;
-    serving *sv;
-    size_t n_sv, cap_sv;
-    mla_pubkey log_pub;
-    mla_hash log_keyid;
-    size_t n_key_entries; /* KEY entries the report embeds, for messages */
-} registry;
-
-static void registry_dispose(registry *g)
-{
-    for (size_t i = 0; i < g->n_sv; i++) mla_free(g->sv[i].target);
-    mla_free(g->keys);
-    mla_free(g->sv);
-    memset(g, 0, sizeof *g);
-}
 
 static mla_status grow(void **arr, size_t *cap, size_t n, size_t elem)
 {
     if (n < *cap) return MLA_OK;
     size_t ncap = *cap ? *cap * 2 : 16, bytes;
-    if (!mla_mul_size(&bytes, ncap, elem)) return mla_err(MLA_ENOMEM, "check: too many keys");
+    if (!mla_mul_size(&bytes, ncap, elem)) return mla_err(MLA_ENOMEM, "check: too many entries");
     void *p = mla_realloc(*arr, bytes);
     if (!p) return mla_err(MLA_ENOMEM, "check: out of memory");
     *arr = p;
@@ -59,195 +22,65 @@ static mla_status grow(void **arr, size_t *cap, size_t n, size_t elem)
     return MLA_OK;
 }
 
-static keyrec *key_find(registry *g, const mla_hash *keyid)
+/* ---- signatures: the key registry replayed by registry/ (SPEC §6) ------------- */
+
+/* The trust root, and the log's key that may seal decision batches. */
+static mla_status replay_new(mla_registry_replay **out, const mla_report *r,
+                             const mla_pubkey *admin_keys, size_t n_admin_keys)
 {
-    for (size_t i = 0; i < g->n; i++)
-        if (mla_hash_eq(&g->keys[i].keyid, keyid)) return &g->keys[i];
-    return NULL;
+    MLA_TRY(mla_registry_replay_new(out, admin_keys, n_admin_keys));
+    return mla_registry_replay_log_key(*out, &r->ev.log_key.pub);
 }
 
-static mla_status key_add(registry *g, const mla_pubkey *pub, int role, uint32_t allowed,
-                          bool config_admin, uint64_t seq)
+/* KEY entries the report embeds, for messages. */
+static size_t key_entries(const mla_report *r)
 {
-    MLA_TRY(grow((void **)&g->keys, &g->cap, g->n, sizeof *g->keys));
-    keyrec *k = &g->keys[g->n++];
-    memset(k, 0, sizeof *k);
-    k->pub = *pub;
-    mla_crypto_keyid_hash(&k->keyid, pub);
-    k->role = role;
-    k->allowed = allowed;
-    k->config_admin = config_admin;
-    k->seq = seq;
-    return MLA_OK;
-}
-
-static mla_status registry_init(registry *g, const mla_report *r, const mla_pubkey *admin_keys,
-                                size_t n_admin_keys)
-{
-    memset(g, 0, sizeof *g);
-    g->log_pub = r->ev.log_key.pub;
-    mla_crypto_keyid_hash(&g->log_keyid, &g->log_pub);
+    size_t n = 0;
     for (size_t i = 0; i < r->ev.n_entries; i++)
         if (r->ev.entries[i].change && r->ev.entries[i].change->kind == MLAUDIT__V1__KIND__KIND_KEY)
-            g->n_key_entries++;
-    for (size_t i = 0; i < n_admin_keys; i++)
-        MLA_TRY(key_add(g, &admin_keys[i], MLAUDIT__V1__KEY_ROLE__KEY_ROLE_ADMIN, 0, true, 0));
-    return MLA_OK;
+            n++;
+    return n;
 }
 
-static const char *role_name(int role)
+/* The registry refused entry seq: the evidence shows what the log never
+ * accepted. */
+static mla_status refused(mla_status rc, uint64_t seq)
 {
-    static const char *const names[] = {"unknown", "writer", "auditor", "admin", "serving"};
-    return role > 0 && role < 5 ? names[role] : "unknown";
-}
-
-/* Apply a KEY change (its signatures already checked), refusing what the
- * log refuses: the evidence then shows a change the log never accepted. */
-static mla_status key_apply(registry *g, uint64_t seq, const Mlaudit__V1__KeyChange *kc)
-{
-    if (!kc || kc->public_key.len != MLA_ED25519_PUB_LEN)
-        return mla_err(MLA_EDENIED, "entry %llu: KEY change without a 32-byte public key",
-                       (unsigned long long)seq);
-    mla_pubkey pub;
-    mla_hash keyid;
-    char hex[MLA_KEYID_HEX_LEN + 1];
-    memcpy(pub.b, kc->public_key.data, 32);
-    mla_crypto_keyid_hash(&keyid, &pub);
-    mla_hex_encode_to(hex, keyid.b, 32);
-    keyrec *cur = key_find(g, &keyid);
-    if (cur && cur->config_admin)
-        return mla_err(MLA_EDENIED,
-                       "entry %llu: KEY change of keyid %s, an admin key of the trust root (the "
-                       "log refuses that)",
-                       (unsigned long long)seq, hex);
-    if (cur && cur->revoked)
-        return mla_err(MLA_EDENIED,
-                       "entry %llu: KEY change of keyid %s, revoked at entry %llu (the log "
-                       "refuses that)",
-                       (unsigned long long)seq, hex, (unsigned long long)cur->seq);
-    if (kc->revoke) {
-        if (!cur)
-            return mla_err(MLA_EDENIED,
-                           "entry %llu: KEY change revokes keyid %s, which no KEY entry the "
-                           "report embeds registered",
-                           (unsigned long long)seq, hex);
-        cur->revoked = true;
-        cur->seq = seq;
-        return MLA_OK;
-    }
-    uint32_t allowed = 0;
-    for (size_t i = 0; i < kc->n_allowed_kinds; i++) {
-        int k = (int)kc->allowed_kinds[i];
-        if (k > 0 && k < 32) allowed |= 1u << (unsigned)k;
-    }
-    if (cur) {
-        cur->role = (int)kc->role;
-        cur->allowed = allowed;
-        cur->seq = seq;
-        return MLA_OK;
-    }
-    return key_add(g, &pub, (int)kc->role, allowed, false, seq);
-}
-
-static mla_status serving_add(registry *g, uint64_t seq, const mla_pb_change *c)
-{
-    if (c->kind != MLAUDIT__V1__KIND__KIND_DEPLOYMENT ||
-        c->detail_case != MLAUDIT__V1__CHANGE__DETAIL_DEPLOYMENT || !c->deployment ||
-        c->deployment->serving_key.len != MLA_ED25519_PUB_LEN || !c->deployment->target)
-        return MLA_OK;
-    MLA_TRY(grow((void **)&g->sv, &g->cap_sv, g->n_sv, sizeof *g->sv));
-    serving *s = &g->sv[g->n_sv];
-    if (!(s->target = mla_strndup(c->deployment->target, strlen(c->deployment->target))))
-        return mla_err(MLA_ENOMEM, "check: out of memory");
-    g->n_sv++;
-    memcpy(s->pub.b, c->deployment->serving_key.data, 32);
-    mla_crypto_keyid_hash(&s->keyid, &s->pub);
-    s->seq = seq;
-    return MLA_OK;
+    if (rc != MLA_EDENIED && rc != MLA_EINVAL && rc != MLA_ENOTFOUND) return rc;
+    char msg[MLA_ERROR_MSG_MAX];
+    snprintf(msg, sizeof msg, "%s", mla_error_last()->msg);
+    return mla_err(MLA_EDENIED, "entry %llu: %s", (unsigned long long)seq, msg);
 }
 
 /* What entry seq's change does to the registry, once its signatures hold. */
-static mla_status registry_apply(registry *g, uint64_t seq, const mla_pb_change *c)
+static mla_status registry_apply(mla_registry_replay *g, uint64_t seq, const mla_pb_change *c)
 {
-    if (!c) return MLA_OK;
-    if (c->kind == MLAUDIT__V1__KIND__KIND_KEY)
-        return key_apply(g, seq, c->detail_case == MLAUDIT__V1__CHANGE__DETAIL_KEY ? c->key : NULL);
-    return serving_add(g, seq, c);
+    mla_status rc = mla_registry_replay_apply(g, seq, c);
+    return rc == MLA_OK ? rc : refused(rc, seq);
 }
 
 /* Every signature of entry seq's envelope must verify with a key the
- * registry (as of just before seq) lets sign the change's kind. */
-static mla_status signatures_check(registry *g, uint64_t *n_sigs, uint64_t seq,
-                                   const mla_pb_entry *e, const mla_pb_change *c)
+ * registry (as of just before seq) lets sign the change's kind; then the
+ * change is applied. */
+static mla_status entry_replay(mla_registry_replay *g, size_t n_key_entries, uint64_t *n_sigs,
+                               uint64_t seq, const mla_pb_entry *e, const mla_pb_change *c)
 {
-    const mla_pb_envelope *env = e->envelope;
-    unsigned long long s = (unsigned long long)seq;
-    const char *target = c && c->kind == MLAUDIT__V1__KIND__KIND_DECISION_BATCH &&
-                                 c->detail_case == MLAUDIT__V1__CHANGE__DETAIL_DECISION_BATCH &&
-                                 c->decision_batch
-                             ? c->decision_batch->target
-                             : NULL;
-    if (env->n_signatures == 0)
-        return mla_err(MLA_EDENIED, "entry %llu: the envelope is unsigned", s);
-    for (size_t i = 0; i < env->n_signatures; i++) {
-        const mla_pb_signature *sig = env->signatures[i];
-        const char *kid = sig->keyid ? sig->keyid : "";
-        mla_hash keyid;
-        if (mla_hash_from_hex(&keyid, mla_slice_cstr(kid), "keyid") != MLA_OK)
-            return mla_err(MLA_EDENIED,
-                           "entry %llu: signature %zu: keyid '%.70s' is not 64 hex digits", s,
-                           i + 1, kid);
-        const mla_pubkey *pub = NULL;
-        keyrec *k = key_find(g, &keyid);
-        if (k) {
-            if (k->revoked)
-                return mla_err(MLA_EDENIED,
-                               "entry %llu: signature by keyid %s: the key was revoked at entry "
-                               "%llu and signs nothing new",
-                               s, kid, (unsigned long long)k->seq);
-            /* Key management and erasure belong to admins alone (SPEC §6, §8). */
-            if (c && k->role != MLAUDIT__V1__KEY_ROLE__KEY_ROLE_ADMIN) {
-                unsigned kind = (unsigned)c->kind;
-                bool ok = c->kind != MLAUDIT__V1__KIND__KIND_KEY &&
-                          c->kind != MLAUDIT__V1__KIND__KIND_REDACTION &&
-                          (k->role == MLAUDIT__V1__KEY_ROLE__KEY_ROLE_WRITER ||
-                           k->role == MLAUDIT__V1__KEY_ROLE__KEY_ROLE_SERVING) &&
-                          kind < 32 && (k->allowed >> kind & 1u);
-                if (!ok)
-                    return mla_err(MLA_EDENIED,
-                                   "entry %llu: signature by keyid %s: a %s key (registered at "
-                                   "entry %llu) may not sign %s changes",
-                                   s, kid, role_name(k->role), (unsigned long long)k->seq,
-                                   mla_codec_kind_name(c->kind));
-            }
-            pub = &k->pub;
-        } else if (target) {
-            /* A decision batch may also be sealed by the log itself or by a
-             * serving key its target's DEPLOYMENT named before it. */
-            if (mla_hash_eq(&keyid, &g->log_keyid)) pub = &g->log_pub;
-            for (size_t j = 0; !pub && j < g->n_sv; j++)
-                if (g->sv[j].seq < seq && mla_hash_eq(&g->sv[j].keyid, &keyid) &&
-                    strcmp(g->sv[j].target, target) == 0)
-                    pub = &g->sv[j].pub;
-        }
-        if (!pub)
-            return mla_err(MLA_EDENIED,
-                           "entry %llu: signature by keyid %s: no registered key (the report "
-                           "embeds %zu KEY entr%s)%s",
-                           s, kid, g->n_key_entries, g->n_key_entries == 1 ? "y" : "ies",
-                           target ? ", nor is it the log's key or a serving key a DEPLOYMENT on "
-                                    "the batch's target named"
-                                  : "");
-        mla_status rc = mla_crypto_dsse_verify(pub, mla_slice_cstr(env->payload_type),
-                                               mla_slice_make(env->payload.data, env->payload.len),
-                                               mla_slice_make(sig->sig.data, sig->sig.len));
-        if (rc == MLA_EDENIED || rc == MLA_EINVAL)
-            return mla_err(MLA_EDENIED, "entry %llu: the signature by keyid %s does not verify", s,
-                           kid);
-        MLA_TRY(rc);
-        (*n_sigs)++;
+    size_t unknown;
+    mla_status rc = mla_registry_replay_authorize(NULL, &unknown, g, e->envelope, c, true);
+    if (rc == MLA_OK) {
+        *n_sigs += e->envelope->n_signatures;
+        return registry_apply(g, seq, c);
     }
-    return MLA_OK;
+    if (rc != MLA_EDENIED || unknown == SIZE_MAX) return refused(rc, seq);
+    bool batch = c && c->detail_case == MLAUDIT__V1__CHANGE__DETAIL_DECISION_BATCH;
+    return mla_err(MLA_EDENIED,
+                   "entry %llu: signature by keyid %s: no registered key (the report embeds %zu "
+                   "KEY entr%s)%s",
+                   (unsigned long long)seq, e->envelope->signatures[unknown]->keyid, n_key_entries,
+                   n_key_entries == 1 ? "y" : "ies",
+                   batch ? ", nor is it the log's key or a serving key a DEPLOYMENT on the "
+                           "batch's target named"
+                         : "");
 }
 
 /* ---- the entries checked in seq order ----------------------------------------- */
@@ -397,7 +230,8 @@ static mla_status resolution_check(const mla_report *r)
 
 typedef struct range_walk {
     const mla_report *r;
-    registry *g; /* NULL: signatures not checked */
+    mla_registry_replay *g; /* NULL: signatures not checked */
+    size_t n_key_entries;
     const items *it;
     size_t next_item; /* items before this one are applied to g */
     uint64_t next, n_sigs;
@@ -438,8 +272,7 @@ static mla_status range_entry(void *ctx, uint64_t seq, mla_slice bytes, const ml
             if (x->seq < ev->range_first || x->seq > ev->range_last)
                 MLA_TRY(registry_apply(w->g, x->seq, x->c));
         }
-        MLA_TRY(signatures_check(w->g, &w->n_sigs, seq, e, c));
-        MLA_TRY(registry_apply(w->g, seq, c));
+        MLA_TRY(entry_replay(w->g, w->n_key_entries, &w->n_sigs, seq, e, c));
     }
     w->prev = leaf;
     w->have_prev = true;
@@ -448,8 +281,8 @@ static mla_status range_entry(void *ctx, uint64_t seq, mla_slice bytes, const ml
     return MLA_OK;
 }
 
-static mla_status range_check(const mla_report *r, registry *g, const items *it,
-                              mla_report_check_result *out)
+static mla_status range_check(const mla_report *r, mla_registry_replay *g, size_t n_key_entries,
+                              const items *it, mla_report_check_result *out)
 {
     const mla_report_evidence *ev = &r->ev;
     const mla_checkpoint *cp = &ev->cp;
@@ -463,6 +296,7 @@ static mla_status range_check(const mla_report *r, registry *g, const items *it,
     memset(&w, 0, sizeof w);
     w.r = r;
     w.g = g;
+    w.n_key_entries = n_key_entries;
     w.it = it;
     w.next = ev->range_first;
     mla_merkle_frontier_init(&w.fr);
@@ -506,12 +340,11 @@ mla_status mla_report__check(mla_report_check_result *out, const mla_report *r,
                              const mla_pubkey *admin_keys, size_t n_admin_keys)
 {
     items it;
-    registry g, gr;
+    mla_registry_replay *g = NULL, *gr = NULL;
     bool sigs = admin_keys && n_admin_keys > 0;
+    size_t n_keys = sigs ? key_entries(r) : 0;
     mla_status rc;
     memset(out, 0, sizeof *out);
-    memset(&g, 0, sizeof g);
-    memset(&gr, 0, sizeof gr);
     memset(&it, 0, sizeof it);
     MLA_TRY(mla_crypto_init());
     if ((rc = checkpoint_check(r)) != MLA_OK) goto out;
@@ -526,23 +359,21 @@ mla_status mla_report__check(mla_report_check_result *out, const mla_report *r,
     out->n_entries += it.n - r->ev.n_entries;
     if (sigs) {
         /* Each entry against the registry as it stood just before it. */
-        if ((rc = registry_init(&g, r, admin_keys, n_admin_keys)) != MLA_OK) goto out;
-        for (size_t i = 0; i < it.n; i++) {
-            if ((rc = signatures_check(&g, &out->n_signatures, it.v[i].seq, it.v[i].e,
-                                       it.v[i].c)) != MLA_OK ||
-                (rc = registry_apply(&g, it.v[i].seq, it.v[i].c)) != MLA_OK)
+        if ((rc = replay_new(&g, r, admin_keys, n_admin_keys)) != MLA_OK) goto out;
+        for (size_t i = 0; i < it.n; i++)
+            if ((rc = entry_replay(g, n_keys, &out->n_signatures, it.v[i].seq, it.v[i].e,
+                                   it.v[i].c)) != MLA_OK)
                 goto out;
-        }
     }
     if (r->ev.has_range) {
-        if (sigs && (rc = registry_init(&gr, r, admin_keys, n_admin_keys)) != MLA_OK) goto out;
-        if ((rc = range_check(r, sigs ? &gr : NULL, &it, out)) != MLA_OK) goto out;
+        if (sigs && (rc = replay_new(&gr, r, admin_keys, n_admin_keys)) != MLA_OK) goto out;
+        if ((rc = range_check(r, gr, n_keys, &it, out)) != MLA_OK) goto out;
     }
     out->signatures_checked = sigs;
     rc = MLA_OK;
 out:
-    registry_dispose(&g);
-    registry_dispose(&gr);
+    mla_registry_replay_free(g);
+    mla_registry_replay_free(gr);
     items_dispose(&it);
     return rc;
 }

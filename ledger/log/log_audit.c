@@ -196,13 +196,12 @@ typedef struct audit {
     mla_store *store;
     const mla_audit_options *opts;
     mla_audit_result *res;
-    mla_log_registry *registry;
+    mla_registry_replay *registry; /* rebuilt from the entries, in log order */
     amap heads, identities;
     mla_merkle_frontier frontier;
     mla_buf tmp;
     uint64_t seq; /* the entry being checked */
     verify_pool *pool; /* signature checks, when enabled */
-    const char *batch_target; /* of the DECISION_BATCH being checked */
     mla_index_digest rebuilt; /* the index records the entries call for */
     mla_buf dtmp;
 } audit;
@@ -226,31 +225,6 @@ static mla_status bad(audit *a, uint64_t seq, const char *fmt, ...)
                      (unsigned long long)seq, msg);
     }
     return MLA_ECORRUPT; /* stops the walk; mla_log_audit maps it to OK + !ok */
-}
-
-static bool audit_key_lookup(void *ctx, const mla_hash *keyid, mla_log_keyrec *out)
-{
-    audit *a = ctx;
-    if (mla_log__registry_get(a->registry, keyid, out)) return true;
-    if (!a->batch_target) return false;
-    /* A decision batch may also be signed by the log itself (sealed by the
-     * server) or by a serving key its target's DEPLOYMENT named. */
-    memset(out, 0, sizeof *out);
-    out->keyid = *keyid;
-    out->role = MLAUDIT__V1__KEY_ROLE__KEY_ROLE_SERVING;
-    out->allowed = 1u << MLAUDIT__V1__KIND__KIND_DECISION_BATCH;
-    for (size_t i = 0; i < a->opts->n_log_verifiers; i++) {
-        mla_hash id;
-        mla_crypto_keyid_hash(&id, &a->opts->log_verifiers[i].pub);
-        if (mla_hash_eq(&id, keyid)) {
-            out->pub = a->opts->log_verifiers[i].pub;
-            return true;
-        }
-    }
-    mla_index_view view = {a->store, NULL};
-    uint64_t seq;
-    return mla_index_serving_key_find(&view, a->batch_target, keyid, &seq, out->pub.b) == MLA_OK &&
-           seq < a->seq;
 }
 
 static mla_status audit_read_entry(void *ctx, uint64_t seq, mla_buf *out)
@@ -417,49 +391,25 @@ static mla_status check_entry(audit *a, mla_slice bytes, mla_hash *prev_leaf, in
      * them, keys are resolved and authorised here, in log order, and the
      * signatures themselves checked by the pool. */
     mla_pubkey keys[MLA_LIMIT_SIGNATURES];
-    a->batch_target = c->kind == MLAUDIT__V1__KIND__KIND_DECISION_BATCH &&
-                              c->detail_case == MLAUDIT__V1__CHANGE__DETAIL_DECISION_BATCH
-                          ? c->decision_batch->target
-                          : NULL;
     if (a->opts->check_signatures) {
-        rc = mla_log__envelope_authorize(e->envelope, c->kind, audit_key_lookup, a, false);
+        rc = mla_registry_replay_authorize(keys, NULL, a->registry, e->envelope, c, false);
         if (rc == MLA_EDENIED || rc == MLA_EINVAL) {
             rc = bad(a, a->seq, "%s", mla_error_last()->msg);
             goto out;
         }
         if (rc != MLA_OK) goto out;
-        for (size_t i = 0; i < e->envelope->n_signatures; i++) {
-            mla_hash keyid;
-            mla_log_keyrec rec;
-            MLA_ASSERT(mla_hash_from_hex(&keyid, mla_slice_cstr(e->envelope->signatures[i]->keyid),
-                                         "keyid") == MLA_OK);
-            MLA_ASSERT(audit_key_lookup(a, &keyid, &rec));
-            keys[i] = rec.pub;
-        }
     }
-    if (c->kind == MLAUDIT__V1__KIND__KIND_KEY &&
-        c->detail_case == MLAUDIT__V1__CHANGE__DETAIL_KEY && c->key->public_key.len == 32) {
-        mla_log_keyrec cur, next;
-        mla_pubkey pub;
-        mla_hash keyid;
-        memcpy(pub.b, c->key->public_key.data, 32);
-        mla_crypto_keyid_hash(&keyid, &pub);
-        bool known = mla_log__registry_get(a->registry, &keyid, &cur);
-        rc = mla_log__keychange_apply(&next, known ? &cur : NULL, c->key, a->seq);
-        if (rc == MLA_OK)
-            rc = mla_log__registry_put(a->registry, &next);
-        else if (rc != MLA_ENOMEM)
-            rc = bad(a, a->seq, "KEY change: %s", mla_error_last()->msg);
-        if (rc != MLA_OK) goto out;
-    } else if (c->kind == MLAUDIT__V1__KIND__KIND_KEY) {
-        rc = bad(a, a->seq, "KEY change without a key");
+    if ((rc = mla_registry_replay_apply(a->registry, a->seq, c)) != MLA_OK) {
+        if (rc != MLA_ENOMEM) rc = bad(a, a->seq, "KEY change: %s", mla_error_last()->msg);
         goto out;
     }
     if ((rc = check_identity(a, c->subject, "subject")) != MLA_OK) goto out;
     for (size_t i = 0; i < c->n_inputs; i++)
         if ((rc = check_identity(a, c->inputs[i]->artifact, "input")) != MLA_OK) goto out;
     if ((rc = check_links(a, e, c, &leaf)) != MLA_OK) goto out;
-    if (a->batch_target && (rc = check_decisions(a, c)) != MLA_OK) goto out;
+    if (c->detail_case == MLAUDIT__V1__CHANGE__DETAIL_DECISION_BATCH &&
+        (rc = check_decisions(a, c)) != MLA_OK)
+        goto out;
     /* The indexes this entry calls for, to compare with the stored ones. */
     mla_index_reader rd = {{a->store, NULL}, audit_read_entry, a, a->seq};
     rc = mla_index_entry_put(&rd, a->seq, c, mla_index_digest_put, &a->rebuilt);
@@ -526,17 +476,10 @@ mla_status mla_log_audit(mla_audit_result *res, mla_store *store, const mla_audi
     mla_buf_init(&a.dtmp, MLA_STORE_VALUE_MAX);
     mla_index_digest_init(&a.rebuilt);
     mla_store_iter *it = NULL;
-    mla_status rc = mla_log__registry_new(&a.registry);
-    for (size_t i = 0; rc == MLA_OK && i < opts->n_admin_keys; i++) {
-        mla_log_keyrec rec;
-        memset(&rec, 0, sizeof rec);
-        rec.pub = opts->admin_keys[i];
-        mla_crypto_keyid_hash(&rec.keyid, &rec.pub);
-        rec.role = MLAUDIT__V1__KEY_ROLE__KEY_ROLE_ADMIN;
-        rec.config_admin = true;
-        rec.seq = UINT64_MAX;
-        rc = mla_log__registry_put(a.registry, &rec);
-    }
+    /* The log may seal DECISION_BATCHes with its own key. */
+    mla_status rc = mla_registry_replay_new(&a.registry, opts->admin_keys, opts->n_admin_keys);
+    for (size_t i = 0; rc == MLA_OK && i < opts->n_log_verifiers; i++)
+        rc = mla_registry_replay_log_key(a.registry, &opts->log_verifiers[i].pub);
     verify_pool pool;
     bool pool_started = false;
     if (rc == MLA_OK && opts->check_signatures) {
@@ -595,7 +538,7 @@ mla_status mla_log_audit(mla_audit_result *res, mla_store *store, const mla_audi
     mla_buf_dispose(&a.dtmp);
     amap_free(&a.heads);
     amap_free(&a.identities);
-    mla_log__registry_free(a.registry);
+    mla_registry_replay_free(a.registry);
     return rc;
 }
 

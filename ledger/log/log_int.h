@@ -7,6 +7,7 @@
 
 #include "codec/codec.h"
 #include "log/log.h"
+#include "registry/registry.h"
 
 /* ---- store layout ------------------------------------------------------
  * One byte of prefix, then big-endian integers so keys sort by number.
@@ -60,46 +61,46 @@ typedef struct mla_log_tail {
 void mla_log__tail_encode(uint8_t out[MLA_LOG_TAIL_LEN], const mla_log_tail *t);
 mla_status mla_log__tail_decode(mla_log_tail *t, mla_slice in) MLA_MUST_USE;
 
-/* ---- key registry (SPEC §6) -------------------------------------------- */
+/* ---- key registry (SPEC §6): the rules and the table are registry/'s ---- */
 
-typedef struct mla_log_keyrec {
-    mla_hash keyid;
-    mla_pubkey pub;
-    uint8_t role; /* Mlaudit__V1__KeyRole */
-    bool revoked;
-    bool config_admin; /* trust root from the configuration: not revocable */
-    uint32_t allowed; /* bit k = may sign kind k (writers, serving keys) */
-    uint64_t seq; /* KEY entry that last changed it; UINT64_MAX for config */
-} mla_log_keyrec;
+typedef mla_keyrec mla_log_keyrec;
+typedef mla_registry mla_log_registry;
+typedef mla_registry_lookup mla_log_key_lookup;
 #define MLA_LOG_KEYREC_LEN (32 + 1 + 1 + 4 + 8)
 
 void mla_log__keyrec_encode(uint8_t out[MLA_LOG_KEYREC_LEN], const mla_log_keyrec *r);
 mla_status mla_log__keyrec_decode(mla_log_keyrec *r, mla_slice in) MLA_MUST_USE;
 
-typedef struct mla_log_registry mla_log_registry;
-mla_status mla_log__registry_new(mla_log_registry **out) MLA_MUST_USE;
-void mla_log__registry_free(mla_log_registry *r);
-/** Insert or replace (copying rec). */
-mla_status mla_log__registry_put(mla_log_registry *r, const mla_log_keyrec *rec) MLA_MUST_USE;
-/** Copy the record for keyid into out; false if absent. */
-bool mla_log__registry_get(const mla_log_registry *r, const mla_hash *keyid, mla_log_keyrec *out);
-/** May a key with this record sign a change of this kind? MLA_EDENIED naming
- * the keyid and the reason otherwise. */
-mla_status mla_log__keyrec_authorize(const mla_log_keyrec *rec, mla_kind kind,
-                                     const char *field) MLA_MUST_USE;
-/** The registry state a KEY change leads to: validates the change against
- * the current record `cur` (NULL if unknown) and fills `next`. Statuses:
- * MLA_EINVAL, MLA_ENOTFOUND (revoking an unknown key), MLA_EDENIED. */
-mla_status mla_log__keychange_apply(mla_log_keyrec *next, const mla_log_keyrec *cur,
-                                    const Mlaudit__V1__KeyChange *kc, uint64_t seq) MLA_MUST_USE;
-
-/** Verify every signature of an envelope: each keyid must name a known key
- * (lookup via `get`), not revoked, allowed for `kind`, and its DSSE signature
- * must verify. MLA_EDENIED/MLA_EINVAL naming the signature index and keyid. */
-typedef bool (*mla_log_key_lookup)(void *ctx, const mla_hash *keyid, mla_log_keyrec *out);
-mla_status mla_log__envelope_authorize(const mla_pb_envelope *env, mla_kind kind,
-                                       mla_log_key_lookup get, void *ctx,
-                                       bool check_sigs) MLA_MUST_USE;
+/* The names log_open.c and log_sequencer.c call registry/ by. */
+static inline MLA_MUST_USE mla_status mla_log__registry_new(mla_log_registry **out)
+{
+    return mla_registry_new(out);
+}
+static inline void mla_log__registry_free(mla_log_registry *r) { mla_registry_free(r); }
+static inline MLA_MUST_USE mla_status mla_log__registry_put(mla_log_registry *r,
+                                                            const mla_log_keyrec *rec)
+{
+    return mla_registry_put(r, rec);
+}
+static inline bool mla_log__registry_get(const mla_log_registry *r, const mla_hash *keyid,
+                                         mla_log_keyrec *out)
+{
+    return mla_registry_get(r, keyid, out);
+}
+static inline MLA_MUST_USE mla_status mla_log__keychange_apply(mla_log_keyrec *next,
+                                                               const mla_log_keyrec *cur,
+                                                               const Mlaudit__V1__KeyChange *kc,
+                                                               uint64_t seq)
+{
+    return mla_registry_keychange_apply(next, cur, kc, seq);
+}
+static inline MLA_MUST_USE mla_status mla_log__envelope_authorize(const mla_pb_envelope *env,
+                                                                  mla_kind kind,
+                                                                  mla_log_key_lookup get, void *ctx,
+                                                                  bool check_sigs)
+{
+    return mla_registry_envelope_authorize(NULL, NULL, env, kind, get, ctx, check_sigs);
+}
 
 /* ---- group overlay: the pending writes of one group commit -------------
  * Reads during sequencing see the group's own writes first; a savepoint lets
