@@ -222,3 +222,13 @@ grpc_status_code rpc_stream(rpc_conn *c, const char *method, const ProtobufCMess
     mla_buf_dispose(&in);
     return call_finish(&x, st);
 }
+
+void proof_from(mla_merkle_proof *p, const ProtobufCBinaryData *h, size_t n)
+{
+    ck_assert_uint_le(n, MLA_MERKLE_PROOF_MAX);
+    p->n = n;
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_uint_eq(h[i].len, 32);
+        memcpy(p->h[i].b, h[i].data, 32);
+    }
+}

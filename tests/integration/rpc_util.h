@@ -7,6 +7,7 @@
 #include <grpc/grpc.h>
 
 #include "codec/codec.h"
+#include "merkle/merkle.h"
 
 typedef struct rpc_conn rpc_conn;
 
@@ -37,5 +38,17 @@ grpc_status_code rpc_unary(rpc_conn *c, const char *method, const ProtobufCMessa
 typedef void (*rpc_msg_fn)(void *ctx, mla_slice msg);
 grpc_status_code rpc_stream(rpc_conn *c, const char *method, const ProtobufCMessage *req,
                             rpc_msg_fn fn, void *ctx, rpc_status *st);
+
+/** A proof's hashes from the wire into p (each must be 32 bytes). */
+void proof_from(mla_merkle_proof *p, const ProtobufCBinaryData *h, size_t n);
+
+/* The call ended with status want and its message names field. */
+#define assert_status(code, st, want, field)                                                       \
+    do {                                                                                           \
+        ck_assert_msg((code) == (want), "status %d, want %d: %s", (int)(code), (int)(want),        \
+                      (st).message);                                                               \
+        ck_assert_msg(strstr((st).message, (field)) != NULL,                                       \
+                      "message \"%s\" does not name \"%s\"", (st).message, (field));               \
+    } while (0)
 
 #endif

@@ -1,13 +1,12 @@
 /* Integration suite for ledger/client against a real mlauditd (started per
  * test on 127.0.0.1, port 0, --insecure, in a mkdtemp directory; its path
- * comes from $MLA_MLAUDITD), plus the client's offline parts: options,
+ * comes from $MLAUDITD), plus the client's offline parts: options,
  * envelope signing, and receipt verification against receipts of a log on a
  * memory store. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -26,66 +25,29 @@
 
 #include "client/client.h"
 #include "log/log.h"
+#include "daemon_util.h"
 #include "testutil.h"
 
 extern char **environ;
 
 #define ORIGIN "test.mlaudit.example/log"
 
-/* ---- keys and changes --------------------------------------------------- */
-
-static mla_privkey *key_from_byte(uint8_t b)
-{
-    uint8_t seed[32];
-    mla_privkey *k = NULL;
-    memset(seed, b, sizeof seed);
-    tu_assert_ok(mla_crypto_key_from_seed(&k, seed));
-    return k;
-}
+/* ---- changes ------------------------------------------------------------ */
 
 /* A MODEL change for name@version with a digest of `digest` bytes. */
-typedef struct change_fx {
-    mla_pb_change c;
-    mla_pb_artifact a, data;
-    mla_pb_input in, *inp;
-    uint8_t digest[32];
-} change_fx;
-
-static void change_model(change_fx *f, const char *name, const char *version, uint8_t digest)
+static void change_model(td_model *f, const char *name, const char *version, uint8_t digest)
 {
-    mla_pb_change c = MLAUDIT__V1__CHANGE__INIT;
-    mla_pb_artifact a = MLAUDIT__V1__ARTIFACT__INIT;
-    mla_pb_input in = MLAUDIT__V1__INPUT__INIT;
-    f->c = c;
-    f->a = a;
-    f->data = a;
-    f->in = in;
+    td_model_change(f, name, version);
     memset(f->digest, digest, sizeof f->digest);
-    f->a.type = (char *)(uintptr_t) "model";
-    f->a.name = (char *)(uintptr_t)name;
-    f->a.version = (char *)(uintptr_t)version;
-    f->a.digest.data = f->digest;
-    f->a.digest.len = sizeof f->digest;
-    f->c.kind = MLAUDIT__V1__KIND__KIND_MODEL;
-    f->c.subject = &f->a;
     f->c.actor = (char *)(uintptr_t) "alice@example.com";
     f->c.reason = (char *)(uintptr_t) "integration test";
-    /* A MODEL names what it was built from (the codec requires an input). */
-    f->data.type = (char *)(uintptr_t) "dataset";
-    f->data.name = (char *)(uintptr_t) "training-set";
-    f->data.version = (char *)(uintptr_t) "1";
-    f->in.artifact = &f->data;
-    f->in.role = (char *)(uintptr_t) "training-data";
-    f->inp = &f->in;
-    f->c.inputs = &f->inp;
-    f->c.n_inputs = 1;
 }
 
 /* A signed MODEL envelope into out (initialised here). */
 static void envelope_model(mla_buf *out, const mla_privkey *k, const char *name,
                            const char *version, uint8_t digest)
 {
-    change_fx f;
+    td_model f;
     change_model(&f, name, version, digest);
     mla_buf_init(out, 1 << 20);
     tu_assert_ok(mla_client_envelope_sign(out, &f.c, &k, 1));
@@ -93,55 +55,8 @@ static void envelope_model(mla_buf *out, const mla_privkey *k, const char *name,
 
 /* ---- the daemon --------------------------------------------------------- */
 
-typedef struct server {
-    char *dir;
-    pid_t pid;
-    int err_fd; /* the daemon's stderr */
-    pthread_t drain;
-    bool draining;
-    char target[128];
-    mla_privkey *admin, *logkey, *stranger;
-    mla_note_verifier verifier;
-    mla_client *client;
-} server;
-
-static void path_in(char *out, size_t cap, const server *d, const char *name)
-{
-    ck_assert(snprintf(out, cap, "%s/%s", d->dir, name) < (int)cap);
-}
-
-/* Read a small file whole; false if it does not exist (yet). */
-static bool slurp(char *out, size_t cap, const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return false;
-    size_t n = fread(out, 1, cap - 1, f);
-    fclose(f);
-    out[n] = '\0';
-    return true;
-}
-
-/* Keep reading the daemon's stderr into daemon.log so it never blocks on a
- * full pipe; the log is there to read when a test fails. */
-static void *drain_main(void *arg)
-{
-    server *d = arg;
-    char path[4096], buf[4096];
-    path_in(path, sizeof path, d, "daemon.log");
-    FILE *f = fopen(path, "ab");
-    ssize_t n;
-    while ((n = read(d->err_fd, buf, sizeof buf)) > 0)
-        if (f) fwrite(buf, 1, (size_t)n, f);
-    if (f) fclose(f);
-    return NULL;
-}
-
-static void daemon_client(server *d, mla_client **out, const mla_note_verifier *v, int timeout_ms)
-{
-    mla_client_options o = {
-        .target = d->target, .insecure = true, .verifier = v, .timeout_ms = timeout_ms};
-    tu_assert_ok(mla_client_open(out, &o));
-}
+/* The daemon started from flags with keys the test knows. */
+typedef td_daemon server;
 
 /* Run a shell script in the test directory; its output goes to script.log. */
 static void run_script(server *d, const char *script)
@@ -156,8 +71,8 @@ static void run_script(server *d, const char *script)
               0);
     ck_assert(waitpid(pid, &status, 0) == pid);
     char log[4096] = "", path[4096];
-    path_in(path, sizeof path, d, "script.log");
-    mla_ignore(slurp(log, sizeof log, path));
+    td_path(path, sizeof path, d, "script.log");
+    mla_ignore(td_slurp(log, sizeof log, path));
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "script failed:\n%s", log);
 }
 
@@ -189,9 +104,9 @@ static mla_status tls_client(server *d, mla_client **out, const char *ca, const 
                              const char *key)
 {
     char ca_path[4096], cert_path[4096], key_path[4096];
-    if (ca) path_in(ca_path, sizeof ca_path, d, ca);
-    if (cert) path_in(cert_path, sizeof cert_path, d, cert);
-    if (key) path_in(key_path, sizeof key_path, d, key);
+    if (ca) td_path(ca_path, sizeof ca_path, d, ca);
+    if (cert) td_path(cert_path, sizeof cert_path, d, cert);
+    if (key) td_path(key_path, sizeof key_path, d, key);
     mla_client_options o = {.target = d->target,
                             .ca_file = ca ? ca_path : NULL,
                             .cert_file = cert ? cert_path : NULL,
@@ -203,138 +118,26 @@ static mla_status tls_client(server *d, mla_client **out, const char *ca, const 
 
 static void daemon_start_mode(server *d, bool tls)
 {
-    memset(d, 0, sizeof *d);
-    d->pid = -1;
-    tu_assert_ok(mla_crypto_init());
-    const char *exe = getenv("MLA_MLAUDITD");
-    ck_assert_msg(exe != NULL, "MLA_MLAUDITD is not set");
-    d->dir = tu_tmpdir_new();
-    d->admin = key_from_byte(1);
-    d->logkey = key_from_byte(3);
-    d->stranger = key_from_byte(4);
-    tu_assert_ok(mla_note_verifier_init(&d->verifier, mla_slice_cstr(ORIGIN),
-                                        mla_crypto_key_public(d->logkey)));
-
-    char logkey[4096], admin[4096], data[4096], port[4096];
-    path_in(logkey, sizeof logkey, d, "log.key");
-    path_in(admin, sizeof admin, d, "admin.pub");
-    path_in(data, sizeof data, d, "data");
-    path_in(port, sizeof port, d, "port");
-    tu_assert_ok(mla_crypto_keyfile_write_private(logkey, d->logkey));
-    tu_assert_ok(mla_crypto_keyfile_write_public(admin, mla_crypto_key_public(d->admin)));
-
-    /* --init creates the store; the keys are ours, so the test knows them. */
-    char cert[4096], tkey[4096], ca[4096];
-    const char *argv[24] = {
-        exe,           "--data-dir", data,       "--origin",    ORIGIN,   "--signing-key", logkey,
-        "--admin-key", admin,        "--listen", "127.0.0.1:0", "--init", "--port-file",   port};
-    size_t argc = 14;
-    if (tls) {
-        make_pki(d);
-        path_in(cert, sizeof cert, d, "server.pem");
-        path_in(tkey, sizeof tkey, d, "server.key");
-        path_in(ca, sizeof ca, d, "ca.pem");
-        argv[argc++] = "--tls-cert";
-        argv[argc++] = cert;
-        argv[argc++] = "--tls-key";
-        argv[argc++] = tkey;
-        argv[argc++] = "--tls-client-ca";
-        argv[argc++] = ca;
-    } else {
-        argv[argc++] = "--insecure";
+    td_init(d, ORIGIN);
+    if (!tls) {
+        td_launch(d, true);
+        d->client = td_client(d, &d->verifier, 0);
+        return;
     }
-    int pipefd[2];
-    ck_assert(pipe2(pipefd, O_CLOEXEC) == 0);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
-    int e = posix_spawn(&d->pid, exe, &fa, NULL, (char *const *)(uintptr_t)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(pipefd[1]);
-    ck_assert_msg(e == 0, "cannot start %s: %s", exe, strerror(e));
-    d->err_fd = pipefd[0];
-
-    /* Wait for the port file: woken by each line the daemon logs, bounded at
-     * 20 s, failing at once if the daemon exits. */
-    char log[8192];
-    size_t log_len = 0;
-    char addr[256];
-    bool ready = false;
-    int64_t give_up = mla_time_mono_ns() + 20 * 1000000000LL;
-    while (!ready && mla_time_mono_ns() < give_up) {
-        struct pollfd p = {.fd = d->err_fd, .events = POLLIN};
-        int r = poll(&p, 1, 50);
-        if (r > 0) {
-            ssize_t n = read(d->err_fd, log + log_len, sizeof log - 1 - log_len);
-            if (n <= 0) break; /* EOF: the daemon exited */
-            log_len += (size_t)n;
-            if (log_len == sizeof log - 1) log_len = 0;
-        }
-        ready = slurp(addr, sizeof addr, port) && strchr(addr, '\n');
-    }
-    log[log_len] = '\0';
-    ck_assert_msg(ready, "mlauditd did not write its port file; its log:\n%s", log);
-    *strchr(addr, '\n') = '\0';
-    ck_assert(snprintf(d->target, sizeof d->target, "%s", addr) < (int)sizeof d->target);
-    ck_assert(pthread_create(&d->drain, NULL, drain_main, d) == 0);
-    d->draining = true;
-
-    /* The daemon publishes its verifier key; it must be the one we expect. */
-    char vkey_path[4096], vkey[1024];
-    mla_buf want;
-    path_in(vkey_path, sizeof vkey_path, d, "data/log.vkey");
-    ck_assert_msg(slurp(vkey, sizeof vkey, vkey_path), "no %s", vkey_path);
-    mla_buf_init(&want, 1024);
-    tu_assert_ok(mla_note_verifier_format(&want, &d->verifier));
-    tu_assert_ok(mla_buf_append_byte(&want, '\n'));
-    ck_assert_msg(strlen(vkey) == want.len && memcmp(vkey, want.ptr, want.len) == 0,
-                  "log.vkey is \"%s\", want \"%.*s\"", vkey, (int)want.len, (char *)want.ptr);
-    mla_buf_dispose(&want);
-    if (tls)
-        tu_assert_ok(tls_client(d, &d->client, "ca.pem", "client.pem", "client.key"));
-    else
-        daemon_client(d, &d->client, &d->verifier, 0);
+    make_pki(d);
+    char cert[4096], key[4096], ca[4096];
+    td_path(cert, sizeof cert, d, "server.pem");
+    td_path(key, sizeof key, d, "server.key");
+    td_path(ca, sizeof ca, d, "ca.pem");
+    const char *extra[] = {"--tls-cert", cert, "--tls-key", key, "--tls-client-ca", ca, NULL};
+    d->tls = true;
+    d->extra = extra;
+    td_launch(d, true);
+    d->extra = NULL; /* gone with this frame */
+    tu_assert_ok(tls_client(d, &d->client, "ca.pem", "client.pem", "client.key"));
 }
 
 static void daemon_start(server *d) { daemon_start_mode(d, false); }
-
-static void daemon_stop(server *d)
-{
-    mla_client_close(d->client);
-    d->client = NULL;
-    int status = 0;
-    bool killed = false;
-    if (d->pid > 0) {
-        kill(d->pid, SIGTERM);
-        /* SIGTERM drains in-flight calls and exits 0 (SPEC §9); SIGKILL after
-         * 20 s. Polled: there is no portable wait-with-timeout. */
-        int64_t give_up = mla_time_mono_ns() + 20 * 1000000000LL;
-        pid_t w;
-        while ((w = waitpid(d->pid, &status, WNOHANG)) == 0 && mla_time_mono_ns() < give_up) {
-            struct timespec ts = {0, 5 * 1000000};
-            nanosleep(&ts, NULL);
-        }
-        if (w == 0) {
-            kill(d->pid, SIGKILL);
-            waitpid(d->pid, &status, 0);
-            killed = true;
-        }
-        d->pid = -1;
-    }
-    if (d->draining) pthread_join(d->drain, NULL);
-    if (d->err_fd > 0) close(d->err_fd);
-    char log[16384] = "", path[4096];
-    path_in(path, sizeof path, d, "daemon.log");
-    mla_ignore(slurp(log, sizeof log, path));
-    mla_crypto_key_free(d->admin);
-    mla_crypto_key_free(d->logkey);
-    mla_crypto_key_free(d->stranger);
-    tu_rmtree(d->dir);
-    free(d->dir);
-    ck_assert_msg(!killed && WIFEXITED(status) && WEXITSTATUS(status) == 0,
-                  "mlauditd did not stop cleanly on SIGTERM (status 0x%x); its log:\n%s", status,
-                  log);
-}
 
 static uint64_t tree_size(server *d)
 {
@@ -408,7 +211,7 @@ START_TEST(test_client_append_returns_verified_receipt)
     tu_assert_ok(append_model(&d, d.admin, "resnet", "2", 0x12, &r));
     ck_assert_uint_eq(r.seq, 1);
     ck_assert_uint_eq(r.tree_size, 2);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -423,7 +226,7 @@ START_TEST(test_client_append_refuses_malformed_envelope_locally)
     tu_assert_fail_with(mla_client_append(d.client, mla_slice_make(NULL, 0), &r), MLA_EINVAL,
                         "envelope: empty");
     ck_assert_uint_eq(tree_size(&d), 0);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -449,7 +252,7 @@ START_TEST(test_client_append_batch_records_all_under_one_checkpoint)
     }
     ck_assert(r[0].checkpoint_len == r[2].checkpoint_len &&
               memcmp(r[0].checkpoint, r[2].checkpoint, r[0].checkpoint_len) == 0);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -477,7 +280,7 @@ START_TEST(test_client_append_batch_is_atomic)
     tu_assert_fail_with(mla_client_append_batch(d.client, s, 0, r), MLA_EINVAL, "envelopes");
     ck_assert_uint_eq(tree_size(&d), 1);
     for (int i = 0; i < 3; i++) mla_buf_dispose(&env[i]);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -543,7 +346,7 @@ START_TEST(test_client_entries_stream_verifies_every_entry)
     }
     tu_assert_fail_with(mla_client_entries(d.client, 5, 5, collect, &part), MLA_EINVAL, "end");
     mla_buf_dispose(&note);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -566,7 +369,7 @@ START_TEST(test_client_checkpoint_is_verified)
     tu_assert_ok(mla_note_checkpoint_open(&again, mla_buf_slice(&note), &d.verifier, 1));
     ck_assert(mla_hash_eq(&again.root, &cp.root));
     mla_buf_dispose(&note);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -610,7 +413,7 @@ START_TEST(test_client_inclusion_proofs_verify_against_checkpoint)
     /* A proof for another size does not verify against this root. */
     ck_assert_int_eq(mla_merkle_inclusion_verify(&leaf, 1, 3, &p, &cp.root), MLA_EINVAL);
     mla_buf_dispose(&note);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -659,7 +462,7 @@ START_TEST(test_client_consistency_proof_between_checkpoints)
                         "checkpoint.size");
     mla_buf_dispose(&n1);
     mla_buf_dispose(&n2);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -695,7 +498,7 @@ START_TEST(test_client_server_errors_map_to_statuses)
                         MLA_ENOTFOUND, "leaf");
     /* Nothing refused was recorded. */
     ck_assert_uint_eq(tree_size(&d), 1);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -703,12 +506,12 @@ START_TEST(test_client_wrong_verifier_key_is_ecorrupt)
 {
     server d;
     daemon_start(&d);
-    mla_privkey *other = key_from_byte(9);
+    mla_privkey *other = td_key_from_byte(9);
     mla_note_verifier wrong;
     tu_assert_ok(
         mla_note_verifier_init(&wrong, mla_slice_cstr(ORIGIN), mla_crypto_key_public(other)));
     mla_client *c = NULL;
-    daemon_client(&d, &c, &wrong, 0);
+    c = td_client(&d, &wrong, 0);
     mla_buf env;
     envelope_model(&env, d.admin, "wrongkey", "1", 0x71);
     mla_receipt r;
@@ -726,7 +529,7 @@ START_TEST(test_client_wrong_verifier_key_is_ecorrupt)
     mla_buf_dispose(&env);
     mla_client_close(c);
     mla_crypto_key_free(other);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -735,7 +538,7 @@ START_TEST(test_client_health_is_serving)
     server d;
     daemon_start(&d);
     tu_assert_ok(mla_client_health(d.client));
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -755,7 +558,7 @@ static int free_port(void)
 START_TEST(test_client_unreachable_server_is_eio_within_timeout)
 {
     tu_assert_ok(mla_crypto_init());
-    mla_privkey *k = key_from_byte(3);
+    mla_privkey *k = td_key_from_byte(3);
     mla_note_verifier v;
     tu_assert_ok(mla_note_verifier_init(&v, mla_slice_cstr(ORIGIN), mla_crypto_key_public(k)));
     char target[64];
@@ -802,7 +605,7 @@ static void *append_thread(void *p)
         snprintf(name, sizeof name, "thread-%d", a->id);
         snprintf(version, sizeof version, "%d", i);
         mla_buf env;
-        change_fx f;
+        td_model f;
         change_model(&f, name, version, (uint8_t)(a->id * 8 + i));
         mla_buf_init(&env, 1 << 20);
         a->rc = mla_client_envelope_sign(&env, &f.c, (const mla_privkey *const *)&a->d->admin, 1);
@@ -835,7 +638,7 @@ START_TEST(test_client_is_shared_by_threads)
         }
     }
     ck_assert_uint_eq(tree_size(&d), 32);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -863,7 +666,7 @@ START_TEST(test_client_mtls_records_certificate_identity)
     char submitter[256] = "";
     tu_assert_ok(mla_client_entries(d.client, 0, 1, first_submitter, submitter));
     ck_assert_str_eq(submitter, "x509:pipeline-7");
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -885,14 +688,14 @@ START_TEST(test_client_mtls_refuses_untrusted_peers)
     tu_assert_fail_with(mla_client_health(c), MLA_EIO, "server: ");
     mla_client_close(c);
     /* Plaintext to a TLS port. */
-    daemon_client(&d, &c, &d.verifier, 5000);
+    c = td_client(&d, &d.verifier, 5000);
     tu_assert_fail_with(mla_client_health(c), MLA_EIO, "server: ");
     mla_client_close(c);
     /* Key files are checked at open. */
     tu_assert_fail_with(tls_client(&d, &c, "ca.pem", "client.pem", "missing.key"), MLA_EINVAL,
                         "key_file: cannot open");
     ck_assert_uint_eq(tree_size(&d), 0);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -901,7 +704,7 @@ END_TEST
 START_TEST(test_client_open_checks_options)
 {
     tu_assert_ok(mla_crypto_init());
-    mla_privkey *k = key_from_byte(3);
+    mla_privkey *k = td_key_from_byte(3);
     mla_note_verifier v;
     tu_assert_ok(mla_note_verifier_init(&v, mla_slice_cstr(ORIGIN), mla_crypto_key_public(k)));
     mla_client *c = NULL;
@@ -953,9 +756,9 @@ END_TEST
 START_TEST(test_client_envelope_sign_round_trips)
 {
     tu_assert_ok(mla_crypto_init());
-    mla_privkey *k1 = key_from_byte(1), *k2 = key_from_byte(2);
+    mla_privkey *k1 = td_key_from_byte(1), *k2 = td_key_from_byte(2);
     const mla_privkey *keys[2] = {k1, k2};
-    change_fx f;
+    td_model f;
     change_model(&f, "signed", "1", 0x77);
     mla_buf out, payload;
     mla_buf_init(&out, 1 << 20);
@@ -1001,9 +804,9 @@ END_TEST
 START_TEST(test_client_envelope_sign_refuses_bad_input)
 {
     tu_assert_ok(mla_crypto_init());
-    mla_privkey *k1 = key_from_byte(1);
+    mla_privkey *k1 = td_key_from_byte(1);
     const mla_privkey *keys[2] = {k1, k1};
-    change_fx f;
+    td_model f;
     change_model(&f, "bad", "1", 0x77);
     mla_buf out;
     mla_buf_init(&out, 1 << 20);
@@ -1028,9 +831,9 @@ END_TEST
 START_TEST(test_client_envelope_sign_survives_allocation_failures)
 {
     tu_assert_ok(mla_crypto_init());
-    mla_privkey *k1 = key_from_byte(1), *k2 = key_from_byte(2);
+    mla_privkey *k1 = td_key_from_byte(1), *k2 = td_key_from_byte(2);
     const mla_privkey *keys[2] = {k1, k2};
-    change_fx f;
+    td_model f;
     change_model(&f, "alloc", "1", 0x77);
     mla_buf want;
     mla_buf_init(&want, 1 << 20);
@@ -1072,8 +875,8 @@ typedef struct log_fx {
 static void log_fx_init(log_fx *f)
 {
     tu_assert_ok(mla_crypto_init());
-    f->admin = key_from_byte(1);
-    f->logkey = key_from_byte(3);
+    f->admin = td_key_from_byte(1);
+    f->logkey = td_key_from_byte(3);
     f->admin_pub = *mla_crypto_key_public(f->admin);
     tu_assert_ok(mla_store_open_mem(&f->store));
     mla_log_options o = {
@@ -1149,7 +952,7 @@ START_TEST(test_client_receipt_verify_rejects_tampering)
     tu_assert_fail_with(mla_client_receipt_verify(&r, v), MLA_ECORRUPT, "receipt.inclusion");
 
     /* Another log key. */
-    mla_privkey *other = key_from_byte(9);
+    mla_privkey *other = td_key_from_byte(9);
     mla_note_verifier wrong;
     tu_assert_ok(
         mla_note_verifier_init(&wrong, mla_slice_cstr(ORIGIN), mla_crypto_key_public(other)));
@@ -1710,7 +1513,7 @@ static Suite *client_suite(void)
     suite_add_tcase(s, t);
 
     {
-        /* meson passes $MLA_MLAUDITD; without it these fail, saying so. */
+        /* meson passes $MLAUDITD; without it these fail, saying so. */
         t = tcase_create("daemon");
         tcase_set_timeout(t, 120);
         tcase_add_test(t, test_client_append_returns_verified_receipt);

@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -20,11 +19,11 @@
 #include "crypto/crypto.h"
 #include "merkle/merkle.h"
 #include "note/note.h"
+#include "daemon_util.h"
 #include "rpc_util.h"
 #include "testutil.h"
 
-extern char **environ;
-
+#define ORIGIN "test.mlaudit.example/log"
 #define M_APPEND "/mlaudit.v1.Ledger/Append"
 #define M_BATCH "/mlaudit.v1.Ledger/AppendBatch"
 #define M_ENTRIES "/mlaudit.v1.Ledger/GetEntries"
@@ -36,194 +35,9 @@ extern char **environ;
 #define WAIT_STEP_MS 10
 #define WAIT_MAX_MS 20000
 
-/* ---- processes ----------------------------------------------------------- */
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
-
-static const char *daemon_binary(void)
-{
-    const char *p = getenv("MLAUDITD");
-    ck_assert_msg(p != NULL, "MLAUDITD is not set (run through meson test)");
-    return p;
-}
-
-/* Start mlauditd with args (NULL-terminated, without argv[0]); stderr goes
- * to log_path. */
-static pid_t spawn_daemon(const char *const *args, const char *log_path)
-{
-    const char *argv[64];
-    size_t n = 0;
-    argv[n++] = daemon_binary();
-    for (; *args; args++) {
-        ck_assert(n < 62);
-        argv[n++] = *args;
-    }
-    argv[n] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 2, log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    pid_t pid;
-    int e = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)(uintptr_t)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    ck_assert_msg(e == 0, "posix_spawn %s: %s", argv[0], strerror(e));
-    return pid;
-}
-
-/* Wait for pid to exit (bounded); returns its exit status, or -signal. */
-static int wait_exit(pid_t pid)
-{
-    int status = 0;
-    for (int waited = 0; waited < WAIT_MAX_MS; waited += WAIT_STEP_MS) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-        ck_assert_msg(r == 0, "waitpid: %s", strerror(errno));
-        sleep_ms(WAIT_STEP_MS);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    ck_abort_msg("mlauditd did not exit within %d ms", WAIT_MAX_MS);
-    return -1;
-}
-
-static void read_text(mla_buf *out, const char *path)
-{
-    mla_buf_init(out, 1 << 24);
-    tu_read_file(out, path);
-    ck_assert_int_eq(mla_buf_append_byte(out, 0), MLA_OK);
-}
-
-static bool file_has(const char *path, const char *needle)
-{
-    mla_buf b;
-    read_text(&b, path);
-    bool found = strstr((const char *)b.ptr, needle) != NULL;
-    mla_buf_dispose(&b);
-    return found;
-}
-
-/* ---- a daemon under test -------------------------------------------------- */
-
-typedef struct srv {
-    char *dir;
-    char data[400], port_file[400], log_path[400], admin_pub[400], config[400];
-    mla_privkey *admin;
-    pid_t pid;
-    char target[128];
-    mla_note_verifier verifier;
-    rpc_conn *conn;
-} srv;
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
-static void daemon_prepare(srv *d)
-{
-    memset(d, 0, sizeof *d);
-    ck_assert_int_eq(mla_crypto_init(), MLA_OK);
-    d->dir = tu_tmpdir_new();
-    snprintf(d->data, sizeof d->data, "%s/data", d->dir);
-    snprintf(d->port_file, sizeof d->port_file, "%s/port", d->dir);
-    snprintf(d->log_path, sizeof d->log_path, "%s/mlauditd.log", d->dir);
-    snprintf(d->admin_pub, sizeof d->admin_pub, "%s/admin.pub", d->dir);
-    snprintf(d->config, sizeof d->config, "%s/mlauditd.conf", d->dir);
-    tu_assert_ok(mla_crypto_key_generate(&d->admin));
-    tu_assert_ok(mla_crypto_keyfile_write_public(d->admin_pub, mla_crypto_key_public(d->admin)));
-    /* The ledger keys come from the file, the rest from flags: both paths. */
-    char conf[2048];
-    snprintf(conf, sizeof conf,
-             "# test configuration\n[ledger]\ndata_dir = %s\nadmin_keys = %s\n"
-             "origin = test.mlaudit.example/log\n[server]\nworkers = 8\n",
-             d->data, d->admin_pub);
-    write_file(d->config, conf);
-}
-
-/* Start (or restart) the daemon with extra flags; wait for its port file. */
-static void daemon_launch(srv *d, const char *const *extra)
-{
-    const char *args[48] = {"--config",    d->config,     "--init",     "--insecure", "--listen",
-                            "127.0.0.1:0", "--port-file", d->port_file, "--grace-ms", "5000"};
-    size_t n = 10;
-    for (; extra && *extra; extra++) args[n++] = *extra;
-    args[n] = NULL;
-    unlink(d->port_file);
-    d->pid = spawn_daemon(args, d->log_path);
-    for (int waited = 0;; waited += WAIT_STEP_MS) {
-        if (access(d->port_file, F_OK) == 0) break;
-        int status;
-        if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
-            mla_buf log;
-            read_text(&log, d->log_path);
-            ck_abort_msg("mlauditd exited early (status %d): %s", status, (const char *)log.ptr);
-        }
-        ck_assert_msg(waited < WAIT_MAX_MS, "no port file after %d ms", WAIT_MAX_MS);
-        sleep_ms(WAIT_STEP_MS);
-    }
-    mla_buf port;
-    read_text(&port, d->port_file);
-    char *nl = strchr((char *)port.ptr, '\n');
-    ck_assert_msg(nl != NULL, "port file without newline");
-    *nl = 0;
-    ck_assert_msg(strncmp((const char *)port.ptr, "127.0.0.1:", 10) == 0, "port file: %s",
-                  (const char *)port.ptr);
-    snprintf(d->target, sizeof d->target, "%s", (const char *)port.ptr);
-    mla_buf_dispose(&port);
-
-    char vkey_path[450];
-    snprintf(vkey_path, sizeof vkey_path, "%s/log.vkey", d->data);
-    mla_buf vkey;
-    read_text(&vkey, vkey_path);
-    ck_assert_int_eq(vkey.ptr[vkey.len - 2], '\n');
-    tu_assert_ok(mla_note_verifier_parse(&d->verifier, mla_slice_make(vkey.ptr, vkey.len - 2)));
-    mla_buf_dispose(&vkey);
-    d->conn = rpc_connect(d->target);
-}
-
-static void daemon_start(srv *d, const char *const *extra)
-{
-    daemon_prepare(d);
-    daemon_launch(d, extra);
-}
-
-/* SIGTERM; the daemon must drain and exit 0. */
-static void daemon_terminate(srv *d)
-{
-    rpc_close(d->conn);
-    d->conn = NULL;
-    ck_assert_int_eq(kill(d->pid, SIGTERM), 0);
-    int code = wait_exit(d->pid);
-    if (code != 0) {
-        mla_buf log;
-        read_text(&log, d->log_path);
-        ck_abort_msg("mlauditd exit status %d after SIGTERM: %s", code, (const char *)log.ptr);
-    }
-}
-
-/* The daemon's stderr as it was when the test stopped it. */
-static char final_log[1 << 20];
-
-static bool log_has(const char *needle) { return strstr(final_log, needle) != NULL; }
-
-static void daemon_stop(srv *d)
-{
-    daemon_terminate(d);
-    mla_buf log;
-    read_text(&log, d->log_path);
-    snprintf(final_log, sizeof final_log, "%s", (const char *)log.ptr);
-    mla_buf_dispose(&log);
-    mla_crypto_key_free(d->admin);
-    tu_rmtree(d->dir);
-    free(d->dir);
-}
+/* A daemon under test: started from its configuration file (the ledger
+ * keys from the file, the rest from flags), reached over raw gRPC. */
+typedef td_daemon srv;
 
 /* ---- envelopes ------------------------------------------------------------ */
 
@@ -241,32 +55,17 @@ typedef struct env_spec {
  * mla_codec_rpc_free), so tests can send what the server must refuse. */
 static Mlaudit__V1__Envelope *env_new(const env_spec *s)
 {
-    mla_pb_change c = MLAUDIT__V1__CHANGE__INIT;
-    mla_pb_artifact a = MLAUDIT__V1__ARTIFACT__INIT, data = MLAUDIT__V1__ARTIFACT__INIT;
-    mla_pb_input in = MLAUDIT__V1__INPUT__INIT, *inp = &in;
+    td_model mc;
+    td_model_change(&mc, s->name, "1");
     mla_hash digest;
     mla_crypto_sha256(&digest, mla_slice_cstr(s->name));
-    c.kind = MLAUDIT__V1__KIND__KIND_MODEL;
-    /* A MODEL names what it was built from (the codec requires an input). */
-    data.type = (char *)(uintptr_t) "dataset";
-    data.name = (char *)(uintptr_t) "training-set";
-    data.version = (char *)(uintptr_t) "1";
-    in.artifact = &data;
-    in.role = (char *)(uintptr_t) "training-data";
-    c.inputs = &inp;
-    c.n_inputs = 1;
-    c.reason = (char *)(uintptr_t)(s->reason ? s->reason : "integration test");
-    c.actor = (char *)(uintptr_t) "ci@example.com";
-    a.type = (char *)(uintptr_t) "model";
-    a.name = (char *)(uintptr_t)s->name;
-    a.version = (char *)(uintptr_t) "1";
-    a.digest.data = digest.b;
-    a.digest.len = 32;
-    a.uri = (char *)(uintptr_t) "s3://models/x";
-    c.subject = &a;
+    memcpy(mc.digest, digest.b, sizeof mc.digest);
+    mc.c.reason = (char *)(uintptr_t)(s->reason ? s->reason : "integration test");
+    mc.c.actor = (char *)(uintptr_t) "ci@example.com";
+    mc.subject.uri = (char *)(uintptr_t) "s3://models/x";
     mla_buf payload;
     mla_buf_init(&payload, 1 << 22);
-    tu_assert_ok(mla_codec_rpc_encode(&payload, &c.base));
+    tu_assert_ok(mla_codec_rpc_encode(&payload, &mc.c.base));
     for (size_t i = 0; i < s->pad; i++) tu_assert_ok(mla_buf_append_byte(&payload, 0));
 
     mla_pb_envelope env = MLAUDIT__V1__ENVELOPE__INIT;
@@ -347,16 +146,6 @@ static void checkpoint(srv *d, mla_buf *note, mla_checkpoint *cp)
     tu_assert_ok(mla_note_checkpoint_open(cp, mla_buf_slice(note), &d->verifier, 1));
 }
 
-static void proof_from(mla_merkle_proof *p, const ProtobufCBinaryData *h, size_t n)
-{
-    ck_assert_uint_le(n, MLA_MERKLE_PROOF_MAX);
-    p->n = n;
-    for (size_t i = 0; i < n; i++) {
-        ck_assert_uint_eq(h[i].len, 32);
-        memcpy(p->h[i].b, h[i].data, 32);
-    }
-}
-
 /* A receipt proves its entry: checkpoint signed by the log's key, leaf
  * included under the checkpoint's root. Returns the checkpoint's size. */
 static uint64_t assert_receipt(srv *d, const Mlaudit__V1__Receipt *r, mla_hash *root_out)
@@ -394,20 +183,12 @@ static void assert_unchanged(srv *d, const mla_buf *before, uint64_t size, const
     mla_buf_dispose(&note);
 }
 
-#define assert_status(code, st, want, field)                                                       \
-    do {                                                                                           \
-        ck_assert_msg((code) == (want), "status %d, want %d: %s", (int)(code), (int)(want),        \
-                      (st).message);                                                               \
-        ck_assert_msg(strstr((st).message, (field)) != NULL,                                       \
-                      "message \"%s\" does not name \"%s\"", (st).message, (field));               \
-    } while (0)
-
 /* ---- Append ---------------------------------------------------------------------- */
 
 START_TEST(test_append_returns_verifiable_receipt)
 {
     srv d;
-    daemon_start(&d, NULL);
+    td_start_rpc(&d, ORIGIN, NULL);
     for (int i = 0; i < 3; i++) {
         char name[32];
         snprintf(name, sizeof name, "fraud-model-%d", i);
@@ -423,23 +204,24 @@ START_TEST(test_append_returns_verifiable_receipt)
     checkpoint(&d, &note, &cp);
     ck_assert_uint_eq(cp.size, 3);
     mla_buf_dispose(&note);
-    daemon_stop(&d);
+    td_terminate(&d);
     /* The events: start (with the log key), listen (with the address),
      * shutdown and stopped, one JSON object per line. */
-    ck_assert(log_has("\"event\":\"start\""));
-    ck_assert(log_has("\"log_key\":\"test.mlaudit.example/log+"));
+    ck_assert(td_log_has(&d, "\"event\":\"start\""));
+    ck_assert(td_log_has(&d, "\"log_key\":\"test.mlaudit.example/log+"));
     char listen[200];
     snprintf(listen, sizeof listen, "\"event\":\"listen\",\"address\":\"%s\"", d.target);
-    ck_assert_msg(log_has(listen), "no %s", listen);
-    ck_assert(log_has("\"event\":\"shutdown\",\"signal\":\"SIGTERM\""));
-    ck_assert(log_has("\"event\":\"stopped\",\"tree_size\":3,\"drained\":true"));
+    ck_assert_msg(td_log_has(&d, listen), "no %s", listen);
+    ck_assert(td_log_has(&d, "\"event\":\"shutdown\",\"signal\":\"SIGTERM\""));
+    ck_assert(td_log_has(&d, "\"event\":\"stopped\",\"tree_size\":3,\"drained\":true"));
+    td_dispose(&d);
 }
 END_TEST
 
 START_TEST(test_append_same_envelope_twice_yields_same_seq)
 {
     srv d;
-    daemon_start(&d, NULL);
+    td_start_rpc(&d, ORIGIN, NULL);
     Mlaudit__V1__AppendResponse *a = NULL, *b = NULL;
     append_ok(&d, "other", NULL);
     append_ok(&d, "retried", &a);
@@ -456,7 +238,7 @@ START_TEST(test_append_same_envelope_twice_yields_same_seq)
     mla_buf_dispose(&note);
     mla_codec_rpc_free(&a->base);
     mla_codec_rpc_free(&b->base);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -465,7 +247,7 @@ END_TEST
 START_TEST(test_append_bad_input_refused_and_changes_nothing)
 {
     srv d;
-    daemon_start(&d, NULL);
+    td_start_rpc(&d, ORIGIN, NULL);
     append_ok(&d, "good", NULL);
     mla_buf before;
     mla_checkpoint cp;
@@ -555,11 +337,13 @@ START_TEST(test_append_bad_input_refused_and_changes_nothing)
 
     mla_crypto_key_free(stranger);
     mla_buf_dispose(&before);
-    daemon_stop(&d);
-    ck_assert(log_has("\"event\":\"refused\",\"method\":\"/mlaudit.v1.Ledger/Append\","
-                      "\"code\":\"PERMISSION_DENIED\""));
-    ck_assert(log_has("\"code\":\"INVALID_ARGUMENT\",\"message\":\"change.reason"));
-    ck_assert(log_has("\"code\":\"RESOURCE_EXHAUSTED\",\"message\":\"request: 17825792 bytes"));
+    td_terminate(&d);
+    ck_assert(td_log_has(&d, "\"event\":\"refused\",\"method\":\"/mlaudit.v1.Ledger/Append\","
+                             "\"code\":\"PERMISSION_DENIED\""));
+    ck_assert(td_log_has(&d, "\"code\":\"INVALID_ARGUMENT\",\"message\":\"change.reason"));
+    ck_assert(
+        td_log_has(&d, "\"code\":\"RESOURCE_EXHAUSTED\",\"message\":\"request: 17825792 bytes"));
+    td_dispose(&d);
 }
 END_TEST
 
@@ -588,7 +372,7 @@ static grpc_status_code append_batch(srv *d, env_spec *specs, size_t n,
 START_TEST(test_append_batch_is_atomic)
 {
     srv d;
-    daemon_start(&d, NULL);
+    td_start_rpc(&d, ORIGIN, NULL);
     env_spec specs[3] = {{.name = "b0", .signer = d.admin},
                          {.name = "b1", .signer = d.admin},
                          {.name = "b2", .signer = d.admin}};
@@ -621,7 +405,7 @@ START_TEST(test_append_batch_is_atomic)
     assert_status(code, st, GRPC_STATUS_INVALID_ARGUMENT, "envelopes");
     assert_unchanged(&d, &before, 3, "empty batch");
     mla_buf_dispose(&before);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -679,7 +463,7 @@ START_TEST(test_get_entries_streams_range_in_bounded_messages)
 {
     const char *extra[] = {"--stream-entries", "2", NULL};
     srv d;
-    daemon_start(&d, extra);
+    td_start_rpc(&d, ORIGIN, extra);
     mla_hash leaves[5];
     for (int i = 0; i < 5; i++) {
         char name[32];
@@ -710,7 +494,7 @@ START_TEST(test_get_entries_streams_range_in_bounded_messages)
     uint8_t junk[3] = {0xff, 0xff, 0xff};
     assert_status(rpc_unary_raw(d.conn, M_ENTRIES, mla_slice_make(junk, 3), NULL, &st), st,
                   GRPC_STATUS_INVALID_ARGUMENT, "GetEntriesRequest");
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -750,7 +534,7 @@ static grpc_status_code consistency(srv *d, uint64_t from, uint64_t to,
 START_TEST(test_proofs_by_seq_and_leaf_verify)
 {
     srv d;
-    daemon_start(&d, NULL);
+    td_start_rpc(&d, ORIGIN, NULL);
     env_spec first[3] = {{.name = "p0", .signer = d.admin},
                          {.name = "p1", .signer = d.admin},
                          {.name = "p2", .signer = d.admin}};
@@ -804,14 +588,14 @@ START_TEST(test_proofs_by_seq_and_leaf_verify)
     }
     mla_codec_rpc_free(&r3->base);
     mla_codec_rpc_free(&r5->base);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
 START_TEST(test_proof_requests_out_of_range_refused)
 {
     srv d;
-    daemon_start(&d, NULL);
+    td_start_rpc(&d, ORIGIN, NULL);
     rpc_status st;
     Mlaudit__V1__GetInclusionProofRequest req = MLAUDIT__V1__GET_INCLUSION_PROOF_REQUEST__INIT;
     req.leaf_case = MLAUDIT__V1__GET_INCLUSION_PROOF_REQUEST__LEAF_SEQ;
@@ -854,7 +638,7 @@ START_TEST(test_proof_requests_out_of_range_refused)
                   GRPC_STATUS_INVALID_ARGUMENT, "GetConsistencyProofRequest");
     assert_unchanged(&d, &before, 2, "proof requests");
     mla_buf_dispose(&before);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -863,7 +647,7 @@ END_TEST
 START_TEST(test_get_checkpoint_of_empty_and_grown_log)
 {
     srv d;
-    daemon_start(&d, NULL);
+    td_start_rpc(&d, ORIGIN, NULL);
     mla_buf note;
     mla_checkpoint cp;
     checkpoint(&d, &note, &cp);
@@ -874,14 +658,14 @@ START_TEST(test_get_checkpoint_of_empty_and_grown_log)
     ck_assert_uint_eq(cp.size, 1);
     ck_assert_str_eq(cp.origin, "test.mlaudit.example/log");
     mla_buf_dispose(&note);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
 START_TEST(test_health_check_serving)
 {
     srv d;
-    daemon_start(&d, NULL);
+    td_start_rpc(&d, ORIGIN, NULL);
     rpc_status st;
     mla_buf resp;
     mla_buf_init(&resp, 64);
@@ -899,7 +683,7 @@ START_TEST(test_health_check_serving)
         rpc_unary_raw(d.conn, M_HEALTH, mla_slice_make(other, sizeof other - 1), NULL, &st), st,
         GRPC_STATUS_NOT_FOUND, "service");
     mla_buf_dispose(&resp);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -907,7 +691,7 @@ END_TEST
 START_TEST(test_unknown_methods_unimplemented)
 {
     srv d;
-    daemon_start(&d, NULL);
+    td_start_rpc(&d, ORIGIN, NULL);
     rpc_status st;
     assert_status(rpc_unary_raw(d.conn, "/no.such.Service/Do", mla_slice_make("x", 1), NULL, &st),
                   st, GRPC_STATUS_UNIMPLEMENTED, "unknown method");
@@ -916,43 +700,36 @@ START_TEST(test_unknown_methods_unimplemented)
         GRPC_STATUS_UNIMPLEMENTED, "Watch");
     /* The server still serves afterwards. */
     append_ok(&d, "after", NULL);
-    daemon_stop(&d);
-    ck_assert(log_has("\"method\":\"/no.such.Service/Do\",\"code\":"
-                      "\"UNIMPLEMENTED\""));
+    td_terminate(&d);
+    ck_assert(td_log_has(&d, "\"method\":\"/no.such.Service/Do\",\"code\":"
+                             "\"UNIMPLEMENTED\""));
+    td_dispose(&d);
 }
 END_TEST
 
 /* ---- configuration --------------------------------------------------------------- */
 
-static int run_to_exit(srv *d, const char *const *args)
-{
-    pid_t pid = spawn_daemon(args, d->log_path);
-    return wait_exit(pid);
-}
-
 START_TEST(test_insecure_on_non_loopback_refused)
 {
     srv d;
-    daemon_prepare(&d);
+    td_init_rpc(&d, ORIGIN);
     const char *args[] = {"--config", d.config,    "--init", "--insecure",
                           "--listen", "0.0.0.0:0", NULL};
-    ck_assert_int_eq(run_to_exit(&d, args), 2);
-    ck_assert(file_has(d.log_path, "\"event\":\"config\""));
-    ck_assert(file_has(d.log_path, "insecure: plaintext is allowed only on a loopback address"));
+    ck_assert_int_eq(td_run(&d, args), 2);
+    ck_assert(td_file_has(d.log_path, "\"event\":\"config\""));
+    ck_assert(td_file_has(d.log_path, "insecure: plaintext is allowed only on a loopback address"));
     /* And without --insecure, TLS is required. */
     const char *args2[] = {"--config", d.config, "--init", "--listen", "127.0.0.1:0", NULL};
-    ck_assert_int_eq(run_to_exit(&d, args2), 2);
-    ck_assert(file_has(d.log_path, "tls_cert: required"));
-    mla_crypto_key_free(d.admin);
-    tu_rmtree(d.dir);
-    free(d.dir);
+    ck_assert_int_eq(td_run(&d, args2), 2);
+    ck_assert(td_file_has(d.log_path, "tls_cert: required"));
+    td_dispose(&d);
 }
 END_TEST
 
 START_TEST(test_bad_config_refused_naming_the_key)
 {
     srv d;
-    daemon_prepare(&d);
+    td_init_rpc(&d, ORIGIN);
     struct {
         const char *conf;
         const char *flag, *value;
@@ -974,13 +751,13 @@ START_TEST(test_bad_config_refused_naming_the_key)
         char conf[1024];
         snprintf(conf, sizeof conf, "[ledger]\ndata_dir = %s\nadmin_keys = %s\n%s", d.data,
                  d.admin_pub, cases[i].conf);
-        write_file(bad_conf, conf);
+        td_write_file(bad_conf, conf);
         const char *args[] = {"--config",    bad_conf,      "--insecure",   "--listen",
                               "127.0.0.1:0", cases[i].flag, cases[i].value, NULL};
         if (!cases[i].flag) args[5] = NULL;
-        int code = run_to_exit(&d, args);
+        int code = td_run(&d, args);
         mla_buf log;
-        read_text(&log, d.log_path);
+        td_read_text(&log, d.log_path);
         ck_assert_msg(code == 2, "case %zu: exit %d: %s", i, code, (const char *)log.ptr);
         ck_assert_msg(strstr((const char *)log.ptr, cases[i].named), "case %zu: %s not in %s", i,
                       cases[i].named, (const char *)log.ptr);
@@ -988,12 +765,10 @@ START_TEST(test_bad_config_refused_naming_the_key)
     }
     /* No data directory and no --init: refused, nothing created. */
     const char *args[] = {"--config", d.config, "--insecure", "--listen", "127.0.0.1:0", NULL};
-    ck_assert_int_eq(run_to_exit(&d, args), 2);
-    ck_assert(file_has(d.log_path, "data_dir"));
+    ck_assert_int_eq(td_run(&d, args), 2);
+    ck_assert(td_file_has(d.log_path, "data_dir"));
     ck_assert_int_ne(access(d.data, F_OK), 0);
-    mla_crypto_key_free(d.admin);
-    tu_rmtree(d.dir);
-    free(d.dir);
+    td_dispose(&d);
 }
 END_TEST
 
@@ -1001,20 +776,18 @@ END_TEST
 START_TEST(test_listen_address_in_use_refused)
 {
     srv d, e;
-    daemon_start(&d, NULL);
-    daemon_prepare(&e);
+    td_start_rpc(&d, ORIGIN, NULL);
+    td_init_rpc(&e, ORIGIN);
     const char *args[] = {"--config", e.config, "--init", "--insecure", "--listen", d.target, NULL};
-    ck_assert_int_eq(run_to_exit(&e, args), 1);
+    ck_assert_int_eq(td_run(&e, args), 1);
     mla_buf log;
-    read_text(&log, e.log_path);
+    td_read_text(&log, e.log_path);
     ck_assert_msg(strstr((const char *)log.ptr, "listen: cannot bind"), "%s",
                   (const char *)log.ptr);
     mla_buf_dispose(&log);
-    mla_crypto_key_free(e.admin);
-    tu_rmtree(e.dir);
-    free(e.dir);
+    td_dispose(&e);
     append_ok(&d, "still-serving", NULL);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -1025,14 +798,16 @@ START_TEST(test_example_config_starts)
     const char *example = getenv("MLA_CONF_EXAMPLE");
     ck_assert_msg(example != NULL, "MLA_CONF_EXAMPLE is not set");
     srv d;
-    daemon_prepare(&d);
+    td_init_rpc(&d, ORIGIN);
     const char *extra[] = {"--config",    example,     "--data-dir", d.data,
                            "--admin-key", d.admin_pub, "--origin",   "test.mlaudit.example/log",
                            NULL};
-    daemon_launch(&d, extra);
+    d.extra = extra;
+    td_launch(&d, true);
     append_ok(&d, "from-example", NULL);
-    daemon_stop(&d);
-    ck_assert(log_has("\"workers\":32"));
+    td_terminate(&d);
+    ck_assert(td_log_has(&d, "\"workers\":32"));
+    td_dispose(&d);
 }
 END_TEST
 
@@ -1076,7 +851,7 @@ static void *append_loop(void *arg)
 START_TEST(test_sigterm_drains_inflight_appends_and_exits_zero)
 {
     srv d;
-    daemon_start(&d, NULL);
+    td_start_rpc(&d, ORIGIN, NULL);
     enum { N = 8 };
     load loads[N];
     pthread_t th[N];
@@ -1090,11 +865,11 @@ START_TEST(test_sigterm_drains_inflight_appends_and_exits_zero)
         for (int i = 0; i < N; i++) ok += __atomic_load_n(&loads[i].ok, __ATOMIC_RELAXED);
         if (ok >= 40) break;
         ck_assert_msg(waited < WAIT_MAX_MS, "appends do not flow");
-        sleep_ms(WAIT_STEP_MS);
+        td_sleep_ms(WAIT_STEP_MS);
     }
     ck_assert_int_eq(kill(d.pid, SIGTERM), 0);
     for (int i = 0; i < N; i++) pthread_join(th[i], NULL);
-    int code = wait_exit(d.pid);
+    int code = td_wait(&d);
     ck_assert_int_eq(code, 0);
     int acked = 0;
     uint64_t max_seq = 0;
@@ -1104,17 +879,17 @@ START_TEST(test_sigterm_drains_inflight_appends_and_exits_zero)
         if (loads[i].max_seq > max_seq) max_seq = loads[i].max_seq;
     }
     rpc_close(d.conn);
-    ck_assert(file_has(d.log_path, "\"drained\":true"));
+    ck_assert(td_file_has(d.log_path, "\"drained\":true"));
 
     /* Restart on the same data directory (and key): everything is there. */
-    daemon_launch(&d, NULL);
+    td_launch(&d, true);
     mla_buf note;
     mla_checkpoint cp;
     checkpoint(&d, &note, &cp);
     ck_assert_uint_ge(cp.size, (uint64_t)acked);
     ck_assert_uint_gt(cp.size, max_seq);
     mla_buf_dispose(&note);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 

@@ -1,19 +1,17 @@
 /* Integration suite "decisions": the C client's ML semantics against a real
  * mlauditd (started per test on 127.0.0.1, port 0, --insecure, in a mkdtemp
- * directory; $MLA_MLAUDITD names it): proven Query pages and lineage,
+ * directory; $MLAUDITD names it): proven Query pages and lineage,
  * decision resolution and its offline verification against tampering, the
  * decision recorder (volume, a daemon killed mid-stream and restarted,
  * sealed batches signed by a serving key) and Subscribe with a filter.
  * Waits poll with deadlines; nothing sleeps to synchronise. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,186 +22,28 @@
 #include <grpc/support/time.h>
 
 #include "client/client.h"
+#include "daemon_util.h"
 #include "rpc_util.h"
 #include "testutil.h"
 
-extern char **environ;
-
 #define ORIGIN "decisions.mlaudit.example/log"
 #define CALL_TIMEOUT_MS 15000
-#define START_TIMEOUT_NS (20 * 1000000000LL)
-#define STOP_TIMEOUT_NS (20 * 1000000000LL)
 #define TARGET "fraud-api"
 
 /* ---- the daemon --------------------------------------------------------- */
 
-typedef struct ledgerd {
-    char *dir;
-    char data[4096], port_path[4096], logkey_path[4096], admin_path[4096], log_path[4096];
-    char listen[128]; /* after the first start: the same port again */
-    char target[128];
-    pid_t pid;
-    int err_fd;
-    pthread_t drain;
-    bool draining;
-    mla_privkey *admin, *logkey;
-    mla_note_verifier verifier;
-    mla_client *client;
-    const char *extra[4]; /* more daemon flags, NULL-ended */
-} ledgerd;
+/* The daemon, started from flags; a restart keeps its data directory and
+ * its port (the recorder reconnects to the same target). */
+typedef td_daemon ledgerd;
 
-static mla_privkey *key_from_byte(uint8_t b)
-{
-    uint8_t seed[32];
-    mla_privkey *k = NULL;
-    memset(seed, b, sizeof seed);
-    tu_assert_ok(mla_crypto_key_from_seed(&k, seed));
-    return k;
-}
-
-static void path_in(char *out, size_t cap, const ledgerd *d, const char *name)
-{
-    ck_assert(snprintf(out, cap, "%s/%s", d->dir, name) < (int)cap);
-}
-
-static bool slurp(char *out, size_t cap, const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return false;
-    size_t n = fread(out, 1, cap - 1, f);
-    fclose(f);
-    out[n] = '\0';
-    return true;
-}
-
-/* The daemon's stderr goes to daemon.log, so it never blocks on a pipe. */
-static void *drain_main(void *arg)
-{
-    ledgerd *d = arg;
-    char buf[4096];
-    FILE *f = fopen(d->log_path, "ab");
-    ssize_t n;
-    while ((n = read(d->err_fd, buf, sizeof buf)) > 0)
-        if (f) fwrite(buf, 1, (size_t)n, f);
-    if (f) fclose(f);
-    return NULL;
-}
-
-static const char *log_tail(const ledgerd *d)
-{
-    static char tail[6000];
-    tail[0] = '\0';
-    FILE *f = fopen(d->log_path, "rb");
-    if (!f) return tail;
-    if (fseek(f, 0, SEEK_END) == 0) {
-        long len = ftell(f);
-        long from = len > (long)sizeof tail - 1 ? len - ((long)sizeof tail - 1) : 0;
-        if (fseek(f, from, SEEK_SET) == 0) tail[fread(tail, 1, sizeof tail - 1, f)] = '\0';
-    }
-    fclose(f);
-    return tail;
-}
-
-static void launch(ledgerd *d, bool init)
-{
-    const char *exe = getenv("MLA_MLAUDITD");
-    ck_assert_msg(exe != NULL, "MLA_MLAUDITD is not set");
-    ck_assert(unlink(d->port_path) == 0 || errno == ENOENT);
-    const char *argv[20] = {exe,           "--data-dir",    d->data,        "--origin",
-                            ORIGIN,        "--signing-key", d->logkey_path, "--admin-key",
-                            d->admin_path, "--listen",      d->listen,      "--insecure",
-                            "--port-file", d->port_path};
-    size_t argc = 14;
-    if (init) argv[argc++] = "--init";
-    for (size_t i = 0; i < 4 && d->extra[i]; i++) argv[argc++] = d->extra[i];
-    int pipefd[2];
-    ck_assert(pipe2(pipefd, O_CLOEXEC) == 0);
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    ck_assert(pid >= 0);
-    if (pid == 0) {
-        /* A failed test must not leave a daemon behind. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) _exit(127);
-        dup2(pipefd[1], 2);
-        execve(exe, (char *const *)(uintptr_t)argv, environ);
-        _exit(127);
-    }
-    close(pipefd[1]);
-    d->pid = pid;
-    d->err_fd = pipefd[0];
-    /* Woken by each line the daemon logs; fails at once if it exits. */
-    char log[8192], addr[256];
-    size_t log_len = 0;
-    bool ready = false;
-    FILE *lf = fopen(d->log_path, "ab");
-    int64_t give_up = mla_time_mono_ns() + START_TIMEOUT_NS;
-    while (!ready && mla_time_mono_ns() < give_up) {
-        struct pollfd p = {.fd = d->err_fd, .events = POLLIN};
-        if (poll(&p, 1, 50) > 0) {
-            ssize_t n = read(d->err_fd, log + log_len, sizeof log - 1 - log_len);
-            if (n <= 0) break;
-            if (lf) fwrite(log + log_len, 1, (size_t)n, lf);
-            log_len += (size_t)n;
-            if (log_len == sizeof log - 1) log_len = 0;
-        }
-        ready = slurp(addr, sizeof addr, d->port_path) && strchr(addr, '\n');
-    }
-    if (lf) fclose(lf);
-    log[log_len] = '\0';
-    ck_assert_msg(ready, "mlauditd did not write its port file; its log:\n%s", log);
-    *strchr(addr, '\n') = '\0';
-    ck_assert(snprintf(d->target, sizeof d->target, "%s", addr) < (int)sizeof d->target);
-    ck_assert(snprintf(d->listen, sizeof d->listen, "%s", addr) < (int)sizeof d->listen);
-    ck_assert(pthread_create(&d->drain, NULL, drain_main, d) == 0);
-    d->draining = true;
-}
-
-static void reap(ledgerd *d)
-{
-    d->pid = -1;
-    if (d->draining) pthread_join(d->drain, NULL);
-    d->draining = false;
-    if (d->err_fd >= 0) close(d->err_fd);
-    d->err_fd = -1;
-}
-
-static void kill9(ledgerd *d)
-{
-    int status = 0;
-    ck_assert(kill(d->pid, SIGKILL) == 0);
-    ck_assert(waitpid(d->pid, &status, 0) == d->pid);
-    ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-    reap(d);
-}
-
-/* Start a daemon with extra flags (NULL-ended, at most 4). */
+/* Start a daemon with extra flags (NULL-ended, borrowed for restarts). */
 static void daemon_start_with(ledgerd *d, const char *const *extra)
 {
-    memset(d, 0, sizeof *d);
-    for (size_t i = 0; extra && i < 4 && extra[i]; i++) d->extra[i] = extra[i];
-    d->pid = -1;
-    d->err_fd = -1;
-    tu_assert_ok(mla_crypto_init());
-    d->dir = tu_tmpdir_new();
-    d->admin = key_from_byte(1);
-    d->logkey = key_from_byte(3);
-    tu_assert_ok(mla_note_verifier_init(&d->verifier, mla_slice_cstr(ORIGIN),
-                                        mla_crypto_key_public(d->logkey)));
-    path_in(d->data, sizeof d->data, d, "data");
-    path_in(d->port_path, sizeof d->port_path, d, "port");
-    path_in(d->logkey_path, sizeof d->logkey_path, d, "log.key");
-    path_in(d->admin_path, sizeof d->admin_path, d, "admin.pub");
-    path_in(d->log_path, sizeof d->log_path, d, "daemon.log");
-    tu_assert_ok(mla_crypto_keyfile_write_private(d->logkey_path, d->logkey));
-    tu_assert_ok(mla_crypto_keyfile_write_public(d->admin_path, mla_crypto_key_public(d->admin)));
-    snprintf(d->listen, sizeof d->listen, "127.0.0.1:0");
-    launch(d, true);
-    mla_client_options o = {.target = d->target,
-                            .insecure = true,
-                            .verifier = &d->verifier,
-                            .timeout_ms = CALL_TIMEOUT_MS};
-    tu_assert_ok(mla_client_open(&d->client, &o));
+    td_init(d, ORIGIN);
+    d->extra = extra;
+    td_launch(d, true);
+    ck_assert(snprintf(d->listen, sizeof d->listen, "%s", d->target) < (int)sizeof d->listen);
+    d->client = td_client(d, &d->verifier, CALL_TIMEOUT_MS);
 }
 
 static void daemon_start(ledgerd *d) { daemon_start_with(d, NULL); }
@@ -211,36 +51,6 @@ static void daemon_start(ledgerd *d) { daemon_start_with(d, NULL); }
 /* Small batches: proving a decision rehashes its batch (index_decision.c),
  * so the volume tests resolve every decision in a few seconds. */
 static const char *const small_batches[] = {"--decision-batch-max", "64", NULL};
-
-static void daemon_stop(ledgerd *d)
-{
-    mla_client_close(d->client);
-    d->client = NULL;
-    int status = 0;
-    bool killed = false;
-    if (d->pid > 0) {
-        kill(d->pid, SIGTERM);
-        pid_t w;
-        int64_t give_up = mla_time_mono_ns() + STOP_TIMEOUT_NS;
-        while ((w = waitpid(d->pid, &status, WNOHANG)) == 0 && mla_time_mono_ns() < give_up) {
-            struct timespec ts = {0, 5 * 1000000};
-            nanosleep(&ts, NULL);
-        }
-        if (w == 0) {
-            kill(d->pid, SIGKILL);
-            waitpid(d->pid, &status, 0);
-            killed = true;
-        }
-        reap(d);
-    }
-    const char *tail = log_tail(d);
-    mla_crypto_key_free(d->admin);
-    mla_crypto_key_free(d->logkey);
-    tu_rmtree(d->dir);
-    free(d->dir);
-    ck_assert_msg(!killed && WIFEXITED(status) && WEXITSTATUS(status) == 0,
-                  "mlauditd did not stop cleanly (status 0x%x); its log:\n%s", status, tail);
-}
 
 /* ---- changes ------------------------------------------------------------ */
 
@@ -493,7 +303,7 @@ START_TEST(test_query_pages_are_proven_and_match)
     mla_client_query bad = {.subject_version = "1"};
     tu_assert_fail_with(mla_client_query_page(d.client, &bad, &p), MLA_EINVAL, "subject");
     mla_buf_dispose(&token);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -548,7 +358,7 @@ START_TEST(test_lineage_edges_are_proven_by_their_entries)
                         "identity");
     tu_assert_fail_with(mla_client_lineage(d.client, "model:nobody@1", false, 0, &g), MLA_ENOTFOUND,
                         "nobody");
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -706,7 +516,7 @@ START_TEST(test_resolution_verify_rejects_tampering)
     mla_buf_dispose(&w);
 
     /* The other verifier key: nothing verifies. */
-    mla_privkey *other = key_from_byte(9);
+    mla_privkey *other = td_key_from_byte(9);
     mla_note_verifier wrong;
     tu_assert_ok(
         mla_note_verifier_init(&wrong, mla_slice_cstr(ORIGIN), mla_crypto_key_public(other)));
@@ -714,7 +524,7 @@ START_TEST(test_resolution_verify_rejects_tampering)
                         "resolution.checkpoint");
     mla_crypto_key_free(other);
     mla_client_resolution_dispose(&r);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -790,7 +600,7 @@ START_TEST(test_resolve_by_target_and_time_follows_the_timeline)
     tu_assert_fail_with(mla_client_resolve(d.client, "no-such-decision", NULL, 0, &r),
                         MLA_ENOTFOUND, "no-such-decision");
     tu_assert_fail_with(mla_client_resolve(d.client, NULL, NULL, 0, &r), MLA_EINVAL, "decision_id");
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -894,7 +704,7 @@ START_TEST(test_recorder_20000_decisions_all_acked_and_resolvable)
     resolve_range(&d, 0, VOLUME, 1, volume_target, true);
     fprintf(stderr, "recorder: %d resolutions in %.0f ms\n", VOLUME,
             (double)(mla_time_mono_ns() - t1) / 1e6);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -967,10 +777,10 @@ START_TEST(test_recorder_resends_after_the_daemon_is_killed)
     }
     uint64_t acked = mla_recorder_acked(rec);
     ck_assert_uint_ge(acked, 1500);
-    kill9(&d);
+    td_kill9(&d);
     uint64_t acked_at_kill = mla_recorder_acked(rec);
     ck_assert_uint_ge(acked_at_kill, acked);
-    launch(&d, false); /* same data directory, same port */
+    td_launch(&d, false); /* same data directory, same port */
 
     pthread_join(th, NULL);
     tu_assert_ok(f.rc);
@@ -986,7 +796,7 @@ START_TEST(test_recorder_resends_after_the_daemon_is_killed)
     ck_assert_uint_eq(batched_on(&d, TARGET), 8000);
     fprintf(stderr, "recorder: %llu of 8000 acknowledged when the daemon was killed\n",
             (unsigned long long)acked_at_kill);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -994,7 +804,7 @@ START_TEST(test_recorder_sealed_batches_bind_to_the_serving_key)
 {
     ledgerd d;
     daemon_start(&d);
-    mla_privkey *serving = key_from_byte(7), *stranger = key_from_byte(8);
+    mla_privkey *serving = td_key_from_byte(7), *stranger = td_key_from_byte(8);
     record_plain_model(&d, "fraud", "1", 0x11);
     deploy(&d, TARGET, "fraud", "1", "production", 1.0, serving);
 
@@ -1034,7 +844,7 @@ START_TEST(test_recorder_sealed_batches_bind_to_the_serving_key)
     tu_assert_fail_with(mla_recorder_close(rec), MLA_EDENIED, "");
     mla_crypto_key_free(serving);
     mla_crypto_key_free(stranger);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -1053,7 +863,7 @@ START_TEST(test_recorder_refuses_a_bad_decision_locally)
     tu_assert_fail_with(mla_recorder_record(rec, &x.d), MLA_EINVAL, "decision.input_digest");
     ck_assert_uint_eq(mla_recorder_acked(rec), 0);
     tu_assert_ok(mla_recorder_close(rec)); /* nothing queued: flushes at once */
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -1135,7 +945,7 @@ START_TEST(test_subscribe_delivers_matching_entries_proven)
     tu_assert_ok(mla_client_subscribe(d.client, dep2 + 1, &f, 300, on_tail, &t2, &resume));
     ck_assert_uint_eq(t2.n, 2);
     ck_assert_uint_eq(t2.seqs[0], a.seqs[0]);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -1238,7 +1048,7 @@ START_TEST(test_subscribe_cut_when_lagging_names_the_resume_seq)
     tu_assert_fail_with(mla_client_subscribe(d.client, resume, NULL, 10000, on_count, &next, NULL),
                         MLA_ESHUTDOWN, "count");
     ck_assert_uint_eq(next, resume);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -1543,7 +1353,7 @@ START_TEST(test_a_lying_server_is_caught)
                         "resolution.serving");
     mla_client_close(c);
     proxy_stop(&x);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 

@@ -1,20 +1,18 @@
 /* Durability suite (SPEC §5) against a real mlauditd: kill -9 during a
  * 16-client append load, SIGTERM during load, and retried envelopes.
- * The daemon comes from $MLA_MLAUDITD and runs --insecure on 127.0.0.1:0 in
+ * The daemon comes from $MLAUDITD and runs --insecure on 127.0.0.1:0 in
  * a mkdtemp directory; its data directory survives every restart.
  * Every wait polls with a deadline; the only sleeps are the random load
  * durations before a kill, which are what the test varies. $MLA_SEED fixes
  * the random choices (each test prints the seed it used). */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,9 +20,8 @@
 #include "client/client.h"
 #include "log/log.h"
 #include "store/store.h"
+#include "daemon_util.h"
 #include "testutil.h"
-
-extern char **environ;
 
 #define ORIGIN "durability.mlaudit.example/log"
 #define LOADERS 16
@@ -35,47 +32,21 @@ extern char **environ;
 #define TERM_ROUNDS 3
 #define CALL_TIMEOUT_MS 10000
 #define START_TIMEOUT_NS (20 * 1000000000LL)
-#define STOP_TIMEOUT_NS (20 * 1000000000LL)
 
 /* ---- keys and envelopes ------------------------------------------------- */
-
-static mla_privkey *key_from_byte(uint8_t b)
-{
-    uint8_t seed[32];
-    mla_privkey *k = NULL;
-    memset(seed, b, sizeof seed);
-    tu_assert_ok(mla_crypto_key_from_seed(&k, seed));
-    return k;
-}
 
 /* A signed MODEL envelope for "<tag>" version 1, into out (initialised). */
 static void envelope_model(mla_buf *out, const mla_privkey *k, const char *tag)
 {
-    uint8_t digest[32];
+    td_model m;
+    td_model_change(&m, tag, "1");
     mla_hash h;
     mla_crypto_sha256(&h, mla_slice_cstr(tag));
-    memcpy(digest, h.b, sizeof digest);
-    mla_pb_change c = MLAUDIT__V1__CHANGE__INIT;
-    mla_pb_artifact a = MLAUDIT__V1__ARTIFACT__INIT, data = MLAUDIT__V1__ARTIFACT__INIT;
-    mla_pb_input in = MLAUDIT__V1__INPUT__INIT, *inp = &in;
-    data.type = (char *)(uintptr_t) "dataset";
-    data.name = (char *)(uintptr_t) "durability-set";
-    data.version = (char *)(uintptr_t) "1";
-    in.artifact = &data;
-    in.role = (char *)(uintptr_t) "training-data";
-    c.inputs = &inp;
-    c.n_inputs = 1;
-    a.type = (char *)(uintptr_t) "model";
-    a.name = (char *)(uintptr_t)tag;
-    a.version = (char *)(uintptr_t) "1";
-    a.digest.data = digest;
-    a.digest.len = sizeof digest;
-    c.kind = MLAUDIT__V1__KIND__KIND_MODEL;
-    c.subject = &a;
-    c.actor = (char *)(uintptr_t) "durability@example.com";
-    c.reason = (char *)(uintptr_t) "durability test";
+    memcpy(m.digest, h.b, sizeof m.digest);
+    m.c.actor = (char *)(uintptr_t) "durability@example.com";
+    m.c.reason = (char *)(uintptr_t) "durability test";
     mla_buf_init(out, 1 << 20);
-    tu_assert_ok(mla_client_envelope_sign(out, &c, &k, 1));
+    tu_assert_ok(mla_client_envelope_sign(out, &m.c, &k, 1));
 }
 
 static uint64_t test_seed(void)
@@ -89,216 +60,12 @@ static uint64_t test_seed(void)
 
 /* ---- the daemon --------------------------------------------------------- */
 
-typedef struct ledgerd {
-    char *dir;
-    char data[4096], port[4096], logkey_path[4096], admin_path[4096], log_path[4096];
-    pid_t pid;
-    int err_fd;
-    pthread_t drain;
-    bool draining;
-    char target[128];
-    mla_privkey *admin, *logkey;
-    mla_note_verifier verifier;
-    int launches;
-} ledgerd;
-
-static void path_in(char *out, size_t cap, const ledgerd *d, const char *name)
-{
-    ck_assert(snprintf(out, cap, "%s/%s", d->dir, name) < (int)cap);
-}
-
-static bool slurp(char *out, size_t cap, const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return false;
-    size_t n = fread(out, 1, cap - 1, f);
-    fclose(f);
-    out[n] = '\0';
-    return true;
-}
-
-/* The daemon's stderr goes to daemon.log (all launches), read whole when a
- * test fails; draining it keeps the daemon from blocking on a full pipe. */
-static void *drain_main(void *arg)
-{
-    ledgerd *d = arg;
-    char buf[4096];
-    FILE *f = fopen(d->log_path, "ab");
-    ssize_t n;
-    while ((n = read(d->err_fd, buf, sizeof buf)) > 0)
-        if (f) fwrite(buf, 1, (size_t)n, f);
-    if (f) fclose(f);
-    return NULL;
-}
-
-/* The last `cap` bytes of daemon.log, for failure messages. */
-static const char *daemon_log_tail(const ledgerd *d)
-{
-    static char tail[6000];
-    tail[0] = '\0';
-    FILE *f = fopen(d->log_path, "rb");
-    if (!f) return tail;
-    if (fseek(f, 0, SEEK_END) == 0) {
-        long len = ftell(f);
-        long from = len > (long)sizeof tail - 1 ? len - ((long)sizeof tail - 1) : 0;
-        if (fseek(f, from, SEEK_SET) == 0) {
-            size_t n = fread(tail, 1, sizeof tail - 1, f);
-            tail[n] = '\0';
-        }
-    }
-    fclose(f);
-    return tail;
-}
-
-static void ledgerd_init(ledgerd *d)
-{
-    memset(d, 0, sizeof *d);
-    d->pid = -1;
-    d->err_fd = -1;
-    tu_assert_ok(mla_crypto_init());
-    d->dir = tu_tmpdir_new();
-    d->admin = key_from_byte(1);
-    d->logkey = key_from_byte(3);
-    tu_assert_ok(mla_note_verifier_init(&d->verifier, mla_slice_cstr(ORIGIN),
-                                        mla_crypto_key_public(d->logkey)));
-    path_in(d->data, sizeof d->data, d, "data");
-    path_in(d->port, sizeof d->port, d, "port");
-    path_in(d->logkey_path, sizeof d->logkey_path, d, "log.key");
-    path_in(d->admin_path, sizeof d->admin_path, d, "admin.pub");
-    path_in(d->log_path, sizeof d->log_path, d, "daemon.log");
-    tu_assert_ok(mla_crypto_keyfile_write_private(d->logkey_path, d->logkey));
-    tu_assert_ok(mla_crypto_keyfile_write_public(d->admin_path, mla_crypto_key_public(d->admin)));
-}
-
-/* Start mlauditd on the data directory (creating it when init), on a new
- * port; returns once it has written its port file. */
-static void ledgerd_launch(ledgerd *d, bool init)
-{
-    const char *exe = getenv("MLA_MLAUDITD");
-    ck_assert_msg(exe != NULL, "MLA_MLAUDITD is not set");
-    ck_assert(d->pid < 0);
-    /* A stale port file would name the previous daemon's port. */
-    ck_assert(unlink(d->port) == 0 || errno == ENOENT);
-    const char *argv[20] = {exe,           "--data-dir",    d->data,        "--origin",
-                            ORIGIN,        "--signing-key", d->logkey_path, "--admin-key",
-                            d->admin_path, "--listen",      "127.0.0.1:0",  "--insecure",
-                            "--port-file", d->port};
-    size_t argc = 14;
-    if (init) argv[argc++] = "--init";
-    int pipefd[2];
-    ck_assert(pipe2(pipefd, O_CLOEXEC) == 0);
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    ck_assert(pid >= 0);
-    if (pid == 0) {
-        /* Async-signal-safe calls only until exec. A failed test must not
-         * leave daemons behind: the kernel kills this one with us. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) _exit(127);
-        dup2(pipefd[1], 2);
-        execve(exe, (char *const *)(uintptr_t)argv, environ);
-        _exit(127);
-    }
-    close(pipefd[1]);
-    d->pid = pid;
-    d->err_fd = pipefd[0];
-    d->launches++;
-
-    /* Wait for the port file, woken by each line the daemon logs; fail at
-     * once if the daemon exits. */
-    char log[8192], addr[256];
-    size_t log_len = 0;
-    bool ready = false;
-    FILE *lf = fopen(d->log_path, "ab");
-    int64_t give_up = mla_time_mono_ns() + START_TIMEOUT_NS;
-    while (!ready && mla_time_mono_ns() < give_up) {
-        struct pollfd p = {.fd = d->err_fd, .events = POLLIN};
-        if (poll(&p, 1, 50) > 0) {
-            ssize_t n = read(d->err_fd, log + log_len, sizeof log - 1 - log_len);
-            if (n <= 0) break;
-            if (lf) fwrite(log + log_len, 1, (size_t)n, lf);
-            log_len += (size_t)n;
-            if (log_len == sizeof log - 1) log_len = 0;
-        }
-        ready = slurp(addr, sizeof addr, d->port) && strchr(addr, '\n');
-    }
-    if (lf) fclose(lf);
-    log[log_len] = '\0';
-    ck_assert_msg(ready, "mlauditd (launch %d) did not write its port file; its log:\n%s",
-                  d->launches, log);
-    *strchr(addr, '\n') = '\0';
-    ck_assert(snprintf(d->target, sizeof d->target, "%s", addr) < (int)sizeof d->target);
-    ck_assert(pthread_create(&d->drain, NULL, drain_main, d) == 0);
-    d->draining = true;
-}
-
-static void ledgerd_reap(ledgerd *d)
-{
-    d->pid = -1;
-    if (d->draining) pthread_join(d->drain, NULL); /* EOF once the daemon is gone */
-    d->draining = false;
-    if (d->err_fd >= 0) close(d->err_fd);
-    d->err_fd = -1;
-}
-
-static void ledgerd_kill9(ledgerd *d)
-{
-    ck_assert(d->pid > 0);
-    ck_assert(kill(d->pid, SIGKILL) == 0);
-    int status = 0;
-    ck_assert(waitpid(d->pid, &status, 0) == d->pid);
-    ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-    ledgerd_reap(d);
-}
-
-/* Wait (bounded) for the daemon to exit after a signal already sent; its
- * wait status, or -1 if it had to be killed. */
-static int ledgerd_wait(ledgerd *d)
-{
-    int status = 0;
-    pid_t w;
-    int64_t give_up = mla_time_mono_ns() + STOP_TIMEOUT_NS;
-    while ((w = waitpid(d->pid, &status, WNOHANG)) == 0 && mla_time_mono_ns() < give_up) {
-        struct timespec ts = {0, 5 * 1000000};
-        nanosleep(&ts, NULL);
-    }
-    if (w == 0) {
-        kill(d->pid, SIGKILL);
-        waitpid(d->pid, &status, 0);
-        status = -1;
-    }
-    ledgerd_reap(d);
-    return status;
-}
-
-/* SIGTERM: the daemon drains and exits 0 (SPEC §9). */
-static void ledgerd_stop(ledgerd *d)
-{
-    ck_assert(kill(d->pid, SIGTERM) == 0);
-    int status = ledgerd_wait(d);
-    ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
-                  "mlauditd did not exit 0 on SIGTERM (status 0x%x); its log:\n%s", status,
-                  daemon_log_tail(d));
-}
-
-static void ledgerd_dispose(ledgerd *d)
-{
-    if (d->pid > 0) ledgerd_kill9(d);
-    mla_crypto_key_free(d->admin);
-    mla_crypto_key_free(d->logkey);
-    tu_rmtree(d->dir);
-    free(d->dir);
-}
+/* The daemon, started from flags; its data directory survives restarts. */
+typedef td_daemon ledgerd;
 
 static mla_client *ledgerd_client(ledgerd *d)
 {
-    mla_client *c = NULL;
-    mla_client_options o = {.target = d->target,
-                            .insecure = true,
-                            .verifier = &d->verifier,
-                            .timeout_ms = CALL_TIMEOUT_MS};
-    tu_assert_ok(mla_client_open(&c, &o));
-    return c;
+    return td_client(d, &d->verifier, CALL_TIMEOUT_MS);
 }
 
 static void checkpoint_of(mla_client *c, mla_checkpoint *cp)
@@ -395,7 +162,7 @@ static void load_wait_acked(load *ld, ledgerd *d, size_t n)
     }
     ck_assert_msg(atomic_load(&ld->total_acked) >= n,
                   "only %zu of %zu appends acknowledged in 20 s; daemon log:\n%s",
-                  atomic_load(&ld->total_acked), n, daemon_log_tail(d));
+                  atomic_load(&ld->total_acked), n, td_log_tail(d));
 }
 
 /* Every call is bounded by CALL_TIMEOUT_MS, so the joins are too. */
@@ -409,12 +176,6 @@ static void load_dispose(load *ld)
 {
     for (int t = 0; t < LOADERS; t++)
         for (int i = 0; i < PER_LOADER; i++) mla_buf_dispose(&ld->l[t].envs[i]);
-}
-
-static void sleep_ms(uint64_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) continue;
 }
 
 /* ---- checks after a restart --------------------------------------------- */
@@ -540,8 +301,8 @@ START_TEST(test_durability_kill9_during_load)
 {
     uint64_t rng = test_seed();
     ledgerd d;
-    ledgerd_init(&d);
-    ledgerd_launch(&d, true);
+    td_init(&d, ORIGIN);
+    td_launch(&d, true);
     mla_checkpoint before = {.size = 0};
     snprintf(before.origin, sizeof before.origin, "%s", ORIGIN);
     mla_merkle_empty_root(&before.root);
@@ -553,8 +314,8 @@ START_TEST(test_durability_kill9_during_load)
         load_wait_acked(&ld, &d, LOADERS);
         /* 0-200 ms more of load: the kill lands at a different point of
          * the group-commit cycle each round. */
-        sleep_ms(tu_rand(&rng) % 200);
-        ledgerd_kill9(&d);
+        td_sleep_ms((int)(tu_rand(&rng) % 200));
+        td_kill9(&d);
         load_join(&ld);
         size_t lost_before = total_lost_calls;
         for (int t = 0; t < LOADERS; t++) {
@@ -568,7 +329,7 @@ START_TEST(test_durability_kill9_during_load)
                           mla_status_name(l->fail_rc), l->fail_msg);
         }
         if (total_lost_calls > lost_before) rounds_mid_load++;
-        ledgerd_launch(&d, false);
+        td_launch(&d, false);
         mla_client *c = ledgerd_client(&d);
         mla_checkpoint after;
         check_after_restart(c, &ld, &before, &after, round);
@@ -584,9 +345,9 @@ START_TEST(test_durability_kill9_during_load)
             "test_durability: %d kills, %zu appends acknowledged, %zu calls cut off, final tree "
             "size %llu\n",
             KILL_ROUNDS, total_acked, total_lost_calls, (unsigned long long)before.size);
-    ledgerd_stop(&d);
+    td_terminate(&d);
     audit_store(&d, before.size);
-    ledgerd_dispose(&d);
+    td_dispose(&d);
 }
 END_TEST
 
@@ -596,8 +357,8 @@ START_TEST(test_durability_sigterm_during_load)
 {
     uint64_t rng = test_seed();
     ledgerd d;
-    ledgerd_init(&d);
-    ledgerd_launch(&d, true);
+    td_init(&d, ORIGIN);
+    td_launch(&d, true);
     mla_checkpoint before = {.size = 0};
     snprintf(before.origin, sizeof before.origin, "%s", ORIGIN);
     mla_merkle_empty_root(&before.root);
@@ -606,14 +367,14 @@ START_TEST(test_durability_sigterm_during_load)
         load_prepare(&ld, &d, "term", round);
         load_start(&ld);
         load_wait_acked(&ld, &d, LOADERS);
-        sleep_ms(tu_rand(&rng) % 200);
+        td_sleep_ms((int)(tu_rand(&rng) % 200));
         /* The loaders keep calling while the daemon drains and exits. */
         ck_assert(kill(d.pid, SIGTERM) == 0);
-        int status = ledgerd_wait(&d);
+        int status = td_wait(&d);
         ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
                       "round %d: mlauditd did not exit 0 on SIGTERM under load (status 0x%x); "
                       "its log:\n%s",
-                      round, status, daemon_log_tail(&d));
+                      round, status, td_log_tail(&d));
         load_join(&ld);
         for (int t = 0; t < LOADERS; t++) {
             loader *l = &ld.l[t];
@@ -622,9 +383,9 @@ START_TEST(test_durability_sigterm_during_load)
              * MLA_EIO with the code named): never cut off mid-call. */
             ck_assert_msg(l->fail_rc == MLA_EIO && strstr(l->fail_msg, "UNAVAILABLE"),
                           "round %d loader %d: %s: %s; daemon log:\n%s", round, t,
-                          mla_status_name(l->fail_rc), l->fail_msg, daemon_log_tail(&d));
+                          mla_status_name(l->fail_rc), l->fail_msg, td_log_tail(&d));
         }
-        ledgerd_launch(&d, false);
+        td_launch(&d, false);
         mla_client *c = ledgerd_client(&d);
         mla_checkpoint after;
         check_after_restart(c, &ld, &before, &after, round);
@@ -632,10 +393,10 @@ START_TEST(test_durability_sigterm_during_load)
         mla_client_close(c);
         load_dispose(&ld);
     }
-    ledgerd_stop(&d);
+    td_terminate(&d);
     /* Every stop was a drained one. */
     char log[1 << 16] = "";
-    mla_ignore(slurp(log, sizeof log, d.log_path));
+    mla_ignore(td_slurp(log, sizeof log, d.log_path));
     size_t stopped = 0, drained = 0;
     for (const char *p = log; (p = strstr(p, "\"event\":\"stopped\"")) != NULL; p++) {
         stopped++;
@@ -644,9 +405,9 @@ START_TEST(test_durability_sigterm_during_load)
         if (dr && (!eol || dr < eol)) drained++;
     }
     ck_assert_msg(stopped == TERM_ROUNDS + 1 && drained == stopped,
-                  "%zu stops logged, %zu drained; log:\n%s", stopped, drained, daemon_log_tail(&d));
+                  "%zu stops logged, %zu drained; log:\n%s", stopped, drained, td_log_tail(&d));
     audit_store(&d, before.size);
-    ledgerd_dispose(&d);
+    td_dispose(&d);
 }
 END_TEST
 
@@ -687,8 +448,8 @@ static void *racer_main(void *arg)
 START_TEST(test_durability_retries_yield_one_entry)
 {
     ledgerd d;
-    ledgerd_init(&d);
-    ledgerd_launch(&d, true);
+    td_init(&d, ORIGIN);
+    td_launch(&d, true);
     mla_client *a = ledgerd_client(&d), *b = ledgerd_client(&d);
 
     /* Sequentially: the same envelope three times, over two connections. */
@@ -748,8 +509,8 @@ START_TEST(test_durability_retries_yield_one_entry)
     /* And after a restart, the first one again: still one entry. */
     mla_client_close(a);
     mla_client_close(b);
-    ledgerd_stop(&d);
-    ledgerd_launch(&d, false);
+    td_terminate(&d);
+    td_launch(&d, false);
     a = ledgerd_client(&d);
     tu_assert_ok(mla_client_append(a, mla_buf_slice(&env), &r2));
     ck_assert_uint_eq(r2.seq, r1.seq);
@@ -760,8 +521,8 @@ START_TEST(test_durability_retries_yield_one_entry)
 
     mla_buf_dispose(&env);
     for (int i = 0; i < RACES; i++) mla_buf_dispose(&envs[i]);
-    ledgerd_stop(&d);
-    ledgerd_dispose(&d);
+    td_terminate(&d);
+    td_dispose(&d);
 }
 END_TEST
 

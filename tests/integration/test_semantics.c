@@ -11,7 +11,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -27,11 +26,11 @@
 #include "crypto/crypto.h"
 #include "merkle/merkle.h"
 #include "note/note.h"
+#include "daemon_util.h"
 #include "rpc_util.h"
 #include "testutil.h"
 
-extern char **environ;
-
+#define ORIGIN "test.mlaudit.example/log"
 #define M_APPEND "/mlaudit.v1.Ledger/Append"
 #define M_BATCH "/mlaudit.v1.Ledger/AppendBatch"
 #define M_CHECKPOINT "/mlaudit.v1.Ledger/GetCheckpoint"
@@ -41,185 +40,13 @@ extern char **environ;
 #define M_RECORD "/mlaudit.v1.Ledger/RecordDecisions"
 #define M_SUBSCRIBE "/mlaudit.v1.Ledger/Subscribe"
 
-#define WAIT_STEP_MS 10
-#define WAIT_MAX_MS 20000
 #define STREAM_DEADLINE_S 60
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
 
 static int64_t mono_ms(void) { return mla_time_mono_ns() / 1000000; }
 
-/* ---- the daemon ------------------------------------------------------------
- */
-
-typedef struct srv {
-    char *dir;
-    char data[400], port_file[400], log_path[400], admin_pub[400], config[400];
-    mla_privkey *admin;
-    pid_t pid;
-    char target[128];
-    mla_note_verifier verifier;
-    rpc_conn *conn;
-} srv;
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
-static void read_text(mla_buf *out, const char *path)
-{
-    mla_buf_init(out, 1 << 24);
-    tu_read_file(out, path);
-    ck_assert_int_eq(mla_buf_append_byte(out, 0), MLA_OK);
-}
-
-static pid_t spawn_daemon(const char *const *args, const char *log_path)
-{
-    const char *argv[64];
-    size_t n = 0;
-    const char *bin = getenv("MLAUDITD");
-    ck_assert_msg(bin != NULL, "MLAUDITD is not set (run through meson test)");
-    argv[n++] = bin;
-    for (; *args; args++) {
-        ck_assert(n < 62);
-        argv[n++] = *args;
-    }
-    argv[n] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 2, log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    pid_t pid;
-    int e = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)(uintptr_t)argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    ck_assert_msg(e == 0, "posix_spawn %s: %s", argv[0], strerror(e));
-    return pid;
-}
-
-/* Wait for pid to exit (bounded); its exit status, or -signal. */
-static int wait_exit(pid_t pid)
-{
-    int status = 0;
-    for (int waited = 0; waited < WAIT_MAX_MS; waited += WAIT_STEP_MS) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-        ck_assert_msg(r == 0, "waitpid: %s", strerror(errno));
-        sleep_ms(WAIT_STEP_MS);
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    ck_abort_msg("mlauditd did not exit within %d ms", WAIT_MAX_MS);
-    return -1;
-}
-
-static void daemon_prepare(srv *d)
-{
-    memset(d, 0, sizeof *d);
-    ck_assert_int_eq(mla_crypto_init(), MLA_OK);
-    d->dir = tu_tmpdir_new();
-    snprintf(d->data, sizeof d->data, "%s/data", d->dir);
-    snprintf(d->port_file, sizeof d->port_file, "%s/port", d->dir);
-    snprintf(d->log_path, sizeof d->log_path, "%s/mlauditd.log", d->dir);
-    snprintf(d->admin_pub, sizeof d->admin_pub, "%s/admin.pub", d->dir);
-    snprintf(d->config, sizeof d->config, "%s/mlauditd.conf", d->dir);
-    tu_assert_ok(mla_crypto_key_generate(&d->admin));
-    tu_assert_ok(mla_crypto_keyfile_write_public(d->admin_pub, mla_crypto_key_public(d->admin)));
-    char conf[2048];
-    snprintf(conf, sizeof conf,
-             "[ledger]\ndata_dir = %s\nadmin_keys = %s\norigin = "
-             "test.mlaudit.example/log\n"
-             "[server]\nworkers = 8\n",
-             d->data, d->admin_pub);
-    write_file(d->config, conf);
-}
-
-/* Start the daemon with extra flags; wait for its port file. */
-static void daemon_launch(srv *d, const char *const *extra)
-{
-    const char *args[48] = {"--config",    d->config,     "--init",     "--insecure", "--listen",
-                            "127.0.0.1:0", "--port-file", d->port_file, "--grace-ms", "5000"};
-    size_t n = 10;
-    for (; extra && *extra; extra++) args[n++] = *extra;
-    args[n] = NULL;
-    unlink(d->port_file);
-    d->pid = spawn_daemon(args, d->log_path);
-    for (int waited = 0;; waited += WAIT_STEP_MS) {
-        if (access(d->port_file, F_OK) == 0) break;
-        int status;
-        if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
-            mla_buf log;
-            read_text(&log, d->log_path);
-            ck_abort_msg("mlauditd exited early (status %d): %s", status, (const char *)log.ptr);
-        }
-        ck_assert_msg(waited < WAIT_MAX_MS, "no port file after %d ms", WAIT_MAX_MS);
-        sleep_ms(WAIT_STEP_MS);
-    }
-    mla_buf port;
-    read_text(&port, d->port_file);
-    char *nl = strchr((char *)port.ptr, '\n');
-    ck_assert_ptr_nonnull(nl);
-    *nl = 0;
-    snprintf(d->target, sizeof d->target, "%s", (const char *)port.ptr);
-    mla_buf_dispose(&port);
-    char vkey_path[450];
-    snprintf(vkey_path, sizeof vkey_path, "%s/log.vkey", d->data);
-    mla_buf vkey;
-    read_text(&vkey, vkey_path);
-    tu_assert_ok(mla_note_verifier_parse(&d->verifier, mla_slice_make(vkey.ptr, vkey.len - 2)));
-    mla_buf_dispose(&vkey);
-    d->conn = rpc_connect(d->target);
-}
-
-static void daemon_start(srv *d, const char *const *extra)
-{
-    daemon_prepare(d);
-    daemon_launch(d, extra);
-}
-
-/* SIGTERM; the daemon must drain and exit 0. Returns how long it took. */
-static int64_t daemon_terminate(srv *d)
-{
-    rpc_close(d->conn);
-    d->conn = NULL;
-    int64_t t0 = mono_ms();
-    ck_assert_int_eq(kill(d->pid, SIGTERM), 0);
-    int code = wait_exit(d->pid);
-    if (code != 0) {
-        mla_buf log;
-        read_text(&log, d->log_path);
-        ck_abort_msg("mlauditd exit status %d after SIGTERM: %s", code, (const char *)log.ptr);
-    }
-    return mono_ms() - t0;
-}
-
-static void daemon_cleanup(srv *d)
-{
-    mla_crypto_key_free(d->admin);
-    tu_rmtree(d->dir);
-    free(d->dir);
-}
-
-static void daemon_stop(srv *d)
-{
-    daemon_terminate(d);
-    daemon_cleanup(d);
-}
-
-#define assert_status(code, st, want, field)                                                       \
-    do {                                                                                           \
-        ck_assert_msg((code) == (want), "status %d, want %d: %s", (int)(code), (int)(want),        \
-                      (st).message);                                                               \
-        ck_assert_msg(strstr((st).message, (field)) != NULL,                                       \
-                      "message \"%s\" does not name \"%s\"", (st).message, (field));               \
-    } while (0)
+/* The daemon under test: started from its configuration file, reached
+ * over raw gRPC. */
+typedef td_daemon srv;
 
 /* ---- changes ----------------------------------------------------------------
  */
@@ -426,16 +253,6 @@ static uint64_t tree_size(srv *d)
     open_checkpoint(d, ((Mlaudit__V1__GetCheckpointResponse *)m)->checkpoint, &cp);
     mla_codec_rpc_free(m);
     return cp.size;
-}
-
-static void proof_from(mla_merkle_proof *p, ProtobufCBinaryData *const h, size_t n)
-{
-    ck_assert_uint_le(n, MLA_MERKLE_PROOF_MAX);
-    p->n = n;
-    for (size_t i = 0; i < n; i++) {
-        ck_assert_uint_eq(h[i].len, 32);
-        memcpy(p->h[i].b, h[i].data, 32);
-    }
 }
 
 /* The stored entry's bytes hash to its leaf, and the leaf is included at
@@ -852,7 +669,7 @@ static void assert_seqs(const page *p, const uint64_t *want, size_t n)
 START_TEST(test_query_filters_and_pages)
 {
     srv d;
-    daemon_start(&d, NULL);
+    td_start_rpc(&d, ORIGIN, NULL);
     int64_t t_mid = 0;
     uint64_t ds1 = rec_dataset(&d, "txns", "1", NULL); /* 0 */
     in_spec in1 = {"dataset", "txns", "1", "training-data"};
@@ -941,7 +758,7 @@ START_TEST(test_query_filters_and_pages)
     uint8_t junk[] = {0xff, 0xff, 0xff};
     assert_status(rpc_unary_raw(d.conn, M_QUERY, mla_slice_make(junk, 3), NULL, &st), st,
                   GRPC_STATUS_INVALID_ARGUMENT, "QueryRequest");
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -978,7 +795,7 @@ static bool has_edge(const Mlaudit__V1__GetLineageResponse *r, const char *from,
 START_TEST(test_lineage_edges_carry_proofs)
 {
     srv d;
-    daemon_start(&d, NULL);
+    td_start_rpc(&d, ORIGIN, NULL);
     rec_dataset(&d, "txns", "1", NULL);
     in_spec in1[2] = {{"dataset", "txns", "1", "training-data"},
                       {"code", "trainer", "abc", "code"}};
@@ -1041,7 +858,7 @@ START_TEST(test_lineage_edges_carry_proofs)
     uint8_t junk[] = {0x0a, 0x05, 0x01};
     assert_status(rpc_unary_raw(d.conn, M_LINEAGE, mla_slice_make(junk, 3), NULL, &st), st,
                   GRPC_STATUS_INVALID_ARGUMENT, "GetLineageRequest");
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -1117,7 +934,7 @@ START_TEST(test_proven_entries_batch_with_limits)
 {
     srv d;
     const char *extra[] = {"--stream-bytes", "1048576", NULL};
-    daemon_start(&d, extra);
+    td_start_rpc(&d, ORIGIN, extra);
     rec_batch(&d, "pe", 0, 40);
     uint64_t big = rec_big_dataset(&d, "wide");
     uint64_t size = tree_size(&d);
@@ -1211,7 +1028,7 @@ START_TEST(test_proven_entries_batch_with_limits)
     mla_buf_dispose(&note);
     mla_client_close(c);
     mla_codec_rpc_free(cm);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -1221,7 +1038,7 @@ END_TEST
 START_TEST(test_resolve_timeline_edges)
 {
     srv d;
-    daemon_start(&d, NULL);
+    td_start_rpc(&d, ORIGIN, NULL);
     rec_simple_model(&d, "fraud-a", "1");
     rec_simple_model(&d, "fraud-b", "1");
     int64_t t_a, t_b, t_full, t_ret;
@@ -1300,7 +1117,7 @@ START_TEST(test_resolve_timeline_edges)
     uint8_t junk[] = {0x12};
     assert_status(rpc_unary_raw(d.conn, M_RESOLVE, mla_slice_make(junk, 1), NULL, &st), st,
                   GRPC_STATUS_INVALID_ARGUMENT, "ResolveDecisionRequest");
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -1309,7 +1126,7 @@ START_TEST(test_resolve_decisions_by_id)
 {
     srv d;
     const char *flags[] = {"--decision-batch-ms", "50", NULL};
-    daemon_start(&d, flags);
+    td_start_rpc(&d, ORIGIN, flags);
     rec_simple_model(&d, "fraud-a", "1");
     rec_simple_model(&d, "fraud-b", "1");
     int64_t t_a, t_b;
@@ -1371,7 +1188,7 @@ START_TEST(test_resolve_decisions_by_id)
     ck_assert_str_eq(r->decision->target, "shadow-api");
     ck_assert(has_discrepancy(r, "nothing was deployed"));
     mla_codec_rpc_free(&r->base);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -1382,7 +1199,7 @@ START_TEST(test_decisions_sealed_by_count_then_by_time)
 {
     srv d;
     const char *flags[] = {"--decision-batch-max", "4", "--decision-batch-ms", "300", NULL};
-    daemon_start(&d, flags);
+    td_start_rpc(&d, ORIGIN, flags);
     grpc_channel *ch = channel_new(d.target, false);
     stream s;
     stream_open(&s, ch, M_RECORD);
@@ -1428,7 +1245,7 @@ START_TEST(test_decisions_sealed_by_count_then_by_time)
     assert_resolution(&d, r);
     ck_assert_uint_eq(r->decision_index, 1);
     mla_codec_rpc_free(&r->base);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -1436,7 +1253,7 @@ START_TEST(test_decisions_duplicates_and_order)
 {
     srv d;
     const char *flags[] = {"--decision-batch-ms", "50", NULL};
-    daemon_start(&d, flags);
+    td_start_rpc(&d, ORIGIN, flags);
     grpc_channel *ch = channel_new(d.target, false);
     stream s;
     ack a;
@@ -1488,7 +1305,7 @@ START_TEST(test_decisions_duplicates_and_order)
     ck_assert_uint_eq(tree_size(&d), size); /* the whole batch was refused */
     resolve(&d, "fresh", NULL, 0, GRPC_STATUS_NOT_FOUND, &st);
     channel_free(ch);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -1497,7 +1314,7 @@ START_TEST(test_decisions_batch_of_one)
 {
     srv d;
     const char *flags[] = {"--decision-batch-max", "1", "--decision-batch-ms", "60000", NULL};
-    daemon_start(&d, flags);
+    td_start_rpc(&d, ORIGIN, flags);
     grpc_channel *ch = channel_new(d.target, false);
     stream s;
     stream_open(&s, ch, M_RECORD);
@@ -1511,7 +1328,7 @@ START_TEST(test_decisions_batch_of_one)
     ck_assert_uint_gt(b.batch_seq, a.batch_seq);
     stream_close(&s);
     channel_free(ch);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -1521,7 +1338,7 @@ START_TEST(test_decisions_cut_stream_keeps_only_acknowledged)
 {
     srv d;
     const char *flags[] = {"--decision-batch-max", "4", "--decision-batch-ms", "60000", NULL};
-    daemon_start(&d, flags);
+    td_start_rpc(&d, ORIGIN, flags);
     grpc_channel *ch = channel_new(d.target, false);
     stream s;
     stream_open(&s, ch, M_RECORD);
@@ -1543,7 +1360,7 @@ START_TEST(test_decisions_cut_stream_keeps_only_acknowledged)
             mla_codec_rpc_free(&r->base);
         }
     }
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -1604,7 +1421,7 @@ static void send_sealed(stream *s, const mla_privkey *key, const char *target, c
 START_TEST(test_decisions_sealed_batch_from_serving_key)
 {
     srv d;
-    daemon_start(&d, NULL);
+    td_start_rpc(&d, ORIGIN, NULL);
     mla_privkey *serving;
     tu_assert_ok(mla_crypto_key_generate(&serving));
     rec_simple_model(&d, "fraud-a", "1");
@@ -1656,7 +1473,7 @@ START_TEST(test_decisions_sealed_batch_from_serving_key)
     ck_assert(has_discrepancy(r, "its batch"));
     mla_codec_rpc_free(&r->base);
     mla_crypto_key_free(serving);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -1682,7 +1499,7 @@ static void assert_bad_item(srv *d, grpc_channel *ch,
 START_TEST(test_decisions_malformed_items_named)
 {
     srv d;
-    daemon_start(&d, NULL);
+    td_start_rpc(&d, ORIGIN, NULL);
     grpc_channel *ch = channel_new(d.target, false);
     Mlaudit__V1__RecordDecisionsRequest req = MLAUDIT__V1__RECORD_DECISIONS_REQUEST__INIT;
     assert_bad_item(&d, ch, NULL, "decisions[1]");
@@ -1715,7 +1532,7 @@ START_TEST(test_decisions_malformed_items_named)
      * ended first): nothing half-recorded. */
     rpc_status st;
     resolve(&d, "good", NULL, 0, GRPC_STATUS_NOT_FOUND, &st);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -1768,7 +1585,7 @@ static void *flood_main(void *arg)
 START_TEST(test_subscribe_live_tail_with_filters)
 {
     srv d;
-    daemon_start(&d, NULL);
+    td_start_rpc(&d, ORIGIN, NULL);
     rec_simple_model(&d, "fraud-a", "1"); /* 0, 1 */
     uint64_t dep0 = rec_deploy(&d, "fraud-api", "fraud-a", "1", "production", 1.0, NULL, NULL);
     grpc_channel *ch = channel_new(d.target, false);
@@ -1820,7 +1637,7 @@ START_TEST(test_subscribe_live_tail_with_filters)
     assert_status(rpc_unary_raw(d.conn, M_SUBSCRIBE, mla_slice_make(junk, 1), NULL, &st), st,
                   GRPC_STATUS_INVALID_ARGUMENT, "SubscribeRequest");
     channel_free(ch);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -1830,7 +1647,7 @@ START_TEST(test_subscribe_stalled_consumer_cut_with_resume_seq)
 {
     srv d;
     const char *flags[] = {"--subscribe-lag-max", "200", NULL};
-    daemon_start(&d, flags);
+    td_start_rpc(&d, ORIGIN, flags);
     rec_batch(&d, "warm", 0, 10);
     grpc_channel *ch = channel_new(d.target, true);
     stream s;
@@ -1884,7 +1701,7 @@ START_TEST(test_subscribe_stalled_consumer_cut_with_resume_seq)
     stream_close(&s);
     channel_free(ch2);
     channel_free(ch);
-    daemon_stop(&d);
+    td_stop(&d);
 }
 END_TEST
 
@@ -1896,7 +1713,7 @@ START_TEST(test_sigterm_ends_live_streams_promptly)
 {
     srv d;
     const char *flags[] = {"--decision-batch-ms", "60000", NULL};
-    daemon_start(&d, flags);
+    td_start_rpc(&d, ORIGIN, flags);
     rec_simple_model(&d, "fraud-a", "1");
     grpc_channel *ch = channel_new(d.target, false);
     stream subs[3], rec;
@@ -1910,7 +1727,7 @@ START_TEST(test_sigterm_ends_live_streams_promptly)
     mla_buf b;
     mla_buf_init(&b, 1 << 20);
     ck_assert_int_eq(stream_recv(&rec, &b, 300), -1); /* buffered, not yet sealed */
-    int64_t took = daemon_terminate(&d);
+    int64_t took = td_terminate(&d);
     ck_assert_msg(took < 3000, "SIGTERM took %lld ms with live streams", (long long)took);
     for (int i = 0; i < 3; i++) {
         ck_assert_int_eq(stream_finish(&subs[i]), GRPC_STATUS_UNAVAILABLE);
@@ -1929,7 +1746,7 @@ START_TEST(test_sigterm_ends_live_streams_promptly)
     stream_close(&rec);
     mla_buf_dispose(&b);
     channel_free(ch);
-    daemon_cleanup(&d);
+    td_dispose(&d);
 }
 END_TEST
 
@@ -1939,13 +1756,14 @@ END_TEST
 START_TEST(test_policy_audit_violations_reach_subscribers)
 {
     srv d;
-    daemon_prepare(&d);
+    td_init_rpc(&d, ORIGIN);
     char policy[450];
     snprintf(policy, sizeof policy, "%s/policy.ini", d.dir);
-    write_file(policy, "[policy]\nmode = audit\nrequire_approval = true\n"
-                       "require_inputs = training-data, code\n");
+    td_write_file(policy, "[policy]\nmode = audit\nrequire_approval = true\n"
+                          "require_inputs = training-data, code\n");
     const char *flags[] = {"--policy", policy, NULL};
-    daemon_launch(&d, flags);
+    d.extra = flags;
+    td_launch(&d, true);
     rec_simple_model(&d, "fraud-a", "1");
     grpc_channel *ch = channel_new(d.target, false);
     stream s;
@@ -1966,22 +1784,21 @@ START_TEST(test_policy_audit_violations_reach_subscribers)
     mla_codec_rpc_free(&r->base);
     stream_close(&s);
     channel_free(ch);
-    daemon_stop(&d);
+    td_stop(&d);
 
     /* A policy file that does not parse stops the start, naming the line. */
-    daemon_prepare(&d);
+    td_init_rpc(&d, ORIGIN);
     snprintf(policy, sizeof policy, "%s/policy.ini", d.dir);
-    write_file(policy, "[policy]\nmode = sometimes\n");
+    td_write_file(policy, "[policy]\nmode = sometimes\n");
     const char *args[] = {"--config",    d.config,   "--init", "--insecure", "--listen",
                           "127.0.0.1:0", "--policy", policy,   NULL};
-    pid_t pid = spawn_daemon(args, d.log_path);
-    ck_assert_int_eq(wait_exit(pid), 2);
+    ck_assert_int_eq(td_run(&d, args), 2);
     mla_buf log;
-    read_text(&log, d.log_path);
+    td_read_text(&log, d.log_path);
     ck_assert_msg(strstr((const char *)log.ptr, "mode") && strstr((const char *)log.ptr, "policy"),
                   "%s", (const char *)log.ptr);
     mla_buf_dispose(&log);
-    daemon_cleanup(&d);
+    td_dispose(&d);
 }
 END_TEST
 
