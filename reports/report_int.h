@@ -161,6 +161,10 @@ mla_status mla_report__range_append(mla_report *r, mla_slice bytes) MLA_MUST_USE
 /** Replay the spooled range in seq order through fn (decoding each entry). */
 mla_status mla_report__range_each(const mla_report *r, mla_report_range_fn fn,
                                   void *ctx) MLA_MUST_USE;
+/** For a range that is the whole log: whether the Merkle root of its leaves
+ * (fr, appended in seq order) is the checkpoint's. MLA_ECORRUPT if not. */
+mla_status mla_report__range_root_check(const mla_merkle_frontier *fr,
+                                        const mla_checkpoint *cp) MLA_MUST_USE;
 /** Keep a resolution (ResolveDecisionResponse bytes): decoded and verified
  * with r->ev.log_key (mla_client_resolution_decode). */
 mla_status mla_report__evidence_resolution(mla_report *r, mla_slice wire) MLA_MUST_USE;
