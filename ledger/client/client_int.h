@@ -130,7 +130,8 @@ mla_status mla_client__prove_seq(mla_client *c, uint64_t seq, const mla_hash *le
                                  const mla_checkpoint *cp, mla_merkle_proof *proof_out,
                                  const char *field) MLA_MUST_USE;
 /** Open a checkpoint note with v: MLA_ECORRUPT naming field if it is
- * missing or does not verify. */
+ * missing or does not verify. A note this process has verified with v
+ * before is only parsed (client_receipt.c keeps which). */
 mla_status mla_client__open_note(mla_checkpoint *cp, mla_slice note, const mla_note_verifier *v,
                                  const char *field) MLA_MUST_USE;
 

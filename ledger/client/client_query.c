@@ -3,7 +3,6 @@
  * log's key; query entries must match what was asked, and each lineage edge
  * must be recorded by the entry behind it. Also the entry helpers the other
  * semantic calls share (client_int.h). */
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -106,73 +105,6 @@ mla_status mla_client__prove_seq(mla_client *c, uint64_t seq, const mla_hash *le
         return mla_err(MLA_ECORRUPT, "%s: the server proves another leaf at seq %llu", field,
                        (unsigned long long)seq);
     return mla_client__inclusion_check(leaf, seq, proof_out, cp, field);
-}
-
-/* Notes already verified in this process, keyed by SHA-256 over the
- * verifier and the note: a resolution checks its one checkpoint at several
- * steps, and a run of calls sees the same few checkpoints; each Ed25519
- * check costs as much as the rest of a small call. */
-#define NOTES_SEEN 32
-static pthread_mutex_t notes_mu = PTHREAD_MUTEX_INITIALIZER;
-static mla_hash notes_seen[NOTES_SEEN];
-static bool notes_used[NOTES_SEEN];
-static unsigned notes_next;
-
-static void note_key(mla_hash *out, mla_slice note, const mla_note_verifier *v)
-{
-    uint8_t kh[4] = {(uint8_t)(v->key_hash >> 24), (uint8_t)(v->key_hash >> 16),
-                     (uint8_t)(v->key_hash >> 8), (uint8_t)v->key_hash};
-    uint8_t len[8];
-    mla_put_be64(len, note.len);
-    mla_slice parts[5] = {mla_slice_cstr(v->name), mla_slice_make(kh, 4),
-                          mla_slice_make(v->pub.b, 32), mla_slice_make(len, 8), note};
-    mla_crypto_sha256_v(out, parts, 5);
-}
-
-static bool note_seen(const mla_hash *k)
-{
-    bool hit = false;
-    pthread_mutex_lock(&notes_mu);
-    for (unsigned i = 0; i < NOTES_SEEN && !hit; i++)
-        hit = notes_used[i] && mla_hash_eq(&notes_seen[i], k);
-    pthread_mutex_unlock(&notes_mu);
-    return hit;
-}
-
-static void note_remember(const mla_hash *k)
-{
-    pthread_mutex_lock(&notes_mu);
-    notes_seen[notes_next] = *k;
-    notes_used[notes_next] = true;
-    notes_next = (notes_next + 1) % NOTES_SEEN;
-    pthread_mutex_unlock(&notes_mu);
-}
-
-/* The signed text of a note (up to and including the newline before its
- * last blank line, c2sp.org/signed-note). */
-static bool note_text(mla_slice *text, mla_slice note)
-{
-    for (size_t i = note.len; i-- > 1;)
-        if (note.ptr[i] == '\n' && note.ptr[i - 1] == '\n') {
-            *text = mla_slice_make(note.ptr, i);
-            return true;
-        }
-    return false;
-}
-
-mla_status mla_client__open_note(mla_checkpoint *cp, mla_slice note, const mla_note_verifier *v,
-                                 const char *field)
-{
-    if (note.len == 0) return mla_err(MLA_ECORRUPT, "%s: missing", field);
-    mla_hash k;
-    mla_slice text;
-    note_key(&k, note, v);
-    if (note_seen(&k) && note_text(&text, note) && mla_note_checkpoint_parse(cp, text) == MLA_OK)
-        return MLA_OK;
-    if (mla_note_checkpoint_open(cp, note, v, 1) != MLA_OK)
-        return mla_error_last()->code == MLA_ENOMEM ? MLA_ENOMEM : mla_client__corrupt(field);
-    note_remember(&k);
-    return MLA_OK;
 }
 
 /* Encode `req`, make the unary call, decode the response as `d`. */

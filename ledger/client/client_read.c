@@ -47,11 +47,9 @@ mla_status mla_client_checkpoint(mla_client *c, mla_buf *note_out, mla_checkpoin
         goto out;
     /* Parsed from note_out, so cp_out's extensions borrow from the caller's
      * buffer rather than from the response freed below. */
-    if (mla_note_checkpoint_open(cp_out, mla_buf_slice(note_out), &c->verifier, 1) != MLA_OK) {
-        rc = mla_error_last()->code == MLA_ENOMEM ? MLA_ENOMEM : mla_client__corrupt("checkpoint");
+    if ((rc = mla_client__open_note(cp_out, mla_buf_slice(note_out), &c->verifier, "checkpoint")) !=
+        MLA_OK)
         mla_buf_clear(note_out);
-        goto out;
-    }
 out:
     mla_codec_rpc_free(resp);
     return rc;
