@@ -732,8 +732,9 @@ static void *prepare_run(void *arg)
 static mla_status prepare_items(mla_log *log, log_item *items, const mla_slice *envelopes, size_t n,
                                 const mla_log_decisions *decisions)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t threads = n < PREPARE_PARALLEL_MIN || cores < 2 ? 1
+    /* Small batches (nearly every append) never ask how many cores there are. */
+    long cores = n < PREPARE_PARALLEL_MIN ? 1 : sysconf(_SC_NPROCESSORS_ONLN);
+    size_t threads = cores < 2                             ? 1
                      : (size_t)cores > PREPARE_THREADS_MAX ? PREPARE_THREADS_MAX
                                                            : (size_t)cores;
     prepare_job jobs[PREPARE_THREADS_MAX];
