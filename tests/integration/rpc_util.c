@@ -232,3 +232,145 @@ void proof_from(mla_merkle_proof *p, const ProtobufCBinaryData *h, size_t n)
         memcpy(p->h[i].b, h[i].data, 32);
     }
 }
+
+/* The next completion for tag; the server's shutdown notice may come first
+ * (the test stops the server while a call is finishing) and is noted. */
+static grpc_event server_wait(rpc_server *s, void *tag)
+{
+    for (;;) {
+        grpc_event ev =
+            grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+        ck_assert_int_eq(ev.type, GRPC_OP_COMPLETE);
+        if (ev.tag == &s->shutdown_tag && tag != &s->shutdown_tag) {
+            s->shutdown_seen = true;
+            continue;
+        }
+        ck_assert_ptr_eq(ev.tag, tag);
+        return ev;
+    }
+}
+
+static void server_batch(rpc_server *s, grpc_call *call, const grpc_op *ops, size_t n)
+{
+    ck_assert_int_eq(grpc_call_start_batch(call, ops, n, (void *)(uintptr_t)ops, NULL),
+                     GRPC_CALL_OK);
+    mla_ignore(server_wait(s, (void *)(uintptr_t)ops).success);
+}
+
+static void server_serve(rpc_server *s, grpc_call *call, const char *method)
+{
+    grpc_byte_buffer *req = NULL;
+    grpc_op ops[2];
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[1].op = GRPC_OP_RECV_MESSAGE;
+    ops[1].data.recv_message.recv_message = &req;
+    server_batch(s, call, ops, 2);
+    mla_buf reqb;
+    mla_buf_init(&reqb, 1 << 24);
+    if (req) {
+        bb_to_buf(&reqb, req);
+        grpc_byte_buffer_destroy(req);
+    }
+    rpc_answer a;
+    memset(&a, 0, sizeof a);
+    for (size_t i = 0; i < RPC_SERVER_MAX_MSGS; i++) mla_buf_init(&a.msgs[i], 1 << 24);
+    s->answer(s->ctx, method, mla_buf_slice(&reqb), &a);
+    int cancelled = 0;
+    grpc_op close_op;
+    memset(&close_op, 0, sizeof close_op);
+    close_op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    close_op.data.recv_close_on_server.cancelled = &cancelled;
+    if (a.hang) {
+        /* Completes when the client's deadline cancels the call. */
+        server_batch(s, call, &close_op, 1);
+        ck_assert(cancelled);
+    } else {
+        ck_assert_uint_le(a.n_msgs, RPC_SERVER_MAX_MSGS);
+        for (size_t i = 0; i < a.n_msgs; i++) {
+            grpc_slice sl =
+                grpc_slice_from_copied_buffer((const char *)a.msgs[i].ptr, a.msgs[i].len);
+            grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&sl, 1);
+            grpc_slice_unref(sl);
+            grpc_op send;
+            memset(&send, 0, sizeof send);
+            send.op = GRPC_OP_SEND_MESSAGE;
+            send.data.send_message.send_message = bb;
+            server_batch(s, call, &send, 1);
+            grpc_byte_buffer_destroy(bb);
+        }
+        grpc_op fin[2];
+        memset(fin, 0, sizeof fin);
+        grpc_slice details = grpc_slice_from_copied_string(a.details);
+        fin[0].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+        fin[0].data.send_status_from_server.status = a.code;
+        fin[0].data.send_status_from_server.status_details = a.code ? &details : NULL;
+        fin[1] = close_op;
+        server_batch(s, call, fin, 2);
+        grpc_slice_unref(details);
+    }
+    for (size_t i = 0; i < RPC_SERVER_MAX_MSGS; i++) mla_buf_dispose(&a.msgs[i]);
+    mla_buf_dispose(&reqb);
+}
+
+static void *server_main(void *arg)
+{
+    rpc_server *s = arg;
+    for (;;) {
+        grpc_call *call = NULL;
+        grpc_call_details details;
+        grpc_metadata_array md;
+        grpc_call_details_init(&details);
+        grpc_metadata_array_init(&md);
+        ck_assert_int_eq(grpc_server_request_call(s->srv, &call, &details, &md, s->cq, s->cq, s),
+                         GRPC_CALL_OK);
+        bool served = server_wait(s, s).success;
+        if (served) {
+            char method[256];
+            size_t n = GRPC_SLICE_LENGTH(details.method);
+            if (n >= sizeof method) n = sizeof method - 1;
+            memcpy(method, GRPC_SLICE_START_PTR(details.method), n);
+            method[n] = '\0';
+            server_serve(s, call, method);
+            grpc_call_unref(call);
+        }
+        grpc_call_details_destroy(&details);
+        grpc_metadata_array_destroy(&md);
+        /* A failed request means the server is shutting down. */
+        if (!served) return NULL;
+    }
+}
+
+void rpc_server_start(rpc_server *s, rpc_answer_fn answer, void *ctx)
+{
+    memset(s, 0, sizeof *s);
+    s->answer = answer;
+    s->ctx = ctx;
+    grpc_init();
+    s->cq = grpc_completion_queue_create_for_next(NULL);
+    s->srv = grpc_server_create(NULL, NULL);
+    grpc_server_register_completion_queue(s->srv, s->cq, NULL);
+    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    int port = grpc_server_add_http2_port(s->srv, "127.0.0.1:0", creds);
+    grpc_server_credentials_release(creds);
+    ck_assert_int_gt(port, 0);
+    snprintf(s->target, sizeof s->target, "127.0.0.1:%d", port);
+    grpc_server_start(s->srv);
+    ck_assert(pthread_create(&s->thread, NULL, server_main, s) == 0);
+}
+
+void rpc_server_stop(rpc_server *s)
+{
+    /* STYLE: shutdown-and-notify, cancel calls, drain the queue, destroy. */
+    grpc_server_shutdown_and_notify(s->srv, s->cq, &s->shutdown_tag);
+    grpc_server_cancel_all_calls(s->srv);
+    pthread_join(s->thread, NULL);
+    if (!s->shutdown_seen) mla_ignore(server_wait(s, &s->shutdown_tag).success);
+    grpc_completion_queue_shutdown(s->cq);
+    while (grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
+           GRPC_QUEUE_SHUTDOWN) {
+    }
+    grpc_server_destroy(s->srv);
+    grpc_completion_queue_destroy(s->cq);
+    grpc_shutdown();
+}

@@ -5,6 +5,8 @@
 #define MLA_TEST_RPC_UTIL_H
 
 #include <grpc/grpc.h>
+#include <pthread.h>
+#include <stdbool.h>
 
 #include "codec/codec.h"
 #include "merkle/merkle.h"
@@ -38,6 +40,42 @@ grpc_status_code rpc_unary(rpc_conn *c, const char *method, const ProtobufCMessa
 typedef void (*rpc_msg_fn)(void *ctx, mla_slice msg);
 grpc_status_code rpc_stream(rpc_conn *c, const char *method, const ProtobufCMessage *req,
                             rpc_msg_fn fn, void *ctx, rpc_status *st);
+
+/* ---- a fake server for the client tests ---------------------------------- */
+
+#define RPC_SERVER_MAX_MSGS 64
+
+/** One call's answer, filled by the server's callback: the response
+ * messages (RPC_SERVER_MAX_MSGS buffers, initialised and empty), the status
+ * with its details, or hang: answer nothing until the client's deadline
+ * cancels the call. */
+typedef struct rpc_answer {
+    mla_buf msgs[RPC_SERVER_MAX_MSGS];
+    size_t n_msgs;
+    grpc_status_code code; /* GRPC_STATUS_OK unless set */
+    char details[1024];
+    bool hang;
+} rpc_answer;
+
+/** Answers a unary call to method with request bytes req. */
+typedef void (*rpc_answer_fn)(void *ctx, const char *method, mla_slice req, rpc_answer *out);
+
+typedef struct rpc_server {
+    char target[64]; /* "127.0.0.1:port" */
+    rpc_answer_fn answer;
+    void *ctx;
+    grpc_server *srv;
+    grpc_completion_queue *cq;
+    pthread_t thread;
+    int shutdown_tag;
+    bool shutdown_seen;
+} rpc_server;
+
+/** A gRPC server on 127.0.0.1 port 0: its one thread serves one unary call
+ * at a time with answer(ctx, ...), so each completion on its queue is the
+ * one it waits for. */
+void rpc_server_start(rpc_server *s, rpc_answer_fn answer, void *ctx);
+void rpc_server_stop(rpc_server *s);
 
 /** A proof's hashes from the wire into p (each must be 32 bytes). */
 void proof_from(mla_merkle_proof *p, const ProtobufCBinaryData *h, size_t n);

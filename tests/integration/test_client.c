@@ -18,14 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <grpc/byte_buffer_reader.h>
-#include <grpc/grpc.h>
-#include <grpc/grpc_security.h>
-#include <grpc/support/time.h>
-
 #include "client/client.h"
 #include "log/log.h"
 #include "daemon_util.h"
+#include "rpc_util.h"
 #include "testutil.h"
 
 extern char **environ;
@@ -1008,38 +1004,9 @@ typedef enum lie {
 
 typedef struct liar {
     log_fx log;
-    grpc_server *srv;
-    grpc_completion_queue *cq;
-    pthread_t thread;
-    char target[64];
+    rpc_server srv;
     _Atomic int mode;
-    int shutdown_tag;
-    bool shutdown_seen;
 } liar;
-
-/* The next completion for `tag`; the server's shutdown notice may come
- * first (the test stops the server while a call is finishing) and is noted. */
-static grpc_event liar_wait(liar *l, void *tag)
-{
-    for (;;) {
-        grpc_event ev =
-            grpc_completion_queue_next(l->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
-        ck_assert_int_eq(ev.type, GRPC_OP_COMPLETE);
-        if (ev.tag == &l->shutdown_tag && tag != &l->shutdown_tag) {
-            l->shutdown_seen = true;
-            continue;
-        }
-        ck_assert_ptr_eq(ev.tag, tag);
-        return ev;
-    }
-}
-
-static void liar_batch(liar *l, grpc_call *call, const grpc_op *ops, size_t n)
-{
-    ck_assert_int_eq(grpc_call_start_batch(call, ops, n, (void *)(uintptr_t)ops, NULL),
-                     GRPC_CALL_OK);
-    mla_ignore(liar_wait(l, (void *)(uintptr_t)ops).success);
-}
 
 /* protobuf: a length-delimited field (tag byte) around bytes. */
 static void frame(mla_buf *out, uint8_t tag, mla_slice b)
@@ -1117,14 +1084,15 @@ static void liar_entry(liar *l, mla_buf *out, uint64_t seq, lie mode)
     mla_buf_dispose(&eb);
 }
 
-#define LIAR_MAX_MSGS 64
-
-/* The answer to one call: response messages and a status. */
-static void liar_answer(liar *l, const char *method, mla_slice req, lie mode, mla_buf *msgs,
-                        size_t *n_msgs, grpc_status_code *code)
+/* The answer to one call (rpc_answer_fn): response messages and a status. */
+static void liar_answer(void *ctx, const char *method, mla_slice req, rpc_answer *a)
 {
-    *code = GRPC_STATUS_OK;
-    *n_msgs = 1;
+    liar *l = ctx;
+    lie mode = (lie)l->mode;
+    a->hang = mode == LIE_HANG;
+    if (a->hang) return;
+    mla_buf *msgs = a->msgs;
+    a->n_msgs = 1;
     if (mode == LIE_GARBAGE) {
         tu_assert_ok(mla_buf_append(&msgs[0], "\xff\xff\xff", 3));
         return;
@@ -1151,12 +1119,12 @@ static void liar_answer(liar *l, const char *method, mla_slice req, lie mode, ml
         uint64_t end = g->end ? g->end : mla_log_size(l->log.log);
         if (mode == LIE_ENTRY_SHORT) end--;
         /* Two entries per message, so the client reads several. */
-        *n_msgs = 0;
+        a->n_msgs = 0;
         for (uint64_t seq = g->start; seq < end; seq++) {
             if (mode == LIE_ENTRY_SKIP && seq == 1) continue;
-            if ((seq - g->start) % 2 == 0 || *n_msgs == 0) (*n_msgs)++;
-            ck_assert_uint_le(*n_msgs, LIAR_MAX_MSGS);
-            liar_entry(l, &msgs[*n_msgs - 1], seq, mode);
+            if ((seq - g->start) % 2 == 0 || a->n_msgs == 0) (a->n_msgs)++;
+            ck_assert_uint_le(a->n_msgs, RPC_SERVER_MAX_MSGS);
+            liar_entry(l, &msgs[a->n_msgs - 1], seq, mode);
         }
         mla_codec_rpc_free(m);
     } else if (strcmp(method, "/mlaudit.v1.Ledger/GetCheckpoint") == 0) {
@@ -1227,97 +1195,9 @@ static void liar_answer(liar *l, const char *method, mla_slice req, lie mode, ml
         uint8_t b[2] = {0x08, mode == LIE_NOT_SERVING ? 2 : 1};
         tu_assert_ok(mla_buf_append(&msgs[0], b, 2));
     } else {
-        *n_msgs = 0;
-        *code = GRPC_STATUS_UNIMPLEMENTED;
-    }
-}
-
-static void liar_serve(liar *l, grpc_call *call, const char *method)
-{
-    grpc_byte_buffer *req = NULL;
-    grpc_op ops[2];
-    memset(ops, 0, sizeof ops);
-    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[1].op = GRPC_OP_RECV_MESSAGE;
-    ops[1].data.recv_message.recv_message = &req;
-    liar_batch(l, call, ops, 2);
-    mla_buf reqb;
-    mla_buf_init(&reqb, 1 << 24);
-    if (req) {
-        grpc_byte_buffer_reader rd;
-        ck_assert(grpc_byte_buffer_reader_init(&rd, req));
-        grpc_slice all = grpc_byte_buffer_reader_readall(&rd);
-        tu_assert_ok(mla_buf_append(&reqb, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all)));
-        grpc_slice_unref(all);
-        grpc_byte_buffer_reader_destroy(&rd);
-        grpc_byte_buffer_destroy(req);
-    }
-    lie mode = (lie)l->mode;
-    int cancelled = 0;
-    grpc_op close_op;
-    memset(&close_op, 0, sizeof close_op);
-    close_op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-    close_op.data.recv_close_on_server.cancelled = &cancelled;
-    if (mode == LIE_HANG) {
-        /* Completes when the client's deadline cancels the call. */
-        liar_batch(l, call, &close_op, 1);
-        ck_assert(cancelled);
-        mla_buf_dispose(&reqb);
-        return;
-    }
-    mla_buf msgs[LIAR_MAX_MSGS];
-    for (size_t i = 0; i < LIAR_MAX_MSGS; i++) mla_buf_init(&msgs[i], 1 << 24);
-    size_t n = 0;
-    grpc_status_code code;
-    liar_answer(l, method, mla_buf_slice(&reqb), mode, msgs, &n, &code);
-    for (size_t i = 0; i < n; i++) {
-        grpc_slice sl = grpc_slice_from_copied_buffer((const char *)msgs[i].ptr, msgs[i].len);
-        grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&sl, 1);
-        grpc_slice_unref(sl);
-        grpc_op send;
-        memset(&send, 0, sizeof send);
-        send.op = GRPC_OP_SEND_MESSAGE;
-        send.data.send_message.send_message = bb;
-        liar_batch(l, call, &send, 1);
-        grpc_byte_buffer_destroy(bb);
-    }
-    grpc_op fin[2];
-    memset(fin, 0, sizeof fin);
-    grpc_slice details = grpc_slice_from_static_string("the liar does not know this method");
-    fin[0].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
-    fin[0].data.send_status_from_server.status = code;
-    fin[0].data.send_status_from_server.status_details = code ? &details : NULL;
-    fin[1] = close_op;
-    liar_batch(l, call, fin, 2);
-    for (size_t i = 0; i < LIAR_MAX_MSGS; i++) mla_buf_dispose(&msgs[i]);
-    mla_buf_dispose(&reqb);
-}
-
-static void *liar_main(void *arg)
-{
-    liar *l = arg;
-    for (;;) {
-        grpc_call *call = NULL;
-        grpc_call_details details;
-        grpc_metadata_array md;
-        grpc_call_details_init(&details);
-        grpc_metadata_array_init(&md);
-        ck_assert_int_eq(grpc_server_request_call(l->srv, &call, &details, &md, l->cq, l->cq, l),
-                         GRPC_CALL_OK);
-        bool served = liar_wait(l, l).success;
-        if (served) {
-            char method[256];
-            size_t n = GRPC_SLICE_LENGTH(details.method);
-            if (n >= sizeof method) n = sizeof method - 1;
-            memcpy(method, GRPC_SLICE_START_PTR(details.method), n);
-            method[n] = '\0';
-            liar_serve(l, call, method);
-            grpc_call_unref(call);
-        }
-        grpc_call_details_destroy(&details);
-        grpc_metadata_array_destroy(&md);
-        /* A failed request means the server is shutting down. */
-        if (!served) return NULL;
+        a->n_msgs = 0;
+        a->code = GRPC_STATUS_UNIMPLEMENTED;
+        snprintf(a->details, sizeof a->details, "the liar does not know this method");
     }
 }
 
@@ -1325,40 +1205,19 @@ static void liar_start(liar *l)
 {
     memset(l, 0, sizeof *l);
     log_fx_init(&l->log); /* five genuine entries */
-    grpc_init();
-    l->cq = grpc_completion_queue_create_for_next(NULL);
-    l->srv = grpc_server_create(NULL, NULL);
-    grpc_server_register_completion_queue(l->srv, l->cq, NULL);
-    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
-    int port = grpc_server_add_http2_port(l->srv, "127.0.0.1:0", creds);
-    grpc_server_credentials_release(creds);
-    ck_assert_int_gt(port, 0);
-    snprintf(l->target, sizeof l->target, "127.0.0.1:%d", port);
-    grpc_server_start(l->srv);
-    ck_assert(pthread_create(&l->thread, NULL, liar_main, l) == 0);
+    rpc_server_start(&l->srv, liar_answer, l);
 }
 
 static void liar_stop(liar *l)
 {
-    /* STYLE: shutdown-and-notify, cancel calls, drain the queue, destroy. */
-    grpc_server_shutdown_and_notify(l->srv, l->cq, &l->shutdown_tag);
-    grpc_server_cancel_all_calls(l->srv);
-    pthread_join(l->thread, NULL);
-    if (!l->shutdown_seen) mla_ignore(liar_wait(l, &l->shutdown_tag).success);
-    grpc_completion_queue_shutdown(l->cq);
-    while (grpc_completion_queue_next(l->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
-           GRPC_QUEUE_SHUTDOWN) {
-    }
-    grpc_server_destroy(l->srv);
-    grpc_completion_queue_destroy(l->cq);
-    grpc_shutdown();
+    rpc_server_stop(&l->srv);
     log_fx_dispose(&l->log);
 }
 
 static mla_client *liar_client(liar *l, int timeout_ms)
 {
     mla_client *c = NULL;
-    mla_client_options o = {.target = l->target,
+    mla_client_options o = {.target = l->srv.target,
                             .insecure = true,
                             .verifier = mla_log_verifier(l->log.log),
                             .timeout_ms = timeout_ms};

@@ -16,11 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <grpc/byte_buffer_reader.h>
-#include <grpc/grpc.h>
-#include <grpc/grpc_security.h>
-#include <grpc/support/time.h>
-
 #include "client/client.h"
 #include "daemon_util.h"
 #include "rpc_util.h"
@@ -1072,36 +1067,9 @@ typedef enum lie {
 
 typedef struct proxy {
     rpc_conn *up;
-    grpc_server *srv;
-    grpc_completion_queue *cq;
-    pthread_t thread;
-    char target[64];
+    rpc_server srv;
     _Atomic int mode;
-    int shutdown_tag;
-    bool shutdown_seen;
 } proxy;
-
-static grpc_event proxy_wait(proxy *x, void *tag)
-{
-    for (;;) {
-        grpc_event ev =
-            grpc_completion_queue_next(x->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
-        ck_assert_int_eq(ev.type, GRPC_OP_COMPLETE);
-        if (ev.tag == &x->shutdown_tag && tag != &x->shutdown_tag) {
-            x->shutdown_seen = true;
-            continue;
-        }
-        ck_assert_ptr_eq(ev.tag, tag);
-        return ev;
-    }
-}
-
-static void proxy_batch(proxy *x, grpc_call *call, const grpc_op *ops, size_t n)
-{
-    ck_assert_int_eq(grpc_call_start_batch(call, ops, n, (void *)(uintptr_t)ops, NULL),
-                     GRPC_CALL_OK);
-    mla_ignore(proxy_wait(x, (void *)(uintptr_t)ops).success);
-}
 
 /* Re-encode a decoded message into out (replacing it). */
 static void reencode(mla_buf *out, ProtobufCMessage *m)
@@ -1184,117 +1152,36 @@ static void tamper_response(lie mode, const char *method, mla_buf *resp)
     }
 }
 
-static void proxy_serve(proxy *x, grpc_call *call, const char *method)
+/* Each call forwarded to the daemon (rpc_answer_fn), tampered with as asked. */
+static void proxy_answer(void *ctx, const char *method, mla_slice req, rpc_answer *a)
 {
-    grpc_byte_buffer *req = NULL;
-    grpc_op ops[2];
-    memset(ops, 0, sizeof ops);
-    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[1].op = GRPC_OP_RECV_MESSAGE;
-    ops[1].data.recv_message.recv_message = &req;
-    proxy_batch(x, call, ops, 2);
-    mla_buf reqb, resp;
-    mla_buf_init(&reqb, 1 << 24);
-    mla_buf_init(&resp, 1 << 24);
-    if (req) {
-        grpc_byte_buffer_reader rd;
-        ck_assert(grpc_byte_buffer_reader_init(&rd, req));
-        grpc_slice all = grpc_byte_buffer_reader_readall(&rd);
-        tu_assert_ok(mla_buf_append(&reqb, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all)));
-        grpc_slice_unref(all);
-        grpc_byte_buffer_reader_destroy(&rd);
-        grpc_byte_buffer_destroy(req);
-    }
+    proxy *x = ctx;
     lie mode = (lie)x->mode;
+    mla_buf reqb;
+    mla_buf_init(&reqb, 1 << 24);
+    tu_assert_ok(mla_buf_append_slice(&reqb, req));
     tamper_request(mode, method, &reqb);
     rpc_status st;
     memset(&st, 0, sizeof st);
-    grpc_status_code code = rpc_unary_raw(x->up, method, mla_buf_slice(&reqb), &resp, &st);
-    if (code == GRPC_STATUS_OK) {
-        tamper_response(mode, method, &resp);
-        grpc_slice sl = grpc_slice_from_copied_buffer((const char *)resp.ptr, resp.len);
-        grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&sl, 1);
-        grpc_slice_unref(sl);
-        grpc_op send;
-        memset(&send, 0, sizeof send);
-        send.op = GRPC_OP_SEND_MESSAGE;
-        send.data.send_message.send_message = bb;
-        proxy_batch(x, call, &send, 1);
-        grpc_byte_buffer_destroy(bb);
+    a->code = rpc_unary_raw(x->up, method, mla_buf_slice(&reqb), &a->msgs[0], &st);
+    if (a->code == GRPC_STATUS_OK) {
+        tamper_response(mode, method, &a->msgs[0]);
+        a->n_msgs = 1;
     }
-    int cancelled = 0;
-    grpc_op fin[2];
-    memset(fin, 0, sizeof fin);
-    grpc_slice details = grpc_slice_from_copied_string(st.message);
-    fin[0].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
-    fin[0].data.send_status_from_server.status = code;
-    fin[0].data.send_status_from_server.status_details = code ? &details : NULL;
-    fin[1].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
-    fin[1].data.recv_close_on_server.cancelled = &cancelled;
-    proxy_batch(x, call, fin, 2);
-    grpc_slice_unref(details);
+    snprintf(a->details, sizeof a->details, "%s", st.message);
     mla_buf_dispose(&reqb);
-    mla_buf_dispose(&resp);
-}
-
-static void *proxy_main(void *arg)
-{
-    proxy *x = arg;
-    for (;;) {
-        grpc_call *call = NULL;
-        grpc_call_details details;
-        grpc_metadata_array md;
-        grpc_call_details_init(&details);
-        grpc_metadata_array_init(&md);
-        ck_assert_int_eq(grpc_server_request_call(x->srv, &call, &details, &md, x->cq, x->cq, x),
-                         GRPC_CALL_OK);
-        bool served = proxy_wait(x, x).success;
-        if (served) {
-            char method[256];
-            size_t n = GRPC_SLICE_LENGTH(details.method);
-            if (n >= sizeof method) n = sizeof method - 1;
-            memcpy(method, GRPC_SLICE_START_PTR(details.method), n);
-            method[n] = '\0';
-            proxy_serve(x, call, method);
-            grpc_call_unref(call);
-        }
-        grpc_call_details_destroy(&details);
-        grpc_metadata_array_destroy(&md);
-        if (!served) return NULL; /* shutting down */
-    }
 }
 
 static void proxy_start(proxy *x, const ledgerd *d)
 {
     memset(x, 0, sizeof *x);
     x->up = rpc_connect(d->target);
-    grpc_init();
-    x->cq = grpc_completion_queue_create_for_next(NULL);
-    x->srv = grpc_server_create(NULL, NULL);
-    grpc_server_register_completion_queue(x->srv, x->cq, NULL);
-    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
-    int port = grpc_server_add_http2_port(x->srv, "127.0.0.1:0", creds);
-    grpc_server_credentials_release(creds);
-    ck_assert_int_gt(port, 0);
-    snprintf(x->target, sizeof x->target, "127.0.0.1:%d", port);
-    grpc_server_start(x->srv);
-    ck_assert(pthread_create(&x->thread, NULL, proxy_main, x) == 0);
+    rpc_server_start(&x->srv, proxy_answer, x);
 }
 
 static void proxy_stop(proxy *x)
 {
-    /* STYLE: shutdown-and-notify, cancel calls, drain the queue, destroy. */
-    grpc_server_shutdown_and_notify(x->srv, x->cq, &x->shutdown_tag);
-    grpc_server_cancel_all_calls(x->srv);
-    pthread_join(x->thread, NULL);
-    if (!x->shutdown_seen) mla_ignore(proxy_wait(x, &x->shutdown_tag).success);
-    grpc_completion_queue_shutdown(x->cq);
-    while (grpc_completion_queue_next(x->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
-           GRPC_QUEUE_SHUTDOWN) {
-    }
-    grpc_server_destroy(x->srv);
-    grpc_completion_queue_destroy(x->cq);
-    grpc_shutdown();
+    rpc_server_stop(&x->srv);
     rpc_close(x->up);
 }
 
@@ -1316,7 +1203,7 @@ START_TEST(test_a_lying_server_is_caught)
     proxy_start(&x, &d);
     mla_client *c = NULL;
     mla_client_options o = {
-        .target = x.target, .insecure = true, .verifier = &d.verifier, .timeout_ms = 10000};
+        .target = x.srv.target, .insecure = true, .verifier = &d.verifier, .timeout_ms = 10000};
     tu_assert_ok(mla_client_open(&c, &o));
 
     /* Honest through the proxy: everything verifies. */
