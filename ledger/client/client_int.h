@@ -124,6 +124,15 @@ mla_status mla_client__leaf_of(mla_hash *out, const Mlaudit__V1__StoredEntry *e,
 mla_status mla_client__inclusion_check(const mla_hash *leaf, uint64_t seq,
                                        const mla_merkle_proof *p, const mla_checkpoint *cp,
                                        const char *field) MLA_MUST_USE;
+/** A StoredEntry with the InclusionProof the server sent for it, against a
+ * verified checkpoint: the proof is for leaf e->seq in cp's size, the
+ * entry's bytes hash to its leaf hash (a redacted entry carries none), and
+ * the proof leads from that leaf to cp's root. The proof into proof_out.
+ * MLA_ECORRUPT naming field (the entry) or "<field>.inclusion" (the
+ * proof). */
+mla_status mla_client__proven_check(mla_merkle_proof *proof_out, const Mlaudit__V1__StoredEntry *e,
+                                    const Mlaudit__V1__InclusionProof *ip, const mla_checkpoint *cp,
+                                    const char *field) MLA_MUST_USE;
 /** Fetch the inclusion proof of seq in cp's size and check it (and that the
  * server proves this leaf); the proof into proof_out. */
 mla_status mla_client__prove_seq(mla_client *c, uint64_t seq, const mla_hash *leaf,

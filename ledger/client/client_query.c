@@ -94,6 +94,23 @@ mla_status mla_client__inclusion_check(const mla_hash *leaf, uint64_t seq,
     return MLA_OK;
 }
 
+mla_status mla_client__proven_check(mla_merkle_proof *proof_out, const Mlaudit__V1__StoredEntry *e,
+                                    const Mlaudit__V1__InclusionProof *ip, const mla_checkpoint *cp,
+                                    const char *field)
+{
+    char pf[MLA_ERROR_MSG_MAX / 2 + 16];
+    snprintf(pf, sizeof pf, "%s.inclusion", field);
+    mla_hash leaf;
+    MLA_TRY(mla_client__leaf_of(&leaf, e, field));
+    if (!ip) return mla_err(MLA_ECORRUPT, "%s: missing", pf);
+    if (ip->leaf_index != e->seq || ip->tree_size != cp->size)
+        return mla_err(MLA_ECORRUPT, "%s: for leaf %llu in size %llu, want %llu in %llu", pf,
+                       (unsigned long long)ip->leaf_index, (unsigned long long)ip->tree_size,
+                       (unsigned long long)e->seq, (unsigned long long)cp->size);
+    MLA_TRY(mla_client__proof(proof_out, ip->hashes, ip->n_hashes, pf));
+    return mla_client__inclusion_check(&leaf, e->seq, proof_out, cp, pf);
+}
+
 mla_status mla_client__prove_seq(mla_client *c, uint64_t seq, const mla_hash *leaf,
                                  const mla_checkpoint *cp, mla_merkle_proof *proof_out,
                                  const char *field)
@@ -411,6 +428,19 @@ static size_t entry_find(Mlaudit__V1__StoredEntry **sorted, size_t n, uint64_t s
     return hit ? (size_t)(hit - sorted) : n;
 }
 
+/* An edge by the entry behind it, then by its place in the answer. */
+typedef struct edge_ref {
+    uint64_t seq;
+    size_t i;
+} edge_ref;
+
+static int cmp_edge_ref(const void *a, const void *b)
+{
+    const edge_ref *x = a, *y = b;
+    if (x->seq != y->seq) return x->seq < y->seq ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
 static char *dup_cstr(const char *s) { return mla_strndup(s, strlen(s)); }
 
 mla_status mla_client_lineage(mla_client *c, const char *identity, bool downstream, unsigned depth,
@@ -428,6 +458,7 @@ mla_status mla_client_lineage(mla_client *c, const char *identity, bool downstre
     ProtobufCMessage *resp = NULL;
     mla_client__decoded d = {0};
     bool *used = NULL;
+    edge_ref *refs = NULL;
     mla_checkpoint cp;
     mla_status rc = identity_split(&tmp, &a, identity);
     if (rc != MLA_OK) goto out;
@@ -458,7 +489,7 @@ mla_status mla_client_lineage(mla_client *c, const char *identity, bool downstre
         goto out;
     if ((rc = lineage_connected(r, identity, downstream)) != MLA_OK) goto out;
 
-    /* Entries by seq; each distinct entry is checked once. */
+    /* Entries by seq (entry_find), each seq once. */
     qsort(r->entries, r->n_entries, sizeof *r->entries, cmp_entry);
     for (size_t i = 1; i < r->n_entries; i++)
         if (r->entries[i]->seq == r->entries[i - 1]->seq) {
@@ -470,57 +501,47 @@ mla_status mla_client_lineage(mla_client *c, const char *identity, bool downstre
         rc = mla_err(MLA_ENOMEM, "entries: out of memory for %zu", r->n_entries);
         goto out;
     }
-    if (r->n_edges > 0 && !(out->edges = mla_calloc(r->n_edges, sizeof *out->edges))) {
+    if (r->n_edges > 0 && (!(out->edges = mla_calloc(r->n_edges, sizeof *out->edges)) ||
+                           !(refs = mla_calloc(r->n_edges, sizeof *refs)))) {
         rc = mla_err(MLA_ENOMEM, "edges: out of memory for %zu", r->n_edges);
         goto out;
     }
-    for (size_t i = 0; i < r->n_edges; i++) {
-        const Mlaudit__V1__LineageEdge *e = r->edges[i];
+    out->n_edges = r->n_edges; /* zeroed: dispose frees what is filled */
+    /* Edges by entry, so each distinct entry is hashed, proven and decoded
+     * once, with the first edge that cites it (that edge's proof; the others'
+     * would prove nothing more), then checked to record each of its edges. */
+    for (size_t i = 0; i < r->n_edges; i++) refs[i] = (edge_ref){r->edges[i]->seq, i};
+    qsort(refs, r->n_edges, sizeof *refs, cmp_edge_ref);
+    for (size_t k = 0; k < r->n_edges; k++) {
+        const Mlaudit__V1__LineageEdge *e = r->edges[refs[k].i];
         char field[MLA_ERROR_MSG_MAX / 2];
-        snprintf(field, sizeof field, "edges[%zu] (%.80s -> %.80s)", i, e->from, e->to);
-        size_t at = entry_find(r->entries, r->n_entries, e->seq);
-        if (at == r->n_entries) {
-            rc = mla_err(MLA_ECORRUPT, "%s: entry %llu is not in the answer", field,
-                         (unsigned long long)e->seq);
-            goto out;
+        snprintf(field, sizeof field, "edges[%zu] (%.80s -> %.80s)", refs[k].i, e->from, e->to);
+        if (k == 0 || refs[k - 1].seq != e->seq) {
+            mla_client__decoded_free(&d);
+            size_t at = entry_find(r->entries, r->n_entries, e->seq);
+            if (at == r->n_entries) {
+                rc = mla_err(MLA_ECORRUPT, "%s: entry %llu is not in the answer", field,
+                             (unsigned long long)e->seq);
+                goto out;
+            }
+            const Mlaudit__V1__StoredEntry *se = r->entries[at];
+            if (se->redacted) {
+                /* A redacted entry shows only its leaf: the edge cannot be
+                 * checked against what it recorded. */
+                rc = mla_err(MLA_ECORRUPT, "%s: entry %llu is redacted; the edge cannot be proven",
+                             field, (unsigned long long)e->seq);
+                goto out;
+            }
+            mla_merkle_proof proof;
+            if ((rc = mla_client__proven_check(&proof, se, e->inclusion, &cp, field)) != MLA_OK ||
+                (rc = mla_client__decode_entry(&d, mla_slice_make(se->entry.data, se->entry.len),
+                                               e->seq, field)) != MLA_OK)
+                goto out;
+            used[at] = true;
         }
-        const Mlaudit__V1__StoredEntry *se = r->entries[at];
-        if (se->redacted) {
-            /* A redacted entry shows only its leaf: the edge cannot be
-             * checked against what it recorded. */
-            rc = mla_err(MLA_ECORRUPT, "%s: entry %llu is redacted; the edge cannot be proven",
-                         field, (unsigned long long)e->seq);
-            goto out;
-        }
-        mla_hash leaf;
-        mla_merkle_proof proof;
-        char f2[MLA_ERROR_MSG_MAX / 2 + 16];
-        snprintf(f2, sizeof f2, "%s.inclusion", field);
-        if ((rc = mla_client__leaf_of(&leaf, se, field)) != MLA_OK) goto out;
-        if (!e->inclusion) {
-            rc = mla_err(MLA_ECORRUPT, "%s: missing", f2);
-            goto out;
-        }
-        if (e->inclusion->leaf_index != e->seq || e->inclusion->tree_size != cp.size) {
-            rc = mla_err(MLA_ECORRUPT, "%s: for leaf %llu in size %llu, want %llu in %llu", f2,
-                         (unsigned long long)e->inclusion->leaf_index,
-                         (unsigned long long)e->inclusion->tree_size, (unsigned long long)e->seq,
-                         (unsigned long long)cp.size);
-            goto out;
-        }
-        if ((rc = mla_client__proof(&proof, e->inclusion->hashes, e->inclusion->n_hashes, f2)) !=
-                MLA_OK ||
-            (rc = mla_client__inclusion_check(&leaf, e->seq, &proof, &cp, f2)) != MLA_OK)
-            goto out;
-        if ((rc = mla_client__decode_entry(&d, mla_slice_make(se->entry.data, se->entry.len),
-                                           e->seq, field)) != MLA_OK)
-            goto out;
         if ((rc = edge_recorded(e, &d, field)) != MLA_OK) goto out;
-        mla_client__decoded_free(&d);
-        used[at] = true;
-        mla_client_edge *o = &out->edges[i];
+        mla_client_edge *o = &out->edges[refs[k].i];
         o->seq = e->seq;
-        out->n_edges = i + 1;
         if (!(o->from = dup_cstr(e->from)) || !(o->to = dup_cstr(e->to)) ||
             !(o->role = dup_cstr(e->role))) {
             rc = mla_err(MLA_ENOMEM, "edges: out of memory");
@@ -545,6 +566,7 @@ mla_status mla_client_lineage(mla_client *c, const char *identity, bool downstre
             goto out;
     }
 out:
+    mla_free(refs);
     mla_free(used);
     mla_client__decoded_free(&d);
     if (rc != MLA_OK) mla_client_lineage_dispose(out);

@@ -267,22 +267,13 @@ static mla_status proven_answer(const Mlaudit__V1__GetProvenEntriesResponse *r,
         if (!pe->entry || !pe->inclusion)
             return mla_err(MLA_ECORRUPT, "%s: the entry or its inclusion proof is missing", field);
         const Mlaudit__V1__StoredEntry *e = pe->entry;
-        const Mlaudit__V1__InclusionProof *ip = pe->inclusion;
         if (e->seq != seqs[i])
             return mla_err(MLA_ECORRUPT, "%s: the server answered seq %llu", field,
                            (unsigned long long)e->seq);
-        if (ip->leaf_index != seqs[i] || ip->tree_size != cp->size)
-            return mla_err(MLA_ECORRUPT,
-                           "%s.inclusion: for leaf %llu in size %llu, want %llu in %llu", field,
-                           (unsigned long long)ip->leaf_index, (unsigned long long)ip->tree_size,
-                           (unsigned long long)seqs[i], (unsigned long long)cp->size);
-        mla_hash leaf;
         mla_merkle_proof proof;
-        MLA_TRY(mla_client__leaf_of(&leaf, e, field));
-        MLA_TRY(mla_client__proof(&proof, ip->hashes, ip->n_hashes, field));
-        MLA_TRY(mla_client__inclusion_check(&leaf, seqs[i], &proof, cp, field));
-        /* SPEC §8: a redacted entry is its leaf alone (leaf_of checked it
-         * carries no bytes). */
+        MLA_TRY(mla_client__proven_check(&proof, e, pe->inclusion, cp, field));
+        /* SPEC §8: a redacted entry is its leaf alone (checked to carry no
+         * bytes). */
         MLA_TRY(fn(ctx, seqs[i], mla_slice_make(e->entry.data, e->entry.len), &proof));
     }
     *done_out = r->n_entries;
