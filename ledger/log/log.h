@@ -86,6 +86,16 @@ mla_status mla_log_append(mla_log *log, mla_slice envelope, mla_slice submitter,
  * checkpoint, or none is. receipts_out has n elements. */
 mla_status mla_log_append_batch(mla_log *log, const mla_slice *envelopes, size_t n,
                                 mla_slice submitter, mla_receipt *receipts_out) MLA_MUST_USE;
+/** mla_log_append that also hands back the entry's verbatim bytes, as
+ * mla_log_entry would read them (replacing entry_out's contents; its max
+ * should allow MLA_LIMIT_ENTRY_BYTES); entry_out may be NULL. */
+mla_status mla_log_append_ex(mla_log *log, mla_slice envelope, mla_slice submitter,
+                             mla_receipt *out, mla_buf *entry_out) MLA_MUST_USE;
+/** mla_log_append_batch that also hands back each entry's bytes:
+ * entries_out has n elements (as for mla_log_append_ex), or is NULL. */
+mla_status mla_log_append_batch_ex(mla_log *log, const mla_slice *envelopes, size_t n,
+                                   mla_slice submitter, mla_receipt *receipts_out,
+                                   mla_buf *entries_out) MLA_MUST_USE;
 
 /* ---- decisions (SPEC §3 decision receipts) ------------------------------ */
 

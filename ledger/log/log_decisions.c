@@ -118,7 +118,7 @@ mla_status mla_log_append_decisions_decoded(mla_log *log, mla_slice envelope,
     if (n == 0 || n > MLA_INDEX_BATCH_DECISIONS_MAX)
         return mla_err(MLA_EINVAL, "decisions: %zu not in 1..%d", n, MLA_INDEX_BATCH_DECISIONS_MAX);
     mla_log_decisions d = {NULL, decisions, n, NULL, NULL};
-    return mla_log__append(log, &envelope, 1, submitter, out, &d);
+    return mla_log__append(log, &envelope, 1, submitter, out, NULL, &d);
 }
 
 mla_status mla_log_append_decisions(mla_log *log, mla_slice envelope, const mla_slice *decisions,
@@ -127,7 +127,7 @@ mla_status mla_log_append_decisions(mla_log *log, mla_slice envelope, const mla_
     if (n == 0 || n > MLA_INDEX_BATCH_DECISIONS_MAX)
         return mla_err(MLA_EINVAL, "decisions: %zu not in 1..%d", n, MLA_INDEX_BATCH_DECISIONS_MAX);
     mla_log_decisions d = {decisions, NULL, n, NULL, NULL};
-    return mla_log__append(log, &envelope, 1, submitter, out, &d);
+    return mla_log__append(log, &envelope, 1, submitter, out, NULL, &d);
 }
 
 /* ---- sealing here ------------------------------------------------------- */
@@ -331,7 +331,8 @@ mla_status mla_log_seal_decisions_decoded(mla_log *log, const mla_index_decision
     if ((rc = mla_codec_envelope_encode(&env, &e)) != MLA_OK) goto out;
     /* The appender adopts the envelope and change built here. */
     mla_log_decisions dl = {NULL, fresh, n_fresh, &e, &c};
-    rc = mla_log__append(log, (const mla_slice[]){mla_buf_slice(&env)}, 1, submitter, out, &dl);
+    rc = mla_log__append(log, (const mla_slice[]){mla_buf_slice(&env)}, 1, submitter, out, NULL,
+                         &dl);
 out:
     mla_free(fresh);
     mla_buf_dispose(&reason);

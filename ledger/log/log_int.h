@@ -239,9 +239,10 @@ typedef struct mla_log_decisions {
     const mla_pb_change *sealed_change;
 } mla_log_decisions;
 
-/** Append with decisions for the single envelope (log_sequencer.c). */
+/** Append with decisions for the single envelope (log_sequencer.c);
+ * entries_out as for mla_log_append_batch_ex. */
 mla_status mla_log__append(mla_log *log, const mla_slice *envelopes, size_t n, mla_slice submitter,
-                           mla_receipt *receipts_out,
+                           mla_receipt *receipts_out, mla_buf *entries_out,
                            const mla_log_decisions *decisions) MLA_MUST_USE;
 /** Check a batch's decisions against its DecisionBatch (count, root, times,
  * target). Decisions given as bytes are decoded into own (dl->n slots;

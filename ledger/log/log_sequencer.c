@@ -20,6 +20,7 @@ typedef struct log_item {
     const mla_index_decision *ds; /* a DECISION_BATCH's decisions: the caller's or ds_own */
     mla_index_decision *ds_own; /* decoded here from the caller's bytes */
     size_t n_ds;
+    mla_buf *entry_out; /* the caller's, for the entry's bytes; may be NULL */
     /* results */
     uint64_t seq;
     int64_t time_ns;
@@ -239,6 +240,7 @@ static mla_status sequence_item(mla_log *log, log_item *it, const char *submitte
         mla_log_nodes nodes = {log->store, log->nodecache, log->overlay, NULL, *tmp};
         rc = mla_log__node_read(&nodes, 0, it->seq, &it->leaf);
         *tmp = nodes.buf;
+        if (rc == MLA_OK && it->entry_out) rc = seq_read_entry(log, it->seq, it->entry_out);
         return rc;
     }
     if (rc != MLA_ENOTFOUND) return rc;
@@ -331,6 +333,12 @@ static mla_status sequence_item(mla_log *log, log_item *it, const char *submitte
     if (rc != MLA_OK) goto out;
     mla_hash leaf;
     mla_merkle_leaf_hash(&leaf, mla_buf_slice(&log->entry_buf));
+    if (it->entry_out) {
+        /* The caller's copy, so it need not read back what was just made. */
+        mla_buf_clear(it->entry_out);
+        if ((rc = mla_buf_append_slice(it->entry_out, mla_buf_slice(&log->entry_buf))) != MLA_OK)
+            goto out;
+    }
 
     uint8_t val[40];
     mla_log__key_seq(&k, MLA_LOG_K_ENTRY, seq);
@@ -780,11 +788,18 @@ static mla_status check_submitter(mla_slice s)
 mla_status mla_log_append_batch(mla_log *log, const mla_slice *envelopes, size_t n,
                                 mla_slice submitter, mla_receipt *receipts)
 {
-    return mla_log__append(log, envelopes, n, submitter, receipts, NULL);
+    return mla_log__append(log, envelopes, n, submitter, receipts, NULL, NULL);
+}
+
+mla_status mla_log_append_batch_ex(mla_log *log, const mla_slice *envelopes, size_t n,
+                                   mla_slice submitter, mla_receipt *receipts, mla_buf *entries_out)
+{
+    return mla_log__append(log, envelopes, n, submitter, receipts, entries_out, NULL);
 }
 
 mla_status mla_log__append(mla_log *log, const mla_slice *envelopes, size_t n, mla_slice submitter,
-                           mla_receipt *receipts, const mla_log_decisions *decisions)
+                           mla_receipt *receipts, mla_buf *entries_out,
+                           const mla_log_decisions *decisions)
 {
     MLA_ASSERT(!decisions || n == 1);
     if (n == 0) return mla_err(MLA_EINVAL, "envelopes: empty batch");
@@ -801,6 +816,7 @@ mla_status mla_log__append(mla_log *log, const mla_slice *envelopes, size_t n, m
         goto out;
     }
     if ((rc = prepare_items(log, items, envelopes, n, decisions)) != MLA_OK) goto out;
+    for (size_t i = 0; entries_out && i < n; i++) items[i].entry_out = &entries_out[i];
     req->items = items;
     req->n = n;
     req->submitter = sub;
@@ -858,7 +874,13 @@ out:
 
 mla_status mla_log_append(mla_log *log, mla_slice envelope, mla_slice submitter, mla_receipt *out)
 {
-    return mla_log_append_batch(log, &envelope, 1, submitter, out);
+    return mla_log__append(log, &envelope, 1, submitter, out, NULL, NULL);
+}
+
+mla_status mla_log_append_ex(mla_log *log, mla_slice envelope, mla_slice submitter,
+                             mla_receipt *out, mla_buf *entry_out)
+{
+    return mla_log__append(log, &envelope, 1, submitter, out, entry_out, NULL);
 }
 
 void mla_log__bench_skip_signature_checks(mla_log *log, bool skip) { log->skip_sig_checks = skip; }

@@ -67,12 +67,11 @@ void mla_service__append(mla_service_call *c, mla_slice request)
     if (rc != MLA_OK) goto out;
     const Mlaudit__V1__AppendRequest *req = (const Mlaudit__V1__AppendRequest *)m;
     if ((rc = envelope_bytes(&env, req->envelope, "envelope")) != MLA_OK) goto out;
-    if ((rc = mla_log_append(mla_service__log(c), mla_buf_slice(&env), mla_service__submitter(c),
-                             &r)) != MLA_OK)
-        goto out;
     /* The entry travels with its receipt, so the client can check that the
      * proven leaf holds its envelope. */
-    if ((rc = mla_log_entry(mla_service__log(c), r.seq, &entry)) != MLA_OK) goto out;
+    if ((rc = mla_log_append_ex(mla_service__log(c), mla_buf_slice(&env), mla_service__submitter(c),
+                                &r, &entry)) != MLA_OK)
+        goto out;
     mla_service__receipt_pb pb;
     mla_service__receipt_fill(&pb, &r, mla_buf_slice(&entry));
     Mlaudit__V1__AppendResponse resp = MLAUDIT__V1__APPEND_RESPONSE__INIT;
@@ -130,13 +129,11 @@ void mla_service__append_batch(mla_service_call *c, mla_slice request)
         slices[i] = mla_buf_slice(&bufs[i]);
     }
     /* SPEC §4: atomically, one receipt each and one checkpoint. */
-    if ((rc = mla_log_append_batch(mla_service__log(c), slices, n, mla_service__submitter(c),
-                                   receipts)) != MLA_OK)
+    for (size_t i = 0; i < n; i++) mla_buf_init(&entries[i], MLA_LIMIT_ENTRY_BYTES);
+    if ((rc = mla_log_append_batch_ex(mla_service__log(c), slices, n, mla_service__submitter(c),
+                                      receipts, entries)) != MLA_OK)
         goto out;
     for (size_t i = 0; i < n; i++) {
-        mla_buf_init(&entries[i], MLA_LIMIT_ENTRY_BYTES);
-        if ((rc = mla_log_entry(mla_service__log(c), receipts[i].seq, &entries[i])) != MLA_OK)
-            goto out;
         mla_service__receipt_fill(&pbs[i], &receipts[i], mla_buf_slice(&entries[i]));
         ptrs[i] = &pbs[i].receipt;
     }
