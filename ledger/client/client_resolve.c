@@ -135,20 +135,6 @@ static mla_status proof_take(mla_merkle_proof *out, const Mlaudit__V1__Inclusion
     return MLA_OK;
 }
 
-/* The count a batch entry's DECISION_BATCH commits to (0 if it has none:
- * verify then names what is wrong with the entry). */
-static uint64_t batch_count_of(const mla_client_entry *e)
-{
-    mla_client__decoded d;
-    uint64_t n = 0;
-    if (mla_client__decode_entry(&d, mla_buf_slice(&e->entry), e->seq, "batch_entry") != MLA_OK)
-        return 0;
-    if (d.change && d.change->detail_case == MLAUDIT__V1__CHANGE__DETAIL_DECISION_BATCH)
-        n = d.change->decision_batch->count;
-    mla_client__decoded_free(&d);
-    return n;
-}
-
 /* Fill *out from the wire form: structure only (MLA_EINVAL naming the
  * field), except that the checkpoint is opened with v to learn the tree
  * size every proof must be for. */
@@ -264,7 +250,6 @@ static mla_status from_wire(mla_client_resolution *out, mla_slice in, const mla_
         }
         out->decision_path_len = r->n_decision_path;
         out->decision_index = r->decision_index;
-        out->batch_count = batch_count_of(&out->batch_entry);
     }
 
     if (r->n_discrepancies > DISCREPANCIES_MAX) {
@@ -593,39 +578,46 @@ static mla_status replay_compare(bool *match, const link_entry *chain, size_t up
     return rc;
 }
 
-/* Decode the chain and check what holds it together: each entry included
- * in the checkpoint, on the target, linked to the one before. */
+/* Decode chain entry i (bytes e, proof p) and check it on its own: included
+ * in the checkpoint, a deployment, rollback or retirement on the target
+ * (the first entry's target when *target is NULL), with a back-link there.
+ * On error the caller frees x->d. */
+static mla_status link_load(link_entry *x, const mla_client_entry *e, const mla_merkle_proof *p,
+                            size_t i, const mla_checkpoint *cp, const char **target)
+{
+    char field[96], pf[96];
+    snprintf(field, sizeof field, "resolution.deployment_entries[%zu] (seq %llu)", i,
+             (unsigned long long)e->seq);
+    if (e->entry.len == 0)
+        return mla_err(MLA_ECORRUPT, "%s: redacted; the timeline cannot be replayed", field);
+    mla_merkle_leaf_hash(&x->leaf, mla_buf_slice(&e->entry));
+    snprintf(pf, sizeof pf, "resolution.deployment_inclusions[%zu] (seq %llu)", i,
+             (unsigned long long)e->seq);
+    MLA_TRY(mla_client__inclusion_check(&x->leaf, e->seq, p, cp, pf));
+    MLA_TRY(mla_client__decode_entry(&x->d, mla_buf_slice(&e->entry), e->seq, field));
+    const mla_pb_change *c = x->d.change;
+    const char *t = c ? mla_codec_change_target(c) : NULL;
+    if (!t || (c->kind != MLAUDIT__V1__KIND__KIND_DEPLOYMENT &&
+               c->kind != MLAUDIT__V1__KIND__KIND_ROLLBACK &&
+               c->kind != MLAUDIT__V1__KIND__KIND_RETIREMENT))
+        return mla_err(MLA_ECORRUPT, "%s: not a deployment, rollback or retirement", field);
+    if (!*target) *target = t;
+    if (strcmp(t, *target) != 0)
+        return mla_err(MLA_ECORRUPT, "%s: on target \"%.64s\", not \"%.64s\"", field, t, *target);
+    if (!(x->link = target_link(x->d.entry, *target)))
+        return mla_err(MLA_ECORRUPT, "%s: has no back-link on target \"%.64s\"", field, *target);
+    return MLA_OK;
+}
+
+/* Decode the chain and check what holds it together: each entry on its own
+ * (link_load), linked to the one before. */
 static mla_status chain_load(link_entry *chain, const mla_client_resolution *r,
                              const mla_checkpoint *cp, const char **target)
 {
-    char field[96];
     for (size_t i = 0; i < r->n_deployment_entries; i++) {
-        const mla_client_entry *e = &r->deployment_entries[i];
         link_entry *x = &chain[i];
-        snprintf(field, sizeof field, "resolution.deployment_entries[%zu] (seq %llu)", i,
-                 (unsigned long long)e->seq);
-        if (e->entry.len == 0)
-            return mla_err(MLA_ECORRUPT, "%s: redacted; the timeline cannot be replayed", field);
-        mla_merkle_leaf_hash(&x->leaf, mla_buf_slice(&e->entry));
-        char pf[96];
-        snprintf(pf, sizeof pf, "resolution.deployment_inclusions[%zu] (seq %llu)", i,
-                 (unsigned long long)e->seq);
         MLA_TRY(
-            mla_client__inclusion_check(&x->leaf, e->seq, &r->deployment_inclusions[i], cp, pf));
-        MLA_TRY(mla_client__decode_entry(&x->d, mla_buf_slice(&e->entry), e->seq, field));
-        const mla_pb_change *c = x->d.change;
-        const char *t = c ? mla_codec_change_target(c) : NULL;
-        if (!t || (c->kind != MLAUDIT__V1__KIND__KIND_DEPLOYMENT &&
-                   c->kind != MLAUDIT__V1__KIND__KIND_ROLLBACK &&
-                   c->kind != MLAUDIT__V1__KIND__KIND_RETIREMENT))
-            return mla_err(MLA_ECORRUPT, "%s: not a deployment, rollback or retirement", field);
-        if (!*target) *target = t;
-        if (strcmp(t, *target) != 0)
-            return mla_err(MLA_ECORRUPT, "%s: on target \"%.64s\", not \"%.64s\"", field, t,
-                           *target);
-        if (!(x->link = target_link(x->d.entry, *target)))
-            return mla_err(MLA_ECORRUPT, "%s: has no back-link on target \"%.64s\"", field,
-                           *target);
+            link_load(x, &r->deployment_entries[i], &r->deployment_inclusions[i], i, cp, target));
         if (i == 0) continue;
         /* SPEC §3 links: a verifier can prove a timeline has no omitted
          * entry. */
@@ -633,16 +625,21 @@ static mla_status chain_load(link_entry *chain, const mla_client_resolution *r,
         if (x->link->prev_leaf_hash.len != 32 || x->link->prev_seq != prev->d.entry->seq ||
             memcmp(x->link->prev_leaf_hash.data, prev->leaf.b, 32) != 0)
             return mla_err(MLA_ECORRUPT,
-                           "%s: links back to seq %llu, not to the entry before it (seq %llu): "
-                           "the timeline has a gap",
-                           field, (unsigned long long)x->link->prev_seq,
+                           "resolution.deployment_entries[%zu] (seq %llu): links back to seq "
+                           "%llu, not to the entry before it (seq %llu): the timeline has a gap",
+                           i, (unsigned long long)r->deployment_entries[i].seq,
+                           (unsigned long long)x->link->prev_seq,
                            (unsigned long long)prev->d.entry->seq);
     }
     return MLA_OK;
 }
 
+/* The decision's proof: the batch entry included in the checkpoint, the
+ * decision in its batch's tree. *count_out gets the batch's count and
+ * *dec_out the decision (owned), which *target borrows. */
 static mla_status decision_check(const mla_client_resolution *r, const mla_checkpoint *cp,
-                                 const char **target, int64_t *t_ns, mla_pb_decision **dec_out)
+                                 const char **target, int64_t *t_ns, uint64_t *count_out,
+                                 mla_pb_decision **dec_out)
 {
     mla_client__decoded b = {0};
     mla_pb_decision *dec = NULL;
@@ -682,10 +679,9 @@ static mla_status decision_check(const mla_client_resolution *r, const mla_check
                      (long long)db->last_time_ns);
         goto out;
     }
-    if (r->batch_count != db->count || r->decision_index >= db->count) {
-        rc = mla_err(MLA_ECORRUPT, "resolution.decision_index: %llu of %llu, the batch holds %llu",
-                     (unsigned long long)r->decision_index, (unsigned long long)r->batch_count,
-                     (unsigned long long)db->count);
+    if (r->decision_index >= db->count) {
+        rc = mla_err(MLA_ECORRUPT, "resolution.decision_index: %llu, the batch holds %llu",
+                     (unsigned long long)r->decision_index, (unsigned long long)db->count);
         goto out;
     }
     /* SPEC §3: decision leaf = SHA-256(0x00 || decision bytes), in an RFC
@@ -702,6 +698,7 @@ static mla_status decision_check(const mla_client_resolution *r, const mla_check
     }
     *target = dec->target;
     *t_ns = dec->time_ns;
+    *count_out = db->count;
     *dec_out = dec;
     dec = NULL;
     rc = MLA_OK;
@@ -711,41 +708,62 @@ out:
     return rc;
 }
 
-/* Everything client.h promises for a resolution. at_ns: the time asked for
- * when known (a decision's own time otherwise); want_target likewise. */
-static mla_status verify(const mla_client_resolution *r, const mla_note_verifier *v,
-                         const int64_t *at_ns, const char *want_target)
-{
+/* What the first half of a verification establishes for the second. */
+typedef struct verified {
     mla_checkpoint cp;
-    mla_pb_decision *dec = NULL;
+    mla_pb_decision *dec; /* owned; NULL without a decision */
+    const char *target; /* the one asked for, or the decision's */
+    int64_t t_ns;
+    bool t_known;
+    uint64_t batch_count;
+} verified;
+
+/* The checkpoint, the limits and the decision's proof. at_ns: the time
+ * asked for when known (a decision's own time otherwise); want_target
+ * likewise. On MLA_OK the caller frees k->dec. */
+static mla_status verify_decision(verified *k, const mla_client_resolution *r,
+                                  const mla_note_verifier *v, const int64_t *at_ns,
+                                  const char *want_target)
+{
+    memset(k, 0, sizeof *k);
+    k->target = want_target;
+    k->t_ns = at_ns ? *at_ns : 0;
+    k->t_known = at_ns != NULL;
+    MLA_TRY(
+        mla_client__open_note(&k->cp, mla_buf_slice(&r->checkpoint), v, "resolution.checkpoint"));
+    if (r->n_deployment_entries > CHAIN_MAX ||
+        (r->n_deployment_entries > 0 && !r->deployment_inclusions) ||
+        r->decision_path_len > DECISION_PATH_MAX || r->n_serving > MLA_INDEX_SERVING_MAX)
+        return mla_err(MLA_ECORRUPT, "resolution: over its limits or without its proofs");
+    if (!r->has_decision) return MLA_OK;
+    MLA_TRY(decision_check(r, &k->cp, &k->target, &k->t_ns, &k->batch_count, &k->dec));
+    k->t_known = true;
+    if (want_target && strcmp(want_target, k->target) != 0) {
+        mla_status rc = mla_err(MLA_ECORRUPT,
+                                "resolution.decision.target: \"%.64s\", asked for "
+                                "\"%.64s\"",
+                                k->target, want_target);
+        mla_codec_decision_free(k->dec);
+        k->dec = NULL;
+        return rc;
+    }
+    return MLA_OK;
+}
+
+/* The timeline: a back-linked chain of included entries that starts where
+ * nothing earlier matters and whose replay to the time gives the serving
+ * set. */
+static mla_status verify_timeline(const verified *k, const mla_client_resolution *r)
+{
     link_entry *chain = NULL;
     size_t n = r->n_deployment_entries;
-    const char *target = want_target;
-    int64_t t_ns = at_ns ? *at_ns : 0;
-    bool t_known = at_ns != NULL;
+    const char *target = k->target;
     mla_status rc;
     char why[400];
 
-    MLA_TRY(mla_client__open_note(&cp, mla_buf_slice(&r->checkpoint), v, "resolution.checkpoint"));
-    if (n > CHAIN_MAX || (n > 0 && !r->deployment_inclusions) ||
-        r->decision_path_len > DECISION_PATH_MAX || r->n_serving > MLA_INDEX_SERVING_MAX)
-        return mla_err(MLA_ECORRUPT, "resolution: over its limits or without its proofs");
-    if (r->has_decision) {
-        MLA_TRY(decision_check(r, &cp, &target, &t_ns, &dec));
-        t_known = true;
-        if (want_target && strcmp(want_target, target) != 0) {
-            rc = mla_err(MLA_ECORRUPT,
-                         "resolution.decision.target: \"%.64s\", asked for "
-                         "\"%.64s\"",
-                         target, want_target);
-            goto out;
-        }
-    }
-    if (n > 0 && !(chain = mla_calloc(n, sizeof *chain))) {
-        rc = mla_err(MLA_ENOMEM, "resolution: out of memory for %zu entries", n);
-        goto out;
-    }
-    if ((rc = chain_load(chain, r, &cp, &target)) != MLA_OK) goto out;
+    if (n > 0 && !(chain = mla_calloc(n, sizeof *chain)))
+        return mla_err(MLA_ENOMEM, "resolution: out of memory for %zu entries", n);
+    if ((rc = chain_load(chain, r, &k->cp, &target)) != MLA_OK) goto out;
     if (n == 0) {
         rc = r->n_serving == 0 ? MLA_OK
                                : mla_err(MLA_ECORRUPT,
@@ -766,8 +784,8 @@ static mla_status verify(const mla_client_resolution *r, const mla_note_verifier
      * ended). */
     size_t upto = n;
     bool match = false;
-    if (t_known) {
-        while (upto > 0 && chain[upto - 1].d.entry->ledger_time_ns > t_ns) upto--;
+    if (k->t_known) {
+        while (upto > 0 && chain[upto - 1].d.entry->ledger_time_ns > k->t_ns) upto--;
         if (n - upto > 1) {
             rc = mla_err(MLA_ECORRUPT,
                          "resolution.deployment_entries: %zu entries after the time asked for "
@@ -791,14 +809,26 @@ static mla_status verify(const mla_client_resolution *r, const mla_note_verifier
 out:
     for (size_t i = 0; chain && i < n; i++) mla_client__decoded_free(&chain[i].d);
     mla_free(chain);
-    mla_codec_decision_free(dec);
+    return rc;
+}
+
+/* Everything client.h promises for a resolution; *batch_count_out (when
+ * not NULL) gets the count of the decision's batch. */
+static mla_status verify(const mla_client_resolution *r, const mla_note_verifier *v,
+                         const int64_t *at_ns, const char *want_target, uint64_t *batch_count_out)
+{
+    verified k;
+    MLA_TRY(verify_decision(&k, r, v, at_ns, want_target));
+    mla_status rc = verify_timeline(&k, r);
+    if (rc == MLA_OK && batch_count_out) *batch_count_out = k.batch_count;
+    mla_codec_decision_free(k.dec);
     return rc;
 }
 
 mla_status mla_client_resolution_verify(const mla_client_resolution *r, const mla_note_verifier *v)
 {
     MLA_ASSERT(r && v);
-    return verify(r, v, NULL, NULL);
+    return verify(r, v, NULL, NULL, NULL);
 }
 
 mla_status mla_client_resolution_decode(mla_client_resolution *out, mla_slice in,
@@ -806,135 +836,219 @@ mla_status mla_client_resolution_decode(mla_client_resolution *out, mla_slice in
 {
     MLA_ASSERT(out && v);
     MLA_TRY(from_wire(out, in, v));
-    mla_status rc = verify(out, v, NULL, NULL);
-    if (rc != MLA_OK) mla_client_resolution_dispose(out);
+    uint64_t count = 0;
+    mla_status rc = verify(out, v, NULL, NULL, &count);
+    if (rc != MLA_OK)
+        mla_client_resolution_dispose(out);
+    else
+        out->batch_count = count;
     return rc;
 }
 
 /* ---- online --------------------------------------------------------------- */
 
+/* Where extend_chain has got to: the chain's first entry, decoded, and the
+ * models of the ROLLBACKs in the chain with no DEPLOYMENT of theirs before
+ * them (whose stage the chain does not hold yet), each once. */
+typedef struct front {
+    link_entry first;
+    char **open;
+    size_t n_open, cap_open;
+} front;
+
+static void front_dispose(front *f)
+{
+    mla_client__decoded_free(&f->first.d);
+    for (size_t i = 0; i < f->n_open; i++) mla_free(f->open[i]);
+    mla_free(f->open);
+}
+
 /* Whether the chain must reach further back: it starts where earlier
  * entries still matter, or a ROLLBACK in it takes a stage from a DEPLOYMENT
  * before it. */
-static mla_status needs_more(bool *more, const mla_client_resolution *r, const mla_note_verifier *v,
-                             const char *target)
+static bool front_needs_more(const front *f)
+{
+    return !is_first_on_target(&f->first) && (!is_reset(&f->first) || f->n_open > 0);
+}
+
+/* Entry x joins the chain in front of the entries already noted: a
+ * DEPLOYMENT gives its model's stage to every ROLLBACK after it, a
+ * ROLLBACK has nothing before it yet. */
+static mla_status front_note(front *f, const link_entry *x)
+{
+    const mla_pb_change *c = x->d.change;
+    char *model = NULL;
+    if (c->kind == MLAUDIT__V1__KIND__KIND_DEPLOYMENT) {
+        MLA_TRY(identity_new(&model, c->subject));
+        for (size_t i = f->n_open; i-- > 0;)
+            if (strcmp(f->open[i], model) == 0) {
+                mla_free(f->open[i]);
+                f->open[i] = f->open[--f->n_open];
+            }
+        mla_free(model);
+        return MLA_OK;
+    }
+    if (c->kind != MLAUDIT__V1__KIND__KIND_ROLLBACK) return MLA_OK;
+    MLA_TRY(identity_new(&model, c->rollback->to));
+    for (size_t i = 0; i < f->n_open; i++)
+        if (strcmp(f->open[i], model) == 0) {
+            mla_free(model);
+            return MLA_OK;
+        }
+    if (f->n_open == f->cap_open) {
+        size_t cap = f->cap_open ? 2 * f->cap_open : 8, bytes;
+        char **v = NULL;
+        if (mla_mul_size(&bytes, cap, sizeof *v)) v = mla_realloc(f->open, bytes);
+        if (!v) {
+            mla_free(model);
+            return mla_err(MLA_ENOMEM, "resolution: out of memory for %zu rollbacks", cap);
+        }
+        f->open = v;
+        f->cap_open = cap;
+    }
+    f->open[f->n_open++] = model;
+    return MLA_OK;
+}
+
+/* The front of the resolution's own chain: loaded and checked once. */
+static mla_status front_load(front *f, const mla_client_resolution *r, const mla_checkpoint *cp,
+                             const char **target)
 {
     size_t n = r->n_deployment_entries;
-    link_entry *chain = NULL;
-    const char *t = target;
-    mla_checkpoint cp;
-    *more = false;
-    if (n == 0) return MLA_OK;
-    MLA_TRY(mla_client__open_note(&cp, mla_buf_slice(&r->checkpoint), v, "resolution.checkpoint"));
-    if (!(chain = mla_calloc(n, sizeof *chain)))
-        return mla_err(MLA_ENOMEM, "resolution: out of memory for %zu entries", n);
-    mla_status rc = chain_load(chain, r, &cp, &t);
-    if (rc == MLA_OK && !is_first_on_target(&chain[0])) {
-        *more = !is_reset(&chain[0]);
-        for (size_t i = 0; i < n && !*more && rc == MLA_OK; i++) {
-            const mla_pb_change *c = chain[i].d.change;
-            if (c->kind != MLAUDIT__V1__KIND__KIND_ROLLBACK) continue;
-            char *model = NULL;
-            bool known = false; /* a DEPLOYMENT of it before it gives its stage */
-            if ((rc = identity_new(&model, c->rollback->to)) != MLA_OK) break;
-            for (size_t j = i; j-- > 0 && !known && rc == MLA_OK;)
-                if (chain[j].d.change->kind == MLAUDIT__V1__KIND__KIND_DEPLOYMENT)
-                    rc = mla_client__identity_eq(&known, chain[j].d.change->subject, model);
-            *more = !known;
-            mla_free(model);
-        }
+    link_entry *chain = mla_calloc(n, sizeof *chain);
+    if (!chain) return mla_err(MLA_ENOMEM, "resolution: out of memory for %zu entries", n);
+    mla_status rc = chain_load(chain, r, cp, target);
+    for (size_t i = 0; i < n && rc == MLA_OK; i++) rc = front_note(f, &chain[i]);
+    if (rc == MLA_OK) {
+        f->first = chain[0];
+        chain[0].d = (mla_client__decoded){0};
     }
     for (size_t i = 0; i < n; i++) mla_client__decoded_free(&chain[i].d);
     mla_free(chain);
     return rc;
 }
 
-typedef struct one_entry {
-    uint64_t seq;
-    mla_buf *out;
-    mla_hash leaf;
-    bool got;
-} one_entry;
+/* The earlier entries extend_chain fetched, latest first. */
+typedef struct earlier {
+    mla_client_entry *e;
+    mla_merkle_proof *p;
+    size_t n, cap;
+} earlier;
 
-static mla_status take_one(void *ctx, uint64_t seq, mla_slice entry, const mla_hash *leaf,
-                           bool redacted)
+static void earlier_dispose(earlier *x)
 {
-    one_entry *x = ctx;
-    if (seq != x->seq || x->got)
-        return mla_err(MLA_ECORRUPT, "entries: seq %llu, asked for %llu", (unsigned long long)seq,
-                       (unsigned long long)x->seq);
-    if (redacted)
+    mla_client__entries_free(x->e, x->n);
+    mla_free(x->p);
+}
+
+static mla_status earlier_grow(earlier *x)
+{
+    if (x->n < x->cap) return MLA_OK;
+    size_t cap = x->cap ? 2 * x->cap : 8, be, bp;
+    mla_client_entry *e = NULL;
+    mla_merkle_proof *p = NULL;
+    if (mla_mul_size(&be, cap, sizeof *e) && mla_mul_size(&bp, cap, sizeof *p) &&
+        (e = mla_realloc(x->e, be)) != NULL) {
+        x->e = e;
+        p = mla_realloc(x->p, bp);
+    }
+    if (!p) return mla_err(MLA_ENOMEM, "resolution: out of memory for %zu entries", cap);
+    x->p = p;
+    x->cap = cap;
+    return MLA_OK;
+}
+
+static mla_status take_proven(void *ctx, uint64_t seq, mla_slice entry,
+                              const mla_merkle_proof *proof)
+{
+    earlier *x = ctx;
+    if (entry.len == 0)
         return mla_err(MLA_ECORRUPT,
                        "resolution.deployment_entries: seq %llu is redacted; the "
                        "timeline cannot be replayed",
                        (unsigned long long)seq);
-    x->leaf = *leaf;
-    x->got = true;
-    return mla_buf_set(x->out, entry);
+    x->p[x->n] = *proof;
+    x->e[x->n].seq = seq;
+    mla_buf_init(&x->e[x->n].entry, MLA_LIMIT_ENTRY_BYTES);
+    x->n++; /* owned from here, for earlier_dispose */
+    return mla_buf_set(&x->e[x->n - 1].entry, entry);
+}
+
+/* The fetched entries, oldest first, go in front of the resolution's. */
+static mla_status earlier_splice(mla_client_resolution *r, earlier *x)
+{
+    size_t n = r->n_deployment_entries + x->n;
+    mla_client_entry *ne = mla_calloc(n, sizeof *ne);
+    mla_merkle_proof *np = mla_calloc(n, sizeof *np);
+    if (!ne || !np) {
+        mla_free(ne);
+        mla_free(np);
+        return mla_err(MLA_ENOMEM, "resolution: out of memory for %zu entries", n);
+    }
+    for (size_t i = 0; i < x->n; i++) {
+        ne[i] = x->e[x->n - 1 - i];
+        np[i] = x->p[x->n - 1 - i];
+    }
+    memcpy(ne + x->n, r->deployment_entries, r->n_deployment_entries * sizeof *ne);
+    memcpy(np + x->n, r->deployment_inclusions, r->n_deployment_entries * sizeof *np);
+    mla_free(r->deployment_entries);
+    mla_free(r->deployment_inclusions);
+    r->deployment_entries = ne;
+    r->deployment_inclusions = np;
+    r->n_deployment_entries = n;
+    x->n = 0; /* moved */
+    return MLA_OK;
 }
 
 /* Prepend the target's entries before the chain, following back-links
  * (each fetched entry must hash to the link that names it, and is proven in
- * the resolution's checkpoint), until the replay can start. */
-static mla_status extend_chain(mla_client *c, mla_client_resolution *r, const char *target)
+ * the resolution's checkpoint; one GetProvenEntries call each), until the
+ * replay can start. */
+static mla_status extend_chain(mla_client *c, mla_client_resolution *r, const mla_checkpoint *cp,
+                               const char *target)
 {
-    mla_checkpoint cp;
-    MLA_TRY(mla_client__open_note(&cp, mla_buf_slice(&r->checkpoint), &c->verifier,
-                                  "resolution.checkpoint"));
-    for (;;) {
-        bool more = false;
-        MLA_TRY(needs_more(&more, r, &c->verifier, target));
-        if (!more) return MLA_OK;
-        if (r->n_deployment_entries >= CHAIN_MAX)
-            return mla_err(MLA_ELIMIT,
-                           "resolution.deployment_entries: the timeline needs more "
-                           "than %d entries",
-                           CHAIN_MAX);
-        mla_client__decoded d;
-        const mla_client_entry *first = &r->deployment_entries[0];
-        MLA_TRY(mla_client__decode_entry(&d, mla_buf_slice(&first->entry), first->seq,
-                                         "resolution.deployment_entries[0]"));
-        const char *t = target ? target : mla_codec_change_target(d.change);
-        const mla_pb_link *l = target_link(d.entry, t);
-        uint64_t prev = l->prev_seq;
-        mla_hash want;
-        memcpy(want.b, l->prev_leaf_hash.data, 32);
-        mla_client__decoded_free(&d);
-
-        mla_client_entry e;
-        mla_merkle_proof proof;
-        e.seq = prev;
-        mla_buf_init(&e.entry, MLA_LIMIT_ENTRY_BYTES);
-        one_entry x = {.seq = prev, .out = &e.entry};
-        mla_status rc = mla_client_entries(c, prev, prev + 1, take_one, &x);
-        if (rc == MLA_OK && !mla_hash_eq(&x.leaf, &want))
+    front f = {0};
+    earlier x = {0};
+    mla_status rc = MLA_OK;
+    if (r->n_deployment_entries == 0) return MLA_OK;
+    if ((rc = front_load(&f, r, cp, &target)) != MLA_OK) goto out;
+    while (front_needs_more(&f)) {
+        if (r->n_deployment_entries + x.n >= CHAIN_MAX) {
+            rc = mla_err(MLA_ELIMIT,
+                         "resolution.deployment_entries: the timeline needs more "
+                         "than %d entries",
+                         CHAIN_MAX);
+            goto out;
+        }
+        uint64_t prev = f.first.link->prev_seq;
+        mla_hash want, leaf;
+        memcpy(want.b, f.first.link->prev_leaf_hash.data, 32);
+        if ((rc = earlier_grow(&x)) != MLA_OK ||
+            (rc = mla_client_entries_proven(c, &prev, 1, cp, take_proven, &x)) != MLA_OK)
+            goto out;
+        const mla_client_entry *e = &x.e[x.n - 1];
+        mla_merkle_leaf_hash(&leaf, mla_buf_slice(&e->entry));
+        if (!mla_hash_eq(&leaf, &want)) {
             rc = mla_err(MLA_ECORRUPT, "entries: seq %llu is not the entry the timeline links to",
                          (unsigned long long)prev);
-        if (rc == MLA_OK)
-            rc =
-                mla_client__prove_seq(c, prev, &want, &cp, &proof, "resolution.deployment_entries");
-        size_t n = r->n_deployment_entries + 1;
-        mla_client_entry *ne = NULL;
-        mla_merkle_proof *np = NULL;
-        if (rc == MLA_OK &&
-            (!(ne = mla_calloc(n, sizeof *ne)) || !(np = mla_calloc(n, sizeof *np))))
-            rc = mla_err(MLA_ENOMEM, "resolution: out of memory for %zu entries", n);
-        if (rc != MLA_OK) {
-            mla_free(ne);
-            mla_free(np);
-            mla_buf_dispose(&e.entry);
-            return rc;
+            goto out;
         }
-        ne[0] = e;
-        np[0] = proof;
-        memcpy(ne + 1, r->deployment_entries, (n - 1) * sizeof *ne);
-        memcpy(np + 1, r->deployment_inclusions, (n - 1) * sizeof *np);
-        mla_free(r->deployment_entries);
-        mla_free(r->deployment_inclusions);
-        r->deployment_entries = ne;
-        r->deployment_inclusions = np;
-        r->n_deployment_entries = n;
+        /* It becomes entry 0 of the chain. */
+        link_entry next = {0};
+        if ((rc = link_load(&next, e, &x.p[x.n - 1], 0, cp, &target)) == MLA_OK)
+            rc = front_note(&f, &next);
+        if (rc != MLA_OK) {
+            mla_client__decoded_free(&next.d);
+            goto out;
+        }
+        mla_client__decoded_free(&f.first.d);
+        f.first = next;
     }
+    rc = earlier_splice(r, &x);
+out:
+    earlier_dispose(&x);
+    front_dispose(&f);
+    return rc;
 }
 
 mla_status mla_client_resolve(mla_client *c, const char *decision_id, const char *target,
@@ -951,7 +1065,7 @@ mla_status mla_client_resolve(mla_client *c, const char *decision_id, const char
     req.time_ns = by_id ? 0 : time_ns;
     mla_buf reqb, resp;
     mla_buf_init(&resp, MLA_LIMIT_RPC_BYTES);
-    mla_pb_decision *dec = NULL;
+    verified k = {0};
     mla_status rc = mla_client__encode(&reqb, &req.base);
     if (rc == MLA_OK)
         rc = mla_client__call_raw(c, MLA_CLIENT_METHOD("ResolveDecision"), mla_buf_slice(&reqb),
@@ -967,27 +1081,22 @@ mla_status mla_client_resolve(mla_client *c, const char *decision_id, const char
                      decision_id);
         goto out;
     }
-    if (by_id) {
-        if ((rc = mla_codec_decision_decode(&dec, mla_buf_slice(&out->decision))) != MLA_OK) {
-            rc = rc == MLA_ENOMEM ? rc : mla_client__corrupt("resolution.decision");
-            goto out;
-        }
-        if (strcmp(dec->id, decision_id) != 0) {
-            rc = mla_err(MLA_ECORRUPT, "resolution.decision.id: \"%.128s\", asked for \"%.128s\"",
-                         dec->id, decision_id);
-            goto out;
-        }
-    }
-    const char *want_target = target && *target ? target : NULL;
-    if ((rc = extend_chain(c, out, want_target ? want_target : (dec ? dec->target : NULL))) !=
-        MLA_OK)
-        goto out;
     /* time_ns 0 asks for the latest state (service_query.c), i.e. after
      * every entry on the target. */
     int64_t at = time_ns ? time_ns : INT64_MAX;
-    rc = verify(out, &c->verifier, by_id ? NULL : &at, want_target);
+    const char *want_target = target && *target ? target : NULL;
+    if ((rc = verify_decision(&k, out, &c->verifier, by_id ? NULL : &at, want_target)) != MLA_OK)
+        goto out;
+    if (by_id && strcmp(k.dec->id, decision_id) != 0) {
+        rc = mla_err(MLA_ECORRUPT, "resolution.decision.id: \"%.128s\", asked for \"%.128s\"",
+                     k.dec->id, decision_id);
+        goto out;
+    }
+    if ((rc = extend_chain(c, out, &k.cp, k.target)) != MLA_OK) goto out;
+    if ((rc = verify_timeline(&k, out)) != MLA_OK) goto out;
+    out->batch_count = k.batch_count;
 out:
-    mla_codec_decision_free(dec);
+    mla_codec_decision_free(k.dec);
     mla_buf_dispose(&resp);
     if (rc != MLA_OK) mla_client_resolution_dispose(out);
     return rc;
