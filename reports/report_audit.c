@@ -259,8 +259,8 @@ mla_status mla_report__audit_gather(mla_report *r, mla_client *c, const mla_repo
     if (to_time && to < size) outside[n_outside++] = to;
     mla_status rc = mla_report__range_fetch(r, c, from, to - 1, req->spool_dir, collect, &p);
     if (rc == MLA_OK) rc = mla_report__evidence_fetch(r, c, outside, n_outside);
-    for (size_t i = 0; i < p.n_models && rc == MLA_OK; i++)
-        rc = mla_report__checklist_gather(r, c, p.models[i]);
+    if (rc == MLA_OK)
+        rc = mla_report__checklists_gather(r, c, (const char *const *)p.models, p.n_models);
     prods_dispose(&p);
     return rc;
 }

@@ -12,29 +12,42 @@
 
 typedef struct approval_ctx {
     const mla_report *r;
-    const char *identity;
+    const char *const *identities;
+    size_t n;
 } approval_ctx;
 
-/* approved_seq resolves through evidence: the subject's own entries are
+/* approved_seq resolves through evidence: every model's own entries are
  * fetched first, and an approved entry always precedes its APPROVAL. */
 static bool keep_approval(void *ctx, uint64_t seq, const mla_pb_entry *e, const mla_pb_change *c)
 {
     const approval_ctx *a = ctx;
     (void)seq;
     (void)e;
-    return mla_report__approves(a->r, c, a->identity);
+    for (size_t i = 0; i < a->n; i++)
+        if (mla_report__approves(a->r, c, a->identities[i])) return true;
+    return false;
+}
+
+mla_status mla_report__checklists_gather(mla_report *r, mla_client *c,
+                                         const char *const *identities, size_t n)
+{
+    approval_ctx a = {r, identities, n};
+    mla_client_query q;
+    if (n == 0) return MLA_OK;
+    for (size_t i = 0; i < n; i++) {
+        MLA_TRY(mla_report__subject_fetch(r, c, identities[i], "identity", false, NULL));
+        MLA_TRY(mla_report__downstream_fetch(r, c, identities[i], mla_report__keep_evaluation,
+                                             (void *)(uintptr_t)identities[i]));
+    }
+    /* One pass over the APPROVALs for all the models. */
+    memset(&q, 0, sizeof q);
+    q.kind = KIND(APPROVAL);
+    return mla_report__query_fetch(r, c, &q, keep_approval, &a);
 }
 
 mla_status mla_report__checklist_gather(mla_report *r, mla_client *c, const char *identity)
 {
-    approval_ctx a = {r, identity};
-    mla_client_query q;
-    MLA_TRY(mla_report__subject_fetch(r, c, identity, "identity", false, NULL));
-    MLA_TRY(mla_report__downstream_fetch(r, c, identity, mla_report__keep_evaluation,
-                                         (void *)(uintptr_t)identity));
-    memset(&q, 0, sizeof q);
-    q.kind = KIND(APPROVAL);
-    return mla_report__query_fetch(r, c, &q, keep_approval, &a);
+    return mla_report__checklists_gather(r, c, &identity, 1);
 }
 
 static bool signed_by(const mla_pb_entry *e, const char *keyid)

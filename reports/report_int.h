@@ -259,6 +259,10 @@ mla_status mla_report__upstream_build(mla_report *r, const char *identity,
  * identity needs (its entry, EVALUATIONs of it, APPROVALs of it). */
 mla_status mla_report__checklist_gather(mla_report *r, mla_client *c,
                                         const char *identity) MLA_MUST_USE;
+/** The same for the models identities[0..n), with one pass over the
+ * APPROVAL entries for all of them. */
+mla_status mla_report__checklists_gather(mla_report *r, mla_client *c,
+                                         const char *const *identities, size_t n) MLA_MUST_USE;
 /** Offline: the SPEC §6 production checklist of model identity from
  * evidence: one row per requirement (requirement, "met" / "missing", the
  * entry that meets it) appended to t, which has 3 columns;
