@@ -259,9 +259,9 @@ void cli_artifact_identity(char out[CLI_IDENTITY_MAX], const mla_pb_artifact *a)
 #define CLI_STOP (-1)
 typedef int (*cli_rec_fn)(cli_ctx *ctx, void *arg, cli_rec *r);
 /** Page through Query (connected: ctx->client), calling fn per entry in
- * ascending seq, at most `limit` entries (0 = all). Each entry is checked to
- * match the query (kind, subject, target, actor, time), so a server cannot
- * slip in others. Returns an exit code. */
+ * ascending seq, at most `limit` entries (0 = all). mla_client_query_page
+ * checks each entry matches the query (kind, subject, target, actor, time),
+ * so a server cannot slip in others. Returns an exit code. */
 int cli_query_each(cli_ctx *ctx, const mla_client_query *q, size_t limit, cli_rec_fn fn, void *arg);
 /** Check a signed note from a server answer against --log-key and the
  * remembered checkpoint (cli_state_advance): exit code. */
