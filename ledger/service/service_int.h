@@ -176,6 +176,28 @@ void mla_service__receipt_fill(mla_service__receipt_pb *pb, const mla_receipt *r
  * MLA_MERKLE_PROOF_MAX). */
 void mla_service__proof_fill(size_t *n_out, ProtobufCBinaryData *hashes, const mla_merkle_proof *p);
 
+/* ---- reading entries (service_read.c) ----------------------------------- */
+
+/** Encoded bytes of a StoredEntry beyond its entry bytes: field tags and
+ * lengths, seq, the 32-byte leaf hash, the redacted flag (at most 59). With
+ * it a message of entries (GetEntries, a Query page) stays within
+ * stream_bytes, which by default is gRPC's default client receive limit of
+ * 4 MiB. */
+#define MLA_SERVICE__STORED_ENTRY_OVERHEAD 64
+
+/** Point a StoredEntry message at an entry's bytes and leaf hash (borrowed
+ * until the message is sent). */
+void mla_service__stored_entry_fill(Mlaudit__V1__StoredEntry *se, uint64_t seq, mla_slice entry,
+                                    const mla_hash *leaf);
+/** Read entry seq into bytes (initialised by the caller, replaced) and its
+ * leaf hash into leaf, and point se at them. */
+mla_status mla_service__stored_entry_load(Mlaudit__V1__StoredEntry *se, mla_buf *bytes,
+                                          mla_hash *leaf, mla_log *log, uint64_t seq) MLA_MUST_USE;
+/** A request's tree size: 0 means the latest (size); larger than size is
+ * refused naming field. */
+mla_status mla_service__resolve_size(uint64_t *out, uint64_t want, uint64_t size,
+                                     const char *field) MLA_MUST_USE;
+
 /* ---- reading with proofs (service_query.c) ------------------------------ */
 
 /** The latest signed checkpoint (note into `note`, replaced) and its parsed

@@ -13,9 +13,6 @@
 #include "crypto/crypto.h"
 #include "service/service_int.h"
 
-/* Encoded bytes of a StoredEntry beyond its entry bytes (as in
- * service_read.c): a Query page stays within stream_bytes. */
-#define STORED_ENTRY_OVERHEAD 64
 /* "now" for ResolveDecision by (target, time) without a time. */
 #define TIME_LATEST INT64_MAX
 
@@ -68,19 +65,11 @@ typedef struct proven {
 static mla_status proven_load(proven *p, mla_log *log, uint64_t seq, uint64_t tree_size,
                               bool with_proof)
 {
-    Mlaudit__V1__StoredEntry se0 = MLAUDIT__V1__STORED_ENTRY__INIT;
     Mlaudit__V1__InclusionProof ip0 = MLAUDIT__V1__INCLUSION_PROOF__INIT;
     p->seq = seq;
-    p->se = se0;
     p->ip = ip0;
     mla_buf_init(&p->bytes, MLA_LIMIT_ENTRY_BYTES);
-    MLA_TRY(mla_log_entry(log, seq, &p->bytes));
-    MLA_TRY(mla_log_leaf_hash(log, seq, &p->leaf));
-    p->se.seq = seq;
-    p->se.entry.data = p->bytes.ptr;
-    p->se.entry.len = p->bytes.len;
-    p->se.leaf_hash.data = p->leaf.b;
-    p->se.leaf_hash.len = sizeof p->leaf.b;
+    MLA_TRY(mla_service__stored_entry_load(&p->se, &p->bytes, &p->leaf, log, seq));
     if (!with_proof) return MLA_OK;
     MLA_TRY(mla_log_inclusion_proof(log, seq, tree_size, &p->proof));
     p->ip.leaf_index = seq;
@@ -173,7 +162,7 @@ void mla_service__query(mla_service_call *c, mla_slice request)
     for (size_t i = 0; i < n; i++) {
         loaded = i + 1;
         if ((rc = proven_load(&ps[i], log, seqs[i], cp.size, false)) != MLA_OK) goto out;
-        size_t cost = ps[i].bytes.len + STORED_ENTRY_OVERHEAD;
+        size_t cost = ps[i].bytes.len + MLA_SERVICE__STORED_ENTRY_OVERHEAD;
         if (i > 0 && bytes + cost > max_bytes) {
             next = seqs[i];
             break;
@@ -205,7 +194,7 @@ out:
 /* Encoded bytes of a ProvenEntry beyond its entry bytes and proof hashes:
  * the StoredEntry's overhead, the InclusionProof's index, size and tags, and
  * the two message headers. */
-#define PROVEN_ENTRY_OVERHEAD (STORED_ENTRY_OVERHEAD + 40)
+#define PROVEN_ENTRY_OVERHEAD (MLA_SERVICE__STORED_ENTRY_OVERHEAD + 40)
 /* Each proof hash: 32 bytes, its tag and length. */
 #define PROOF_HASH_BYTES 34
 
@@ -226,12 +215,9 @@ void mla_service__get_proven_entries(mla_service_call *c, mla_slice request)
         rc = mla_err(MLA_EINVAL, "seqs: %zu exceeds limit %u", n, MLA_LIMIT_PROVEN_SEQS);
         goto out;
     }
-    uint64_t size = mla_log_size(log), tree_size = req->tree_size ? req->tree_size : size;
-    if (req->tree_size > size) {
-        rc = mla_err(MLA_EINVAL, "tree_size: %" PRIu64 " is larger than the tree size %" PRIu64,
-                     req->tree_size, size);
-        goto out;
-    }
+    uint64_t tree_size;
+    rc = mla_service__resolve_size(&tree_size, req->tree_size, mla_log_size(log), "tree_size");
+    if (rc != MLA_OK) goto out;
     for (size_t i = 0; i < n; i++)
         if (req->seqs[i] >= tree_size) {
             rc = mla_err(MLA_EINVAL, "seqs[%zu]: %" PRIu64 " is not in the tree of size %" PRIu64,
@@ -369,7 +355,7 @@ void mla_service__get_lineage(mla_service_call *c, mla_slice request)
     for (size_t i = 0; i < ne; i++)
         bytes += strlen(lin.edges[i].from) + strlen(lin.edges[i].to) + strlen(lin.edges[i].role) +
                  32 + proof_bytes;
-    bytes += n_ps * (STORED_ENTRY_OVERHEAD + proof_bytes);
+    bytes += n_ps * (MLA_SERVICE__STORED_ENTRY_OVERHEAD + proof_bytes);
     if (bytes > MLA_LIMIT_RPC_BYTES) {
         rc = lineage_too_big(&identity, ne);
         goto out;

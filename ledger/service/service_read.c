@@ -9,13 +9,30 @@
 
 #include "service/service_int.h"
 
-/* ---- GetEntries --------------------------------------------------------- */
+/* ---- a StoredEntry, as GetEntries, Query, GetProvenEntries and Subscribe send it */
 
-/* Encoded bytes of a StoredEntry beyond its entry bytes: field tags and
- * lengths, seq, the 32-byte leaf hash, the redacted flag (at most 59). With
- * it the whole message stays within stream_bytes, which by default is gRPC's
- * default client receive limit of 4 MiB. */
-#define STORED_ENTRY_OVERHEAD 64
+void mla_service__stored_entry_fill(Mlaudit__V1__StoredEntry *se, uint64_t seq, mla_slice entry,
+                                    const mla_hash *leaf)
+{
+    Mlaudit__V1__StoredEntry se0 = MLAUDIT__V1__STORED_ENTRY__INIT;
+    *se = se0;
+    se->seq = seq;
+    se->entry.data = (uint8_t *)(uintptr_t)entry.ptr; /* protobuf-c fields are not const */
+    se->entry.len = entry.len;
+    se->leaf_hash.data = (uint8_t *)(uintptr_t)leaf->b;
+    se->leaf_hash.len = sizeof leaf->b;
+}
+
+mla_status mla_service__stored_entry_load(Mlaudit__V1__StoredEntry *se, mla_buf *bytes,
+                                          mla_hash *leaf, mla_log *log, uint64_t seq)
+{
+    MLA_TRY(mla_log_entry(log, seq, bytes));
+    MLA_TRY(mla_log_leaf_hash(log, seq, leaf));
+    mla_service__stored_entry_fill(se, seq, mla_buf_slice(bytes), leaf);
+    return MLA_OK;
+}
+
+/* ---- GetEntries --------------------------------------------------------- */
 
 typedef struct entries_state {
     uint64_t next, end;
@@ -41,20 +58,13 @@ static void send_entries(mla_service_call *c)
      * message, but always at least one entry so the stream advances. */
     while (st->next < st->end && n < max_n) {
         mla_buf_init(&bufs[n], MLA_LIMIT_ENTRY_BYTES);
-        if ((rc = mla_log_entry(log, st->next, &bufs[n])) != MLA_OK) goto out;
-        if ((rc = mla_log_leaf_hash(log, st->next, &leaves[n])) != MLA_OK) goto out;
-        size_t cost = bufs[n].len + STORED_ENTRY_OVERHEAD;
+        rc = mla_service__stored_entry_load(&items[n], &bufs[n], &leaves[n], log, st->next);
+        if (rc != MLA_OK) goto out;
+        size_t cost = bufs[n].len + MLA_SERVICE__STORED_ENTRY_OVERHEAD;
         if (n > 0 && bytes + cost > o->stream_bytes) {
             mla_buf_dispose(&bufs[n]);
             break;
         }
-        Mlaudit__V1__StoredEntry e0 = MLAUDIT__V1__STORED_ENTRY__INIT;
-        items[n] = e0;
-        items[n].seq = st->next;
-        items[n].entry.data = bufs[n].ptr;
-        items[n].entry.len = bufs[n].len;
-        items[n].leaf_hash.data = leaves[n].b;
-        items[n].leaf_hash.len = sizeof leaves[n].b;
         ptrs[n] = &items[n];
         bytes += cost;
         n++;
@@ -142,8 +152,7 @@ void mla_service__get_checkpoint(mla_service_call *c, mla_slice request)
 
 /* ---- proofs ------------------------------------------------------------- */
 
-/* tree_size 0 means the latest; larger than the log is refused by name. */
-static mla_status resolve_size(uint64_t *out, uint64_t want, uint64_t size, const char *field)
+mla_status mla_service__resolve_size(uint64_t *out, uint64_t want, uint64_t size, const char *field)
 {
     if (want > size)
         return mla_err(MLA_EINVAL, "%s: %" PRIu64 " is larger than the tree size %" PRIu64, field,
@@ -163,7 +172,8 @@ void mla_service__get_inclusion_proof(mla_service_call *c, mla_slice request)
         (const Mlaudit__V1__GetInclusionProofRequest *)m;
     uint64_t tree_size = 0, seq = 0;
     mla_hash leaf;
-    if ((rc = resolve_size(&tree_size, req->tree_size, mla_log_size(log), "tree_size")) != MLA_OK)
+    if ((rc = mla_service__resolve_size(&tree_size, req->tree_size, mla_log_size(log),
+                                        "tree_size")) != MLA_OK)
         goto out;
     if (tree_size == 0) {
         rc = mla_err(MLA_EINVAL, "tree_size: the log is empty, so nothing is included");
@@ -231,7 +241,8 @@ void mla_service__get_consistency_proof(mla_service_call *c, mla_slice request)
                                  "nothing)");
         goto out;
     }
-    if ((rc = resolve_size(&to, req->to_size, mla_log_size(log), "to_size")) != MLA_OK) goto out;
+    if ((rc = mla_service__resolve_size(&to, req->to_size, mla_log_size(log), "to_size")) != MLA_OK)
+        goto out;
     if (req->from_size > to) {
         rc = mla_err(MLA_EINVAL, "from_size: %" PRIu64 " is larger than to_size %" PRIu64,
                      req->from_size, to);

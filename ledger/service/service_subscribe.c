@@ -127,12 +127,8 @@ static mla_status send_entry(mla_service_call *c, sub_state *st, uint64_t seq)
             start = (char *)st->violations.ptr + i + 1;
         }
     }
-    Mlaudit__V1__StoredEntry se = MLAUDIT__V1__STORED_ENTRY__INIT;
-    se.seq = seq;
-    se.entry.data = st->entry.ptr;
-    se.entry.len = st->entry.len;
-    se.leaf_hash.data = leaf.b;
-    se.leaf_hash.len = sizeof leaf.b;
+    Mlaudit__V1__StoredEntry se;
+    mla_service__stored_entry_fill(&se, seq, mla_buf_slice(&st->entry), &leaf);
     Mlaudit__V1__SubscribeResponse resp = MLAUDIT__V1__SUBSCRIBE_RESPONSE__INIT;
     resp.entry = &se;
     resp.n_violations = n_lines;
