@@ -11,72 +11,10 @@ set -uo pipefail
 
 M=$(readlink -f "${MLAUDIT:?MLAUDIT: path of the mlaudit binary}")
 DAEMON=$(readlink -f "${MLAUDITD:?MLAUDITD: path of the mlauditd binary}")
-PY=/usr/bin/python3
-T=$(mktemp -d "${TMPDIR:-/tmp}/mla-cli.XXXXXX")
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-    rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-n_ok=0
-n_fail=0
-pass() { n_ok=$((n_ok + 1)); }
-failed() { n_fail=$((n_fail + 1)); echo "FAIL: $*" >&2; }
-
-# run CODE DESC CMD...: run with stdout in $T/out, stderr in $T/err; check the
-# exit code.
-run() {
-    local want=$1 desc=$2
-    shift 2
-    "$@" >"$T/out" 2>"$T/err"
-    local rc=$?
-    if [ "$rc" -eq "$want" ]; then
-        pass
-    else
-        failed "$desc: exit $rc, want $want: $*"
-        sed 's/^/  out: /' "$T/out" | head -20 >&2
-        sed 's/^/  err: /' "$T/err" | head -20 >&2
-    fi
-}
-# has FILE TEXT DESC: the file contains TEXT.
-has() {
-    if grep -qF -- "$2" "$1"; then pass; else
-        failed "$3: '$2' not in $(basename "$1")"
-        head -20 "$1" | sed 's/^/  | /' >&2
-    fi
-}
-eq() { if [ "$1" = "$2" ]; then pass; else failed "$3: '$1' != '$2'"; fi; }
-json() { "$PY" -c "import json,sys; d=json.load(open('$1')); print($2)"; }
-
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
+lib_setup cli
 cd "$T" || exit 1
-
-# start NAME DATADIR [flags]: start a daemon, wait (bounded) for its port file.
-start() {
-    local name=$1 dir=$2
-    shift 2
-    "$DAEMON" --init --data-dir "$dir" --listen 127.0.0.1:0 --insecure \
-        --port-file "$T/$name.port" --admin-key "$T/admin.pub" "$@" 2>"$T/$name.log" &
-    local pid=$!
-    PIDS+=("$pid")
-    eval "PID_$name=$pid"
-    local i=0
-    while [ ! -s "$T/$name.port" ] || [ ! -s "$dir/log.vkey" ]; do
-        kill -0 "$pid" 2>/dev/null || { cat "$T/$name.log" >&2; echo "daemon $name exited" >&2; exit 1; }
-        i=$((i + 1))
-        [ "$i" -le 300 ] || { echo "daemon $name: no port file after 30 s" >&2; exit 1; }
-        sleep 0.1
-    done
-}
-stop() { # NAME: SIGTERM and wait for a clean exit
-    local pid
-    eval "pid=\$PID_$1"
-    kill -TERM "$pid"
-    wait "$pid"
-    eq "$?" 0 "daemon $1 exits 0 on SIGTERM"
-}
 
 # ---- help and usage ------------------------------------------------------------
 run 0 "top-level help" "$M" --help
@@ -139,7 +77,8 @@ run 2 "errors in JSON with --json" "$M" --json record model --name m --version 1
 eq "$(json "$T/out" "d['error']['exit_code']")" 2 "JSON error carries the exit code"
 
 # ---- a daemon ----------------------------------------------------------------------
-start A "$T/dataA" --signing-key "$T/log.key" --origin mlaudit.test/ledger
+daemon_start A --init --data-dir "$T/dataA" --admin-key "$T/admin.pub" \
+    --signing-key "$T/log.key" --origin mlaudit.test/ledger
 export MLAUDIT_INSECURE=1 MLAUDIT_LOG_KEY="@$T/dataA/log.vkey"
 A=$(cat A.port)
 G=(--server "$A" --state-dir "$T/state")
@@ -344,7 +283,8 @@ has "$T/err" "revoked" "revocation named"
 
 # ---- fork detection -------------------------------------------------------------------------
 # Daemon B: the same log key and origin, a different history.
-start B "$T/dataB" --signing-key "$T/log.key" --origin mlaudit.test/ledger
+daemon_start B --init --data-dir "$T/dataB" --admin-key "$T/admin.pub" \
+    --signing-key "$T/log.key" --origin mlaudit.test/ledger
 B=$(cat B.port)
 eq "$(cat "$T/dataB/log.vkey")" "$(cat "$T/dataA/log.vkey")" "B has the same log key"
 run 1 "a shrunk log is refused" "$M" --server "$B" --state-dir "$T/state" checkpoint
@@ -364,12 +304,12 @@ run 1 "recording on a forked log is refused" "$M" --server "$B" --state-dir "$T/
     model --name z --version 1 --digest "$(printf '%064d' 2)" --input dataset:d@1:training-data \
     --reason r --key deployer.key
 run 0 "A still verifies with the same state" "$M" "${G[@]}" checkpoint
-stop B
+daemon_stop B "daemon B exits 0 on SIGTERM"
 
 # ---- offline audit ----------------------------------------------------------------------------
 run 4 "audit of a running daemon" "$M" audit "$T/dataA" --admin-key admin.pub
 has "$T/err" "still running" "locked store: says to stop the daemon"
-stop A
+daemon_stop A "daemon A exits 0 on SIGTERM"
 run 0 "audit of the stopped daemon" "$M" audit "$T/dataA" --admin-key admin.pub \
     --log-key "@$T/dataA/log.vkey"
 has "$T/out" "OK: 11 entries" "audit counts entries"
@@ -379,5 +319,4 @@ run 0 "audit without signatures" "$M" audit "$T/dataA" --no-signatures
 run 2 "audit without admin keys" "$M" audit "$T/dataA"
 run 2 "audit of a directory without a store" "$M" audit "$T/model" --admin-key admin.pub
 
-echo "cli: $n_ok checks passed, $n_fail failed"
-[ "$n_fail" -eq 0 ]
+summary cli

@@ -13,50 +13,9 @@ set -uo pipefail
 
 M=$(readlink -f "${MLAUDIT:?MLAUDIT: path of the mlaudit binary}")
 DAEMON=$(readlink -f "${MLAUDITD:?MLAUDITD: path of the mlauditd binary}")
-PY=/usr/bin/python3
-T=$(mktemp -d "${TMPDIR:-/tmp}/mla-sem.XXXXXX")
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-    rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-n_ok=0
-n_fail=0
-pass() { n_ok=$((n_ok + 1)); }
-failed() { n_fail=$((n_fail + 1)); echo "FAIL: $*" >&2; }
-
-# run CODE DESC CMD...: stdout in $T/out, stderr in $T/err; check the exit code.
-run() {
-    local want=$1 desc=$2
-    shift 2
-    "$@" >"$T/out" 2>"$T/err"
-    local rc=$?
-    if [ "$rc" -eq "$want" ]; then
-        pass
-    else
-        failed "$desc: exit $rc, want $want: $*"
-        sed 's/^/  out: /' "$T/out" | head -30 >&2
-        sed 's/^/  err: /' "$T/err" | head -30 >&2
-    fi
-}
-# has FILE TEXT DESC / hasnt FILE TEXT DESC
-has() {
-    if grep -qF -- "$2" "$1"; then pass; else
-        failed "$3: '$2' not in $(basename "$1")"
-        head -40 "$1" | sed 's/^/  | /' >&2
-    fi
-}
-hasnt() {
-    if grep -qF -- "$2" "$1"; then
-        failed "$3: '$2' unexpectedly in $(basename "$1")"
-        head -40 "$1" | sed 's/^/  | /' >&2
-    else pass; fi
-}
-eq() { if [ "$1" = "$2" ]; then pass; else failed "$3: '$1' != '$2'"; fi; }
-json() { "$PY" -c "import json,sys; d=json.load(open('$1')); print($2)"; }
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
+lib_setup sem
 digest() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 
 cd "$T" || exit 1
@@ -83,19 +42,9 @@ mode = audit
 production_stages = production
 require_approval = true
 EOF
-"$DAEMON" --init --data-dir "$T/data" --listen 127.0.0.1:0 --insecure --port-file "$T/port" \
-    --admin-key "$T/admin.pub" --signing-key "$T/log.key" --origin mlaudit.test/sem \
-    --policy "$T/policy.ini" 2>"$T/daemon.log" &
-DPID=$!
-PIDS+=("$DPID")
-i=0
-while [ ! -s "$T/port" ] || [ ! -s "$T/data/log.vkey" ]; do
-    kill -0 "$DPID" 2>/dev/null || { cat "$T/daemon.log" >&2; echo "daemon exited" >&2; exit 1; }
-    i=$((i + 1))
-    [ "$i" -le 300 ] || { echo "daemon: no port file after 30 s" >&2; exit 1; }
-    sleep 0.1
-done
-export MLAUDIT_INSECURE=1 MLAUDIT_LOG_KEY="@$T/data/log.vkey" MLAUDIT_SERVER="$(cat "$T/port")"
+daemon_start daemon --init --data-dir "$T/data" --admin-key "$T/admin.pub" \
+    --signing-key "$T/log.key" --origin mlaudit.test/sem --policy "$T/policy.ini"
+export MLAUDIT_INSECURE=1 MLAUDIT_LOG_KEY="@$T/data/log.vkey" MLAUDIT_SERVER="$(cat "$T/daemon.port")"
 G=(--state-dir "$T/state")
 R() { "$M" "${G[@]}" "$@"; }
 rec() { # rec KEY KIND ARGS...: record, fail the whole test if refused
@@ -452,13 +401,10 @@ R watch --from "$RB4" --kind rollback --max-seconds 120 --exec 'echo up >ready.f
     >watch-stop.out 2>watch-stop.err &
 WPID=$!
 eq "$(timeout 60 cat ready.fifo)" up "watch is streaming (its --exec ran)"
-kill -TERM "$DPID"
-wait "$DPID"
-eq "$?" 0 "the daemon exits 0 on SIGTERM with a subscriber"
+daemon_stop daemon "the daemon exits 0 on SIGTERM with a subscriber"
 wait "$WPID"
 eq "$?" 4 "watch exits 4 when the server goes away"
 has watch-stop.out "ALERT ROLLBACK" "watch printed the alert before the server went away"
 has watch-stop.err "resume with --from" "watch says where to resume"
 
-echo "cli_semantics: $n_ok checks passed, $n_fail failed"
-[ "$n_fail" -eq 0 ]
+summary cli_semantics

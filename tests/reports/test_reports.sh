@@ -16,51 +16,10 @@ DAEMON=$(readlink -f "${2:?MLAUDITD: path of the mlauditd binary}")
 FIXED=$(readlink -f "${3:?FIXED_LEDGER: path of the fixed_ledger binary}")
 HERE=$(cd "$(dirname "$0")" && pwd)
 GOLDEN=$HERE/golden
-PY=/usr/bin/python3
-T=$(mktemp -d "${TMPDIR:-/tmp}/mla-reports.XXXXXX")
-DPID=
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$HERE/../lib.sh"
+lib_setup reports
 START=$(date +%s%N)
-cleanup() {
-    if [ -n "$DPID" ]; then
-        kill -KILL "$DPID" 2>/dev/null
-        wait "$DPID" 2>/dev/null
-    fi
-    rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-n_ok=0
-n_fail=0
-pass() { n_ok=$((n_ok + 1)); }
-failed() { n_fail=$((n_fail + 1)); echo "FAIL: $*" >&2; }
-
-# run CODE DESC CMD...: stdout in $T/out, stderr in $T/err; check the exit code.
-run() {
-    local want=$1 desc=$2
-    shift 2
-    "$@" >"$T/out" 2>"$T/err"
-    local rc=$?
-    if [ "$rc" -eq "$want" ]; then pass; else
-        failed "$desc: exit $rc, want $want: $*"
-        sed 's/^/  out: /' "$T/out" | head -20 >&2
-        sed 's/^/  err: /' "$T/err" | head -20 >&2
-    fi
-}
-# has FILE TEXT DESC / hasnt FILE TEXT DESC: fixed-string search.
-has() {
-    if grep -qF -- "$2" "$1"; then pass; else
-        failed "$3: '$2' not in $(basename "$1")"
-        head -c 2000 "$1" | sed 's/^/  | /' >&2
-    fi
-}
-hasnt() {
-    if grep -qF -- "$2" "$1"; then
-        failed "$3: '$2' found in $(basename "$1")"
-        grep -nF -- "$2" "$1" | head -5 | cut -c1-300 | sed 's/^/  | /' >&2
-    else pass; fi
-}
-eq() { if [ "$1" = "$2" ]; then pass; else failed "$3: '$1' != '$2'"; fi; }
 
 cd "$T" || exit 1
 
@@ -79,18 +38,9 @@ SIZE=$(grep -c '^leaf ' "$T/fx.leaves")
 run 0 "mlaudit audit of the fixed ledger" "$M" audit "$FX/data" --admin-key "$FX/admin.pub" \
     --log-key "@$FX/log.vkey"
 
-"$DAEMON" --data-dir "$FX/data" --admin-key "$FX/admin.pub" --listen 127.0.0.1:0 --insecure \
-    --port-file "$T/port" 2>"$T/daemon.log" &
-DPID=$!
-i=0
-while [ ! -s "$T/port" ]; do
-    kill -0 "$DPID" 2>/dev/null || { cat "$T/daemon.log" >&2; echo "mlauditd exited" >&2; exit 1; }
-    i=$((i + 1))
-    [ "$i" -le 300 ] || { echo "mlauditd: no port file after 30 s" >&2; exit 1; }
-    sleep 0.1
-done
+daemon_start daemon --data-dir "$FX/data" --admin-key "$FX/admin.pub"
 export MLAUDIT_SERVER
-MLAUDIT_SERVER=$(cat "$T/port")
+MLAUDIT_SERVER=$(cat "$T/daemon.port")
 export MLAUDIT_INSECURE=1 MLAUDIT_LOG_KEY="@$FX/log.vkey" XDG_CONFIG_HOME="$T/config"
 # 2026-03-10T00:00:00Z: the generation time every golden file states.
 export SOURCE_DATE_EPOCH=1773100800
@@ -411,10 +361,7 @@ run 3 "an unknown decision" "$M" report decision --id tx-none "${R[@]}" -o "$T/x
 has "$T/err" "tx-none" "the unknown decision is named"
 [ -e "$T/x.html" ] || [ -e "$T/x.html.tmp" ] && failed "a refused report left a file" || pass
 
-kill -TERM "$DPID"
-wait "$DPID"
-eq "$?" 0 "mlauditd exits 0 on SIGTERM"
-DPID=
+daemon_stop daemon "mlauditd exits 0 on SIGTERM"
 took=$((($(date +%s%N) - START) / 1000000))
 echo "reports: $((n_ok + n_fail)) checks, $n_fail failures (${took} ms)"
 [ "$n_fail" -eq 0 ]
