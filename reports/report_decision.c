@@ -87,27 +87,18 @@ static mla_status chain_time(int64_t *out, const mla_report *r, size_t i)
     return MLA_OK;
 }
 
-/* The serving set must be the timeline's state at the time asked: no
- * timeline entry at or before it lies past this report's checkpoint, at
- * most the last one lies after it, and the last one at or before it shows
- * in the serving set (a DEPLOYMENT's model live since it, a ROLLBACK's model
- * alone, a RETIREMENT's model gone). mla_client_resolution_verify binds the
- * replay to a decision's time; this binds it to the time a lookup asked. */
-static mla_status timeline_check(const mla_report *r, const facts *f, mla_buf *tmp)
+/* The serving set must be the timeline's state at the time asked
+ * (mla_client_resolution_verify_at replays the chain to it; the
+ * resolution's own check binds it to a decision's time only), and each
+ * timeline entry at or before that time is in evidence, on the target. */
+static mla_status timeline_check(const mla_report *r, const facts *f)
 {
     const mla_client_resolution *res = f->res;
-    size_t last = SIZE_MAX; /* the last entry at or before the time */
     for (size_t i = 0; i < res->n_deployment_entries; i++) {
         uint64_t seq = res->deployment_entries[i].seq;
         int64_t t;
         MLA_TRY(chain_time(&t, r, i));
-        if (t > f->at_ns) {
-            if (i + 1 != res->n_deployment_entries)
-                return mla_err(MLA_ECORRUPT,
-                               "resolution: timeline entry %llu is after %s but not the last",
-                               (unsigned long long)seq, f->at);
-            continue;
-        }
+        if (t > f->at_ns) continue;
         const mla_report_entry *e = mla_report__entry(r, seq);
         if (!e || !e->change)
             return mla_err(MLA_ECORRUPT,
@@ -117,45 +108,8 @@ static mla_status timeline_check(const mla_report *r, const facts *f, mla_buf *t
         if (!t_on || strcmp(t_on, f->target) != 0)
             return mla_err(MLA_ECORRUPT, "timeline entry %llu is not about target %s",
                            (unsigned long long)seq, f->target);
-        last = i;
     }
-    if (last == SIZE_MAX)
-        return res->n_serving == 0
-                   ? MLA_OK
-                   : mla_err(MLA_ECORRUPT, "resolution: models serve with no timeline entry "
-                                           "at or before the time asked");
-    const mla_report_entry *e = mla_report__entry(r, res->deployment_entries[last].seq);
-    const mla_pb_change *c = e->change;
-    char model[IDENTITY_MAX];
-    bool ok = true;
-    if (c->kind == KIND(DEPLOYMENT)) {
-        MLA_TRY(identity_into(model, c->subject, tmp));
-        long k = serving_index(res, model);
-        ok = k >= 0 && res->serving[k].deployment_seq == e->seq;
-    } else if (c->kind == KIND(ROLLBACK) &&
-               c->detail_case == MLAUDIT__V1__CHANGE__DETAIL_ROLLBACK) {
-        MLA_TRY(identity_into(model, c->rollback->to, tmp));
-        ok = res->n_serving == 1 && strcmp(res->serving[0].model, model) == 0 &&
-             res->serving[0].deployment_seq == e->seq;
-    } else if (c->kind == KIND(RETIREMENT) &&
-               c->detail_case == MLAUDIT__V1__CHANGE__DETAIL_RETIREMENT) {
-        if (!c->retirement->artifact) {
-            ok = res->n_serving == 0;
-        } else {
-            MLA_TRY(identity_into(model, c->retirement->artifact, tmp));
-            ok = serving_index(res, model) < 0;
-        }
-    }
-    for (size_t i = 0; ok && i < res->n_serving; i++) {
-        const mla_report_entry *d = mla_report__entry(r, res->serving[i].deployment_seq);
-        ok = d && d->entry && d->seq <= e->seq && d->entry->ledger_time_ns <= f->at_ns;
-    }
-    if (!ok)
-        return mla_err(MLA_ECORRUPT,
-                       "resolution.serving: not the state of %s after timeline entry %llu, the "
-                       "last at or before %s",
-                       f->target, (unsigned long long)e->seq, f->at);
-    return MLA_OK;
+    return mla_client_resolution_verify_at(res, &r->ev.log_key, f->target, f->at_ns);
 }
 
 /* Read params and evidence into f, checking that they agree. */
@@ -229,7 +183,7 @@ static mla_status facts_load(facts *f, const mla_report *r)
                          (unsigned long long)res->serving[i].deployment_seq);
             goto out;
         }
-    if ((rc = timeline_check(r, f, &tmp)) != MLA_OK) goto out;
+    if ((rc = timeline_check(r, f)) != MLA_OK) goto out;
     covered_pick(f);
 out:
     mla_buf_dispose(&tmp);

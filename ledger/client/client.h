@@ -213,6 +213,13 @@ void mla_client_resolution_dispose(mla_client_resolution *r);
  * (mla_client_resolution_encode / _decode: a ResolveDecisionResponse). */
 mla_status mla_client_resolution_verify(const mla_client_resolution *r,
                                         const mla_note_verifier *v) MLA_MUST_USE;
+/** The same checks, with the replay bound to a time: the serving set must
+ * be target's state at ledger time at_ns (for a resolution of a decision,
+ * target must be the decision's and its own time is used). MLA_ECORRUPT
+ * naming the failing step. */
+mla_status mla_client_resolution_verify_at(const mla_client_resolution *r,
+                                           const mla_note_verifier *v, const char *target,
+                                           int64_t at_ns) MLA_MUST_USE;
 mla_status mla_client_resolution_encode(mla_buf *out, const mla_client_resolution *r) MLA_MUST_USE;
 mla_status mla_client_resolution_decode(mla_client_resolution *out, mla_slice in,
                                         const mla_note_verifier *v) MLA_MUST_USE;

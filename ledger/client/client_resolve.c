@@ -831,6 +831,14 @@ mla_status mla_client_resolution_verify(const mla_client_resolution *r, const ml
     return verify(r, v, NULL, NULL, NULL);
 }
 
+mla_status mla_client_resolution_verify_at(const mla_client_resolution *r,
+                                           const mla_note_verifier *v, const char *target,
+                                           int64_t at_ns)
+{
+    MLA_ASSERT(r && v && target);
+    return verify(r, v, &at_ns, target, NULL);
+}
+
 mla_status mla_client_resolution_decode(mla_client_resolution *out, mla_slice in,
                                         const mla_note_verifier *v)
 {
