@@ -113,12 +113,8 @@ void mla_service__stream_end(mla_service_call *c);
  * control (grpc_call_cancel_with_status); queued messages are dropped. */
 void mla_service__cancel(mla_service_call *c, grpc_status_code code, const char *msg);
 
-/** Keep the call alive beyond its own callbacks (e.g. in another thread's
- * list); any thread. */
-void mla_service__ref(mla_service_call *c);
-void mla_service__unref(mla_service_call *c);
-/** Deliver MLA_SERVICE__EV_WAKE to the call's notify on a worker; any
- * thread, while holding a reference or inside the call's context. */
+/** Deliver MLA_SERVICE__EV_WAKE to the call's notify on a worker: from the
+ * call's context, or (service_server.c) a thread holding a reference. */
 void mla_service__wake(mla_service_call *c);
 /** Deliver MLA_SERVICE__EV_TIMER once the monotonic clock reaches
  * deadline_ns (re-arming moves it). Call context. */
@@ -131,7 +127,8 @@ void mla_service__timer_disarm(mla_service_call *c);
  * wakes it once (until its next seq moves) if it lags the tree by more than
  * it is allowed (subscribe_lag_max unless the call says otherwise). */
 
-/** Start watching from seq next. Call context. */
+/** Start watching from seq next, until the call ends (the watch is gone
+ * before EV_CLOSED is delivered). Call context. */
 void mla_service__watch_begin(mla_service_call *c, uint64_t next);
 /** The call's next seq (read by the notifier on the sequencer thread). */
 void mla_service__watch_next(mla_service_call *c, uint64_t next);
@@ -140,8 +137,6 @@ void mla_service__watch_allow(mla_service_call *c, uint64_t max_lag);
 /** Park the call until the log grows past its next seq: true when parked
  * (EV_WAKE follows), false when the log already holds more (go on). */
 bool mla_service__watch_park(mla_service_call *c);
-/** Stop watching (also done before EV_CLOSED is delivered). */
-void mla_service__watch_end(mla_service_call *c);
 
 /* ---- status table (service_status.c) ---------------------------------- */
 

@@ -280,9 +280,6 @@ static bool call_ref_if_live(mla_service_call *c)
     return false;
 }
 
-void mla_service__ref(mla_service_call *c) { call_ref(c); }
-void mla_service__unref(mla_service_call *c) { call_release(c); }
-
 /* Ask gRPC for the next call of method i (SIZE_MAX: any unregistered one). */
 static void request_call(mla_service *svc, size_t i)
 {
@@ -897,8 +894,6 @@ static void watch_end(mla_service_call *c)
     if (was) call_release(c);
 }
 
-void mla_service__watch_end(mla_service_call *c) { watch_end(c); }
-
 /* ---- completion-queue thread ------------------------------------------------ */
 
 static void refuse_unavailable(mla_service_call *c)
@@ -1173,8 +1168,6 @@ static void normalize(mla_service_options *o)
     if (!o->stream_entries) o->stream_entries = MLA_SERVICE_STREAM_ENTRIES_DEFAULT;
     if (!o->stream_bytes) o->stream_bytes = MLA_SERVICE_STREAM_BYTES_DEFAULT;
     if (!o->decision_batch_max) o->decision_batch_max = MLA_SERVICE_DECISION_BATCH_MAX_DEFAULT;
-    if (o->decision_batch_max > MLA_INDEX_BATCH_DECISIONS_MAX)
-        o->decision_batch_max = MLA_INDEX_BATCH_DECISIONS_MAX;
     if (!o->decision_batch_ms) o->decision_batch_ms = MLA_SERVICE_DECISION_BATCH_MS_DEFAULT;
     if (!o->subscribe_lag_max) o->subscribe_lag_max = MLA_SERVICE_SUBSCRIBE_LAG_MAX_DEFAULT;
 }
