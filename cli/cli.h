@@ -264,7 +264,8 @@ typedef int (*cli_rec_fn)(cli_ctx *ctx, void *arg, cli_rec *r);
  * so a server cannot slip in others. Returns an exit code. */
 int cli_query_each(cli_ctx *ctx, const mla_client_query *q, size_t limit, cli_rec_fn fn, void *arg);
 /** Check a signed note from a server answer against --log-key and the
- * remembered checkpoint (cli_state_advance): exit code. */
-int cli_note_advance(cli_ctx *ctx, mla_slice note, const char *what);
+ * remembered checkpoint (cli_state_advance): exit code. The opened
+ * checkpoint goes to *cp_out when not NULL (its extensions borrow note). */
+int cli_note_advance(cli_ctx *ctx, mla_slice note, const char *what, mla_checkpoint *cp_out);
 
 #endif

@@ -136,15 +136,10 @@ static int which_run(cli_ctx *ctx)
         code = cli_fail_server(ctx, rc);
         goto out;
     }
-    if ((code = cli_note_advance(ctx, mla_buf_slice(&res.checkpoint), "which-model")) !=
+    mla_checkpoint cp;
+    if ((code = cli_note_advance(ctx, mla_buf_slice(&res.checkpoint), "which-model", &cp)) !=
         CLI_EXIT_OK)
         goto out;
-    mla_checkpoint cp;
-    if (mla_note_checkpoint_open(&cp, mla_buf_slice(&res.checkpoint), &ctx->verifier, 1) !=
-        MLA_OK) {
-        code = cli_fail(ctx, CLI_EXIT_NO, "which-model: %s", mla_error_last()->msg);
-        goto out;
-    }
     char t[48];
     mla_time_format(t, at, false);
     if (ctx->json) {
@@ -389,16 +384,10 @@ static int prove_decision_run(cli_ctx *ctx)
         code = cli_fail_server(ctx, rc);
         goto out;
     }
-    if ((code = cli_note_advance(ctx, mla_buf_slice(&res.checkpoint), "prove-decision")) !=
+    mla_checkpoint cp;
+    if ((code = cli_note_advance(ctx, mla_buf_slice(&res.checkpoint), "prove-decision", &cp)) !=
         CLI_EXIT_OK)
         goto out;
-    mla_checkpoint cp;
-    if (mla_note_checkpoint_open(&cp, mla_buf_slice(&res.checkpoint), &ctx->verifier, 1) !=
-        MLA_OK) {
-        code =
-            cli_fail(ctx, CLI_EXIT_NO, "NOT VERIFIED: the checkpoint: %s", mla_error_last()->msg);
-        goto out;
-    }
     /* mla_client_resolve verified the answer, this id and target included. */
     if ((code = facts_open(ctx, &res, &cp, &f)) != CLI_EXIT_OK) goto out;
     if (outf) {

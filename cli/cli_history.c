@@ -91,7 +91,8 @@ static int add_evaluations(cli_ctx *ctx, rows *rs, const char *identity)
         code = cli_fail_server(ctx, rc);
         goto out;
     }
-    if ((code = cli_note_advance(ctx, mla_buf_slice(&l.checkpoint), "lineage")) != CLI_EXIT_OK)
+    if ((code = cli_note_advance(ctx, mla_buf_slice(&l.checkpoint), "lineage", NULL)) !=
+        CLI_EXIT_OK)
         goto out;
     for (size_t i = 0; i < l.n_edges; i++) {
         const mla_client_edge *e = &l.edges[i];

@@ -150,13 +150,9 @@ static int lineage_run(cli_ctx *ctx)
         code = cli_fail_server(ctx, rc);
         goto out;
     }
-    if ((code = cli_note_advance(ctx, mla_buf_slice(&l.checkpoint), "lineage")) != CLI_EXIT_OK)
-        goto out;
     mla_checkpoint cp;
-    if (mla_note_checkpoint_open(&cp, mla_buf_slice(&l.checkpoint), &ctx->verifier, 1) != MLA_OK) {
-        code = cli_fail(ctx, CLI_EXIT_NO, "lineage: %s", mla_error_last()->msg);
+    if ((code = cli_note_advance(ctx, mla_buf_slice(&l.checkpoint), "lineage", &cp)) != CLI_EXIT_OK)
         goto out;
-    }
     if (ctx->json) {
         json_t *j = lineage_json(artifact, down, (unsigned)depth, &l, &cp);
         if (!j) {

@@ -161,22 +161,23 @@ const Mlaudit__V1__Change__MetricsEntry *cli_change_metric(const mla_pb_change *
     return NULL;
 }
 
-int cli_note_advance(cli_ctx *ctx, mla_slice note, const char *what)
+int cli_note_advance(cli_ctx *ctx, mla_slice note, const char *what, mla_checkpoint *cp_out)
 {
     mla_checkpoint cp;
-    if (mla_note_checkpoint_open(&cp, note, &ctx->verifier, 1) != MLA_OK)
+    if (!cp_out) cp_out = &cp;
+    if (mla_note_checkpoint_open(cp_out, note, &ctx->verifier, 1) != MLA_OK)
         return cli_fail(ctx, CLI_EXIT_NO, "%s: the checkpoint does not verify with --log-key: %s",
                         what, mla_error_last()->msg);
-    if (cp.size > ctx->cp.size) return cli_state_advance(ctx, note, &cp);
+    if (cp_out->size > ctx->cp.size) return cli_state_advance(ctx, note, cp_out);
     /* Not newer than the one cli_connect checked (and remembered): prove it
      * is a prefix of that one, without touching the remembered state that a
      * concurrent mlaudit may have moved further on. */
-    mla_status rc = mla_client_consistency_verify(ctx->client, &cp, &ctx->cp);
+    mla_status rc = mla_client_consistency_verify(ctx->client, cp_out, &ctx->cp);
     if (rc == MLA_ECORRUPT)
         return cli_fail(ctx, CLI_EXIT_NO,
                         "REFUSED: %s: the checkpoint of size %llu is not a prefix of the latest "
                         "(size %llu): the log forked or was rewritten (%s)",
-                        what, (unsigned long long)cp.size, (unsigned long long)ctx->cp.size,
+                        what, (unsigned long long)cp_out->size, (unsigned long long)ctx->cp.size,
                         mla_error_last()->msg);
     if (rc != MLA_OK) return cli_fail_server(ctx, rc);
     return CLI_EXIT_OK;

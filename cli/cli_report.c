@@ -306,7 +306,8 @@ static int report_run(cli_ctx *ctx)
         goto out;
     }
     /* The report's checkpoint must extend (or be) the one remembered. */
-    if ((code = cli_note_advance(ctx, mla_buf_slice(&r->ev.checkpoint), "report")) != CLI_EXIT_OK)
+    if ((code = cli_note_advance(ctx, mla_buf_slice(&r->ev.checkpoint), "report", NULL)) !=
+        CLI_EXIT_OK)
         goto out;
     bool to_stdout = !strcmp(out, "-");
     rc = to_stdout ? mla_report_render(r, format, stdout, NULL) : write_file(r, format, out);

@@ -161,7 +161,7 @@ static int submit(cli_ctx *ctx, mla_pb_change *c, mla_privkey *const *keys, size
         code = cli_fail_server(ctx, rc);
         goto out;
     }
-    code = cli_note_advance(ctx, mla_slice_make(r->checkpoint, r->checkpoint_len), "receipt");
+    code = cli_note_advance(ctx, mla_slice_make(r->checkpoint, r->checkpoint_len), "receipt", NULL);
 out:
     mla_buf_dispose(&env);
     return code;

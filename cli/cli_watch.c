@@ -211,7 +211,8 @@ static int latest_evaluation(cli_ctx *ctx, const char *identity, uint64_t before
         code = cli_fail_server(ctx, rc);
         goto out;
     }
-    if ((code = cli_note_advance(ctx, mla_buf_slice(&l.checkpoint), "lineage")) != CLI_EXIT_OK)
+    if ((code = cli_note_advance(ctx, mla_buf_slice(&l.checkpoint), "lineage", NULL)) !=
+        CLI_EXIT_OK)
         goto out;
     uint64_t best = UINT64_MAX;
     for (size_t i = 0; i < l.n_edges; i++) {
