@@ -6,10 +6,13 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench_util.h"
+#include "log/log_int.h"
+#include "store/store.h"
 
 extern char **environ;
 
@@ -106,6 +109,22 @@ void bench_daemon_dispose(bench_daemon *d)
     mla_crypto_key_free(d->logkey);
     bench_rmtree(d->dir);
     free(d->dir);
+}
+
+void bench_daemon_open_log(const bench_daemon *d, mla_store **store_out, mla_log **log_out)
+{
+    char db[4300];
+    if (mkdir(d->data, 0700) != 0 && errno != EEXIST) BENCH_DIE("%s: %s", d->data, strerror(errno));
+    snprintf(db, sizeof db, "%s/db", d->data);
+    mla_store_leveldb_options so = {
+        .create_if_missing = true, .bloom_bits_per_key = 10, .cache_bytes = 64u << 20};
+    CHECK(mla_store_open_leveldb(store_out, db, &so));
+    mla_log_options lo = {.origin = d->verifier.name,
+                          .signing_key = d->logkey,
+                          .admin_keys = mla_crypto_key_public(d->admin),
+                          .n_admin_keys = 1};
+    CHECK(mla_log_open(log_out, *store_out, &lo));
+    mla_log__bench_skip_signature_checks(*log_out, true);
 }
 
 mla_client *bench_daemon_client(const bench_daemon *d)

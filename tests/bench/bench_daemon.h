@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "client/client.h"
+#include "log/log.h"
 #include "note/note.h"
 
 typedef struct bench_daemon {
@@ -27,6 +28,12 @@ void bench_daemon_start(bench_daemon *d, const char *mlauditd_path, const char *
 void bench_daemon_stop(bench_daemon *d);
 /** Stop, free the keys, remove the directory. */
 void bench_daemon_dispose(bench_daemon *d);
+/** The daemon's store and log opened in this process while the daemon is
+ * not running, to build a ledger offline: the data directory made if
+ * missing, LevelDB with a 64 MiB cache, the log's own signature checks
+ * skipped (each builder decides whether its envelopes are really signed).
+ * Close the log, then the store. */
+void bench_daemon_open_log(const bench_daemon *d, mla_store **store_out, mla_log **log_out);
 /** A client of the daemon (close with mla_client_close). */
 mla_client *bench_daemon_client(const bench_daemon *d);
 

@@ -21,7 +21,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,7 +33,6 @@
 #include "client/client.h"
 #include "codec/codec.h"
 #include "log/log.h"
-#include "log/log_int.h"
 #include "bench_daemon.h"
 #include "bench_util.h"
 
@@ -465,21 +463,11 @@ static void *build_main(void *arg)
  * as fit in max_s. Returns the size reached. */
 static uint64_t build_log(bench_daemon *d, uint64_t want, double max_s, double *secs)
 {
-    char db[4300];
-    if (mkdir(d->data, 0700) != 0) BENCH_DIE("mkdir %s: %s", d->data, strerror(errno));
-    snprintf(db, sizeof db, "%s/db", d->data);
     mla_store *s = NULL;
-    mla_store_leveldb_options o = {
-        .create_if_missing = true, .bloom_bits_per_key = 10, .cache_bytes = 64u << 20};
-    CHECK(mla_store_open_leveldb(&s, db, &o));
-    mla_pubkey admin = *mla_crypto_key_public(d->admin);
-    mla_log_options lo = {
-        .origin = ORIGIN, .signing_key = d->logkey, .admin_keys = &admin, .n_admin_keys = 1};
     mla_log *log = NULL;
-    CHECK(mla_log_open(&log, s, &lo));
-    mla_log__bench_skip_signature_checks(log, true);
+    bench_daemon_open_log(d, &s, &log);
     char keyid[65];
-    mla_crypto_keyid(keyid, &admin);
+    mla_crypto_keyid(keyid, mla_crypto_key_public(d->admin));
     atomic_uint_fast64_t next;
     atomic_init(&next, 0);
     builder b = {log, keyid, &next, (want + BATCH - 1) / BATCH, max_s, mla_time_mono_ns()};
@@ -553,22 +541,7 @@ static const char *verdict(double value, double target)
 
 int main(int argc, char **argv)
 {
-    mlauditd_path = getenv("MLAUDITD");
-    if (!mlauditd_path || !*mlauditd_path) mlauditd_path = "./build/ledger/mlauditd";
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--smoke")) {
-            bench_smoke = true;
-        } else if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
-            snprintf(bench_workdir, sizeof bench_workdir, "%s", argv[++i]);
-        } else if (!strcmp(argv[i], "--mlauditd") && i + 1 < argc) {
-            mlauditd_path = argv[++i];
-        } else {
-            fprintf(stderr, "usage: %s [--smoke] [--mlauditd PATH] [--dir DIR]\n", argv[0]);
-            return 2;
-        }
-    }
-    if (access(mlauditd_path, X_OK) != 0)
-        BENCH_DIE("%s: not an executable (give --mlauditd PATH or set MLAUDITD)", mlauditd_path);
+    bench_args(argc, argv, &mlauditd_path, NULL);
     n_cores = sysconf(_SC_NPROCESSORS_ONLN);
     echo_child ec;
     echo_child_start(&ec); /* before this process starts gRPC */

@@ -108,16 +108,7 @@ static mla_status put_node(void *ctx, unsigned level, uint64_t index, const mla_
 
 int main(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--smoke")) {
-            bench_smoke = true;
-        } else if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
-            snprintf(bench_workdir, sizeof bench_workdir, "%s", argv[++i]);
-        } else {
-            fprintf(stderr, "usage: %s [--smoke] [--dir DIR]\n", argv[0]);
-            return 2;
-        }
-    }
+    bench_args(argc, argv, NULL, NULL);
     CHECK(mla_crypto_init());
     n_cores = sysconf(_SC_NPROCESSORS_ONLN);
     printf("mlaudit core benchmark (%s), %ld cores, store dir %s\n", bench_smoke ? "smoke" : "full",

@@ -28,7 +28,6 @@
 #include "client/client.h"
 #include "codec/codec.h"
 #include "log/log.h"
-#include "log/log_int.h"
 #include "reports/report.h"
 #include "store/store.h"
 
@@ -41,24 +40,6 @@
 static const char *mlauditd_path;
 
 /* ---- limits ------------------------------------------------------------------ */
-
-/* Ed25519 signatures of 512-byte messages per second, one core (the ledger
- * build is bound by it: every entry is really signed). */
-static double sign_rate(void)
-{
-    mla_privkey *k = bench_key_from_byte(9);
-    uint8_t msg[512], sig[64];
-    memset(msg, 1, sizeof msg);
-    long n = 0, max = bench_smoke ? 200 : 20000;
-    int64_t t0 = mla_time_mono_ns();
-    while (n < max && (n % 64 || bench_secs_since(t0) < 1.0)) {
-        msg[0] = (uint8_t)n;
-        CHECK(mla_crypto_sign(sig, k, mla_slice_make(msg, sizeof msg)));
-        n++;
-    }
-    mla_crypto_key_free(k);
-    return (double)n / bench_secs_since(t0);
-}
 
 /* bench_leveldb_batches in a child: LevelDB starts its background
  * compaction thread once per process, and a child forked after that has the
@@ -98,38 +79,6 @@ static long rss_kib(void)
 }
 
 /* ---- changes ------------------------------------------------------------------ */
-
-typedef struct art {
-    mla_pb_artifact a;
-    uint8_t digest[32];
-    char type[32], name[64], version[32];
-} art;
-
-static mla_pb_artifact *art_set(art *s, const char *type, const char *name, const char *version)
-{
-    mla_pb_artifact a0 = MLAUDIT__V1__ARTIFACT__INIT;
-    s->a = a0;
-    snprintf(s->type, sizeof s->type, "%s", type);
-    snprintf(s->name, sizeof s->name, "%s", name);
-    snprintf(s->version, sizeof s->version, "%s", version);
-    char id[160];
-    snprintf(id, sizeof id, "%s:%s@%s", type, name, version);
-    mla_hash h;
-    mla_crypto_sha256(&h, mla_slice_cstr(id));
-    memcpy(s->digest, h.b, 32);
-    s->a.type = s->type;
-    s->a.name = s->name;
-    s->a.version = s->version;
-    s->a.digest.data = s->digest;
-    s->a.digest.len = 32;
-    return &s->a;
-}
-
-static void sign_change(mla_buf *out, const mla_pb_change *c, const mla_privkey *k)
-{
-    mla_buf_init(out, MLA_LIMIT_ENVELOPE_BYTES);
-    CHECK(mla_client_envelope_sign(out, c, &k, 1));
-}
 
 /* ---- the lineage graph ------------------------------------------------------ */
 
@@ -188,7 +137,7 @@ static void build_graph(const bench_daemon *d, const graph_shape *g, size_t *edg
     for (int layer = LAYERS - 1; layer >= 0; layer--) {
         for (size_t j = 0; j < g->size[layer]; j++) {
             char name[64];
-            art subject, *ins = calloc(IN_MAX, sizeof *ins);
+            bench_art subject, *ins = calloc(IN_MAX, sizeof *ins);
             mla_pb_input in[IN_MAX], *inp[IN_MAX];
             size_t idx[IN_MAX];
             if (!ins) BENCH_DIE("out of memory");
@@ -196,7 +145,7 @@ static void build_graph(const bench_daemon *d, const graph_shape *g, size_t *edg
             bool leaf = layer == LAYERS - 1;
             mla_pb_change ch = MLAUDIT__V1__CHANGE__INIT;
             ch.kind = leaf ? MLAUDIT__V1__KIND__KIND_DATASET : MLAUDIT__V1__KIND__KIND_MODEL;
-            ch.subject = art_set(&subject, leaf ? "dataset" : "model", name, "1");
+            ch.subject = bench_art_set(&subject, leaf ? "dataset" : "model", name, "1");
             ch.actor = (char *)(uintptr_t) "ml@example.com";
             ch.reason = (char *)(uintptr_t) "benchmark lineage graph";
             if (!leaf) {
@@ -207,7 +156,8 @@ static void build_graph(const bench_daemon *d, const graph_shape *g, size_t *edg
                     node_name(in_name, sizeof in_name, layer + 1, idx[e]);
                     mla_pb_input i0 = MLAUDIT__V1__INPUT__INIT;
                     in[e] = i0;
-                    in[e].artifact = art_set(&ins[e], to_data ? "dataset" : "model", in_name, "1");
+                    in[e].artifact =
+                        bench_art_set(&ins[e], to_data ? "dataset" : "model", in_name, "1");
                     in[e].role = (char *)(uintptr_t)(to_data ? "training-data" : "base-model");
                     inp[e] = &in[e];
                 }
@@ -215,7 +165,7 @@ static void build_graph(const bench_daemon *d, const graph_shape *g, size_t *edg
                 ch.n_inputs = k;
                 edges += k;
             }
-            sign_change(&envs[n], &ch, d->admin);
+            bench_envelope_sign(&envs[n], &ch, d->admin);
             free(ins);
             sl[n] = mla_buf_slice(&envs[n]);
             if (++n == CHUNK || (layer == 0 && j + 1 == g->size[0])) {
@@ -270,18 +220,6 @@ static lineage_run lineage_once(const bench_daemon *d, mla_client *c, mla_report
     return out;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, size_t n)
-{
-    qsort(v, n, sizeof *v, cmp_double);
-    return n ? v[n / 2] : 0;
-}
-
 /* Verify a report offline with the pinned keys; dies unless it verifies. */
 static mla_report_verdict verify_report(const bench_daemon *d, const char *path, double *secs)
 {
@@ -312,7 +250,7 @@ static void audit_change(mla_buf *out, uint64_t i, const mla_privkey *k)
         "not in the room; it names the ticket, the owner and what was checked before.";
     uint64_t b = i / BLOCK, g = i % BLOCK;
     char v[32], name[64], actor[64], target[32];
-    art subject, in_art, to_art;
+    bench_art subject, in_art, to_art;
     mla_pb_input in = MLAUDIT__V1__INPUT__INIT, *inp = &in;
     Mlaudit__V1__Change__MetricsEntry met = MLAUDIT__V1__CHANGE__METRICS_ENTRY__INIT, *metp = &met;
     Mlaudit__V1__Deployment dep = MLAUDIT__V1__DEPLOYMENT__INIT;
@@ -329,30 +267,30 @@ static void audit_change(mla_buf *out, uint64_t i, const mla_privkey *k)
     if (g < 20) {
         snprintf(name, sizeof name, "ds-%llu", (unsigned long long)(b % 1000));
         c.kind = MLAUDIT__V1__KIND__KIND_DATASET;
-        c.subject = art_set(&subject, "dataset", name, v);
+        c.subject = bench_art_set(&subject, "dataset", name, v);
     } else if (g < 80) {
         char ds_v[32];
         snprintf(ds_v, sizeof ds_v, "%llu", (unsigned long long)(b * BLOCK + (g - 20) % 20));
         snprintf(name, sizeof name, "ds-%llu", (unsigned long long)(b % 1000));
-        in.artifact = art_set(&in_art, "dataset", name, ds_v);
+        in.artifact = bench_art_set(&in_art, "dataset", name, ds_v);
         in.role = (char *)(uintptr_t) "training-data";
         snprintf(name, sizeof name, "m-%llu", (unsigned long long)(i % 97));
         c.kind = MLAUDIT__V1__KIND__KIND_MODEL;
-        c.subject = art_set(&subject, "model", name, v);
+        c.subject = bench_art_set(&subject, "model", name, v);
         c.inputs = &inp;
         c.n_inputs = 1;
     } else if (g < 90) {
         c.kind = MLAUDIT__V1__KIND__KIND_CODE;
-        c.subject = art_set(&subject, "code", "trainer", v);
+        c.subject = bench_art_set(&subject, "code", "trainer", v);
     } else if (g < 96) {
         uint64_t m = b * BLOCK + 20 + (g - 90);
         char mv[32];
         snprintf(mv, sizeof mv, "%llu", (unsigned long long)m);
         snprintf(name, sizeof name, "m-%llu", (unsigned long long)(m % 97));
-        in.artifact = art_set(&in_art, "model", name, mv);
+        in.artifact = bench_art_set(&in_art, "model", name, mv);
         in.role = (char *)(uintptr_t) "evaluated-model";
         c.kind = MLAUDIT__V1__KIND__KIND_EVALUATION;
-        c.subject = art_set(&subject, "evaluation", "holdout", v);
+        c.subject = bench_art_set(&subject, "evaluation", "holdout", v);
         c.inputs = &inp;
         c.n_inputs = 1;
         met.key = (char *)(uintptr_t) "auc";
@@ -362,7 +300,7 @@ static void audit_change(mla_buf *out, uint64_t i, const mla_privkey *k)
     } else if (g == 98) {
         snprintf(name, sizeof name, "m-%llu", (unsigned long long)((b * BLOCK + 79) % 97));
         c.kind = MLAUDIT__V1__KIND__KIND_DEPLOYMENT;
-        c.subject = art_set(&subject, "model", name, model_v);
+        c.subject = bench_art_set(&subject, "model", name, model_v);
         dep.target = target;
         dep.stage = (char *)(uintptr_t) "production";
         dep.traffic_fraction = 1.0;
@@ -374,16 +312,16 @@ static void audit_change(mla_buf *out, uint64_t i, const mla_privkey *k)
         snprintf(bv, sizeof bv, "%llu", (unsigned long long)back);
         snprintf(name, sizeof name, "m-%llu", (unsigned long long)(back % 97));
         c.kind = MLAUDIT__V1__KIND__KIND_ROLLBACK;
-        c.subject = art_set(&subject, "model", name, bv);
+        c.subject = bench_art_set(&subject, "model", name, bv);
         rb.target = target;
-        rb.to = art_set(&to_art, "model", name, bv);
+        rb.to = bench_art_set(&to_art, "model", name, bv);
         c.detail_case = MLAUDIT__V1__CHANGE__DETAIL_ROLLBACK;
         c.rollback = &rb;
     } else {
         c.kind = MLAUDIT__V1__KIND__KIND_CONFIG;
-        c.subject = art_set(&subject, "config", "train-config", v);
+        c.subject = bench_art_set(&subject, "config", "train-config", v);
     }
-    sign_change(out, &c, k);
+    bench_envelope_sign(out, &c, k);
 }
 
 /* Two signer threads take chunks in turn (thread t: chunks t, t+2, ...)
@@ -451,21 +389,11 @@ static void *signer_main(void *arg)
 static void audit_build_child(const bench_daemon *d, uint64_t total, double max_s,
                               double sign_limit)
 {
-    char db[4300];
-    snprintf(db, sizeof db, "%s/db", d->data);
-    if (mkdir(d->data, 0700) != 0 && errno != EEXIST) BENCH_DIE("%s: %s", d->data, strerror(errno));
     mla_store *s = NULL;
-    mla_store_leveldb_options so = {
-        .create_if_missing = true, .bloom_bits_per_key = 10, .cache_bytes = 64u << 20};
-    CHECK(mla_store_open_leveldb(&s, db, &so));
-    mla_pubkey admin_pub = *mla_crypto_key_public(d->admin);
-    mla_log_options lo = {
-        .origin = ORIGIN, .signing_key = d->logkey, .admin_keys = &admin_pub, .n_admin_keys = 1};
     mla_log *log = NULL;
-    CHECK(mla_log_open(&log, s, &lo));
     /* Every envelope is really signed (the report's verification checks
      * them); the log's own check of each is skipped only to build faster. */
-    mla_log__bench_skip_signature_checks(log, true);
+    bench_daemon_open_log(d, &s, &log);
     builder b = {.log = log, .first = mla_log_size(log), .total = total, .max_s = max_s};
     b.t0 = mla_time_mono_ns();
     pthread_mutex_init(&b.mu, NULL);
@@ -473,7 +401,7 @@ static void audit_build_child(const bench_daemon *d, uint64_t total, double max_
     if (b.first % CHUNK != 0 && b.first < total)
         BENCH_DIE("%s: holds %llu entries, not a whole number of chunks: not a ledger this "
                   "benchmark built (remove it)",
-                  db, (unsigned long long)b.first);
+                  d->data, (unsigned long long)b.first);
     if (b.first < total) {
         printf("building the audit ledger: %llu -> %llu entries (2 signer threads, appends in "
                "order)\n",
@@ -551,26 +479,8 @@ static const char *verdict(bool met) { return met ? "met" : "MISSED"; }
 
 int main(int argc, char **argv)
 {
-    const char *data_arg = NULL;
-    mlauditd_path = getenv("MLAUDITD");
-    if (!mlauditd_path || !*mlauditd_path) mlauditd_path = "./build/ledger/mlauditd";
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--smoke")) {
-            bench_smoke = true;
-        } else if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
-            snprintf(bench_workdir, sizeof bench_workdir, "%s", argv[++i]);
-        } else if (!strcmp(argv[i], "--data") && i + 1 < argc) {
-            data_arg = argv[++i];
-        } else if (!strcmp(argv[i], "--mlauditd") && i + 1 < argc) {
-            mlauditd_path = argv[++i];
-        } else {
-            fprintf(stderr, "usage: %s [--smoke] [--mlauditd PATH] [--dir DIR] [--data DIR]\n",
-                    argv[0]);
-            return 2;
-        }
-    }
-    if (access(mlauditd_path, X_OK) != 0)
-        BENCH_DIE("%s: not an executable (give --mlauditd PATH or set MLAUDITD)", mlauditd_path);
+    const char *data_arg;
+    bench_args(argc, argv, &mlauditd_path, &data_arg);
     /* Figures appear as they are measured, also when stdout is a file. */
     setvbuf(stdout, NULL, _IOLBF, 0);
     CHECK(mla_crypto_init());
@@ -584,7 +494,7 @@ int main(int argc, char **argv)
     printf("SHA-256 (512 B, 1 core)          %12.0f hashes/s\n", sha);
     double ver = bench_verify();
     printf("Ed25519 verify (512 B, 1 core)   %12.0f /s\n", ver);
-    double sig = sign_rate();
+    double sig = bench_sign();
     printf("Ed25519 sign (512 B, 1 core)     %12.0f /s\n", sig);
     double ldb = leveldb_rate();
     printf("LevelDB synced batch (256 puts)  %12.1f batches/s = %.0f records/s\n", ldb, ldb * 256);
@@ -682,18 +592,19 @@ int main(int argc, char **argv)
     for (size_t k = 0; k < 2; k++) {
         char path[4400];
         snprintf(path, sizeof path, "%s/lineage.%s", ld.dir, fmts[k].ext);
-        double tot[RUNS], gen[RUNS], ren[RUNS];
+        int64_t tot[RUNS], gen[RUNS], ren[RUNS]; /* ns */
         long bytes = 0;
         for (size_t i = 0; i < runs; i++) {
             lineage_run lr = lineage_once(&ld, c, fmts[k].f, path);
-            gen[i] = lr.gen_s;
-            ren[i] = lr.render_s;
-            tot[i] = lr.gen_s + lr.render_s;
+            gen[i] = (int64_t)(lr.gen_s * 1e9);
+            ren[i] = (int64_t)(lr.render_s * 1e9);
+            tot[i] = (int64_t)((lr.gen_s + lr.render_s) * 1e9);
             bytes = lr.bytes;
         }
-        double p50 = median(tot, runs);
+        double p50 = (double)bench_percentile(tot, runs, 50) / 1e9;
         printf("%-4s p50 %.3f s (generate %.3f s, render %.3f s) over %zu runs, %.1f MB\n",
-               fmts[k].name, p50, median(gen, runs), median(ren, runs), runs, (double)bytes / 1e6);
+               fmts[k].name, p50, (double)bench_percentile(gen, runs, 50) / 1e9,
+               (double)bench_percentile(ren, runs, 50) / 1e9, runs, (double)bytes / 1e6);
         if (k == 0)
             printf("     target <= 2 s to HTML including layout: %s\n", verdict(p50 <= 2.0));
         double vsec;

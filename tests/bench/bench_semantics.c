@@ -73,41 +73,18 @@ static double sha256_rate(size_t len)
 
 /* ---- setup: the model the decisions name, deployed on the target ---------- */
 
-static void artifact_set(mla_pb_artifact *a, const char *type, const char *name, uint8_t *digest)
-{
-    mla_pb_artifact a0 = MLAUDIT__V1__ARTIFACT__INIT;
-    *a = a0;
-    a->type = (char *)(uintptr_t)type;
-    a->name = (char *)(uintptr_t)name;
-    a->version = (char *)(uintptr_t) "1";
-    char id[300];
-    snprintf(id, sizeof id, "%s:%s@1", type, name);
-    mla_hash h;
-    mla_crypto_sha256(&h, mla_slice_cstr(id));
-    memcpy(digest, h.b, 32);
-    a->digest.data = digest;
-    a->digest.len = 32;
-}
-
-static void sign(mla_buf *out, const mla_pb_change *c, const mla_privkey *k)
-{
-    mla_buf_init(out, MLA_LIMIT_ENVELOPE_BYTES);
-    CHECK(mla_client_envelope_sign(out, c, &k, 1));
-}
-
 static void deploy_model(const bench_daemon *d)
 {
     mla_client *c = bench_daemon_client(d);
-    uint8_t dm[32], dd[32];
-    mla_pb_artifact model, data;
-    artifact_set(&model, "model", "fraud", dm);
-    artifact_set(&data, "dataset", "tx", dd);
+    bench_art model, data;
+    bench_art_set(&model, "model", "fraud", "1");
+    bench_art_set(&data, "dataset", "tx", "1");
     mla_pb_input in = MLAUDIT__V1__INPUT__INIT, *inp = &in;
-    in.artifact = &data;
+    in.artifact = &data.a;
     in.role = (char *)(uintptr_t) "training-data";
     mla_pb_change m = MLAUDIT__V1__CHANGE__INIT;
     m.kind = MLAUDIT__V1__KIND__KIND_MODEL;
-    m.subject = &model;
+    m.subject = &model.a;
     m.inputs = &inp;
     m.n_inputs = 1;
     m.reason = (char *)(uintptr_t) "benchmark model";
@@ -117,14 +94,14 @@ static void deploy_model(const bench_daemon *d)
     dep.traffic_fraction = 1.0;
     mla_pb_change dc = MLAUDIT__V1__CHANGE__INIT;
     dc.kind = MLAUDIT__V1__KIND__KIND_DEPLOYMENT;
-    dc.subject = &model;
+    dc.subject = &model.a;
     dc.reason = (char *)(uintptr_t) "benchmark deployment";
     dc.detail_case = MLAUDIT__V1__CHANGE__DETAIL_DEPLOYMENT;
     dc.deployment = &dep;
     mla_buf e1, e2;
     mla_receipt r;
-    sign(&e1, &m, d->admin);
-    sign(&e2, &dc, d->admin);
+    bench_envelope_sign(&e1, &m, d->admin);
+    bench_envelope_sign(&e2, &dc, d->admin);
     CHECK(mla_client_append(c, mla_buf_slice(&e1), &r));
     CHECK(mla_client_append(c, mla_buf_slice(&e2), &r));
     mla_buf_dispose(&e1);
@@ -224,33 +201,32 @@ static void build_graph(const bench_daemon *d, size_t per_layer)
     mla_slice *sl = calloc(batch, sizeof *sl);
     mla_receipt *rs = calloc(batch, sizeof *rs);
     char name[64], in_name[2][64];
-    uint8_t digest[32], in_digest[2][32];
     for (size_t k = 0; k < total; k++) {
         size_t layer = k / per_layer, j = k % per_layer;
-        mla_pb_artifact subject, ins[2];
+        bench_art subject, ins[2];
         mla_pb_input in[2], *inp[2];
         mla_pb_change ch = MLAUDIT__V1__CHANGE__INIT;
         snprintf(name, sizeof name, "%s-%zu-%zu", layer ? "m" : "d", layer, j);
-        artifact_set(&subject, layer ? "model" : "dataset", name, digest);
+        bench_art_set(&subject, layer ? "model" : "dataset", name, "1");
         ch.kind = layer ? MLAUDIT__V1__KIND__KIND_MODEL : MLAUDIT__V1__KIND__KIND_DATASET;
-        ch.subject = &subject;
+        ch.subject = &subject.a;
         ch.reason = (char *)(uintptr_t) "benchmark graph";
         if (layer) {
             for (int e = 0; e < 2; e++) {
                 size_t from = (j + (size_t)e * (per_layer / 2 + 1)) % per_layer;
                 snprintf(in_name[e], sizeof in_name[e], "%s-%zu-%zu", layer > 1 ? "m" : "d",
                          layer - 1, from);
-                artifact_set(&ins[e], layer > 1 ? "model" : "dataset", in_name[e], in_digest[e]);
+                bench_art_set(&ins[e], layer > 1 ? "model" : "dataset", in_name[e], "1");
                 mla_pb_input i0 = MLAUDIT__V1__INPUT__INIT;
                 in[e] = i0;
-                in[e].artifact = &ins[e];
+                in[e].artifact = &ins[e].a;
                 in[e].role = (char *)(uintptr_t)(layer > 1 ? "base-model" : "training-data");
                 inp[e] = &in[e];
             }
             ch.inputs = inp;
             ch.n_inputs = 2;
         }
-        sign(&envs[n], &ch, d->admin);
+        bench_envelope_sign(&envs[n], &ch, d->admin);
         sl[n] = mla_buf_slice(&envs[n]);
         if (++n == batch || k + 1 == total) {
             CHECK(mla_client_append_batch(c, sl, n, rs));
@@ -293,22 +269,7 @@ static const char *verdict(bool met) { return met ? "met" : "MISSED"; }
 
 int main(int argc, char **argv)
 {
-    mlauditd_path = getenv("MLAUDITD");
-    if (!mlauditd_path || !*mlauditd_path) mlauditd_path = "./build/ledger/mlauditd";
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--smoke")) {
-            bench_smoke = true;
-        } else if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
-            snprintf(bench_workdir, sizeof bench_workdir, "%s", argv[++i]);
-        } else if (!strcmp(argv[i], "--mlauditd") && i + 1 < argc) {
-            mlauditd_path = argv[++i];
-        } else {
-            fprintf(stderr, "usage: %s [--smoke] [--mlauditd PATH] [--dir DIR]\n", argv[0]);
-            return 2;
-        }
-    }
-    if (access(mlauditd_path, X_OK) != 0)
-        BENCH_DIE("%s: not an executable (give --mlauditd PATH or set MLAUDITD)", mlauditd_path);
+    bench_args(argc, argv, &mlauditd_path, NULL);
     CHECK(mla_crypto_init());
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     printf("mlaudit ML-semantics benchmark (%s), %ld cores, loopback, mlauditd %s, store dir %s\n",
