@@ -19,8 +19,6 @@
 #define ROLLBACKS_SAID 10
 /* Actor slots: a power of two at least twice MLA_REPORT_ROWS_MAX. */
 #define ACTOR_SLOTS 4096
-/* Where ledger time is probed: entries fetched per probe. */
-#define PROBE_BLOCK 16
 #define DEFAULT_GAP_NS (86400LL * 1000000000LL)
 #define NS_PER_S 1000000000LL
 #define PRODUCTION "production"
@@ -149,54 +147,20 @@ static mla_status prods_note(prods *p, uint64_t seq, const mla_pb_change *c)
 
 /* ---- gather --------------------------------------------------------------------- */
 
-typedef struct probe {
-    bool found;
-    int64_t time_ns;
-} probe;
-
-static mla_status probe_entry(void *ctx, uint64_t seq, mla_slice entry, const mla_hash *leaf,
-                              bool redacted)
-{
-    probe *p = ctx;
-    (void)seq;
-    (void)leaf;
-    if (p->found || redacted || entry.len == 0) return MLA_OK;
-    mla_pb_entry *e;
-    MLA_TRY(mla_codec_entry_decode(&e, entry));
-    p->found = true;
-    p->time_ns = e->ledger_time_ns;
-    mla_codec_entry_free(e);
-    return MLA_OK;
-}
-
-/* Whether the first entry at or after k that is not redacted has a ledger
- * time at or after t (true when there is none): monotone in k, since ledger
- * time never decreases with seq. */
-static mla_status at_or_after(bool *out, mla_client *c, uint64_t k, uint64_t size, int64_t t)
-{
-    probe p = {false, 0};
-    for (uint64_t s = k; s < size && !p.found; s += PROBE_BLOCK) {
-        uint64_t end = size - s < PROBE_BLOCK ? size : s + PROBE_BLOCK;
-        MLA_TRY(mla_client_entries(c, s, end, probe_entry, &p));
-    }
-    *out = !p.found || p.time_ns >= t;
-    return MLA_OK;
-}
-
-/* The first seq below size whose ledger time is at or after t (size if none). */
+/* The first seq below size whose ledger time is at or after t (size if
+ * none): the first answer of a Query from t, which the server finds by
+ * binary search over ledger time (it never decreases with seq). The server
+ * may answer from a newer tree; a seq at or past size means none below it. */
 static mla_status seq_at_time(uint64_t *out, mla_client *c, uint64_t size, int64_t t)
 {
-    uint64_t lo = 0, hi = size;
-    while (lo < hi) {
-        uint64_t mid = lo + (hi - lo) / 2;
-        bool after;
-        MLA_TRY(at_or_after(&after, c, mid, size, t));
-        if (after)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    *out = lo;
+    mla_client_query q;
+    mla_client_page page;
+    memset(&q, 0, sizeof q);
+    q.from_time_ns = t;
+    q.page_size = 1;
+    MLA_TRY(mla_client_query_page(c, &q, &page));
+    *out = page.n_entries > 0 && page.entries[0].seq < size ? page.entries[0].seq : size;
+    mla_client_page_dispose(&page);
     return MLA_OK;
 }
 
