@@ -8,23 +8,24 @@
 
 #include "client/client_int.h"
 
-/* protobuf wire format: a length-delimited field 1 (tag 0x0a) holding one
- * envelope, as in AppendRequest.envelope and AppendBatchRequest.envelopes. */
-static mla_status frame_envelope(mla_buf *req, mla_slice env)
+mla_status mla_client__frame(mla_buf *out, uint8_t tag, mla_slice bytes)
 {
     uint8_t hdr[11];
     size_t n = 0;
-    hdr[n++] = 0x0a;
-    for (uint64_t v = env.len;; v >>= 7) {
+    hdr[n++] = tag;
+    for (uint64_t v = bytes.len;; v >>= 7) {
         if (v < 0x80) {
             hdr[n++] = (uint8_t)v;
             break;
         }
         hdr[n++] = (uint8_t)(v | 0x80);
     }
-    MLA_TRY(mla_buf_append(req, hdr, n));
-    return mla_buf_append_slice(req, env);
+    MLA_TRY(mla_buf_append(out, hdr, n));
+    return mla_buf_append_slice(out, bytes);
 }
+
+/* AppendRequest.envelope and AppendBatchRequest.envelopes: field 1. */
+#define TAG_ENVELOPE 0x0a
 
 /* Decode the envelope so a malformed one is refused here, naming `field`. */
 static mla_status check_envelope(mla_slice env, const char *field)
@@ -52,7 +53,7 @@ mla_status mla_client_append(mla_client *c, mla_slice envelope, mla_receipt *out
     mla_buf req;
     mla_buf_init(&req, MLA_LIMIT_RPC_BYTES);
     ProtobufCMessage *resp = NULL;
-    mla_status rc = frame_envelope(&req, envelope);
+    mla_status rc = mla_client__frame(&req, TAG_ENVELOPE, envelope);
     if (rc != MLA_OK) goto out;
     rc = mla_client__call(c, MLA_CLIENT_METHOD("Append"), mla_buf_slice(&req),
                           &mlaudit__v1__append_response__descriptor, "AppendResponse", &resp);
@@ -82,7 +83,7 @@ mla_status mla_client_append_batch(mla_client *c, const mla_slice *envelopes, si
     for (size_t i = 0; i < n; i++) {
         snprintf(field, sizeof field, "envelopes[%zu]", i);
         if ((rc = check_envelope(envelopes[i], field)) != MLA_OK) goto out;
-        if ((rc = frame_envelope(&req, envelopes[i])) != MLA_OK) {
+        if ((rc = mla_client__frame(&req, TAG_ENVELOPE, envelopes[i])) != MLA_OK) {
             if (rc == MLA_ELIMIT)
                 rc = mla_err(MLA_ELIMIT, "envelopes: batch exceeds %u bytes at %s",
                              MLA_LIMIT_RPC_BYTES, field);

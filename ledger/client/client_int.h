@@ -66,6 +66,21 @@ mla_status mla_client__bidi_finish(mla_client__bidi *b) MLA_MUST_USE;
 
 /** Encode a request message with the codec into out (initialised here). */
 mla_status mla_client__encode(mla_buf *out, const ProtobufCMessage *m) MLA_MUST_USE;
+/** Unary call of a request message: encode `req`, then mla_client__call. */
+mla_status mla_client__call_msg(mla_client *c, const char *method, const ProtobufCMessage *req,
+                                const ProtobufCMessageDescriptor *d, const char *root,
+                                ProtobufCMessage **resp_out) MLA_MUST_USE;
+/** Append a length-delimited protobuf field around verbatim bytes: the
+ * one-byte key `tag` (field number << 3 | 2), the length, the bytes; for
+ * bytes the server must see as they were signed, not re-encoded. */
+mla_status mla_client__frame(mla_buf *out, uint8_t tag, mla_slice bytes) MLA_MUST_USE;
+/** Read one field of a protobuf message read by hand: its key; for wire type
+ * 0 its value into *value, for wire type 2 its bytes into *bytes (borrowed
+ * from r); fixed32/64 are skipped. MLA_EINVAL naming `root` if malformed. */
+mla_status mla_client__wire_field(mla_reader *r, uint64_t *key, uint64_t *value, mla_slice *bytes,
+                                  const char *root) MLA_MUST_USE;
+/** A copy of s (mla_free it), or NULL out of memory. */
+char *mla_client__strdup(const char *s) MLA_MUST_USE;
 
 /** A hash field of a response: exactly 32 bytes, else MLA_ECORRUPT naming
  * `field`. */

@@ -13,6 +13,8 @@
 
 /* ---- shared entry helpers ----------------------------------------------- */
 
+char *mla_client__strdup(const char *s) { return mla_strndup(s, strlen(s)); }
+
 void mla_client__entries_free(mla_client_entry *e, size_t n)
 {
     if (!e) return;
@@ -124,18 +126,6 @@ mla_status mla_client__prove_seq(mla_client *c, uint64_t seq, const mla_hash *le
     return mla_client__inclusion_check(leaf, seq, proof_out, cp, field);
 }
 
-/* Encode `req`, make the unary call, decode the response as `d`. */
-static mla_status call_msg(mla_client *c, const char *method, const ProtobufCMessage *req,
-                           const ProtobufCMessageDescriptor *d, const char *root,
-                           ProtobufCMessage **resp)
-{
-    mla_buf b;
-    mla_status rc = mla_client__encode(&b, req);
-    if (rc == MLA_OK) rc = mla_client__call(c, method, mla_buf_slice(&b), d, root, resp);
-    mla_buf_dispose(&b);
-    return rc;
-}
-
 /* ---- Query -------------------------------------------------------------- */
 
 static bool text_set(const char *s) { return s && *s; }
@@ -237,7 +227,8 @@ static mla_status query_page(mla_client *c, const mla_client_query *q, const mla
     const mla_checkpoint *cp = pinned;
     mla_client__decoded d = {0};
     uint64_t *seqs = NULL;
-    mla_status rc = call_msg(c, MLA_CLIENT_METHOD("Query"), &req.base,
+    mla_status rc =
+        mla_client__call_msg(c, MLA_CLIENT_METHOD("Query"), &req.base,
                              &mlaudit__v1__query_response__descriptor, "QueryResponse", &resp);
     if (rc != MLA_OK) goto out;
     const Mlaudit__V1__QueryResponse *r = (const Mlaudit__V1__QueryResponse *)resp;
@@ -441,8 +432,6 @@ static int cmp_edge_ref(const void *a, const void *b)
     return x->i < y->i ? -1 : x->i > y->i;
 }
 
-static char *dup_cstr(const char *s) { return mla_strndup(s, strlen(s)); }
-
 mla_status mla_client_lineage(mla_client *c, const char *identity, bool downstream, unsigned depth,
                               mla_client_lineage_graph *out)
 {
@@ -467,9 +456,9 @@ mla_status mla_client_lineage(mla_client *c, const char *identity, bool downstre
     req.direction = downstream ? MLAUDIT__V1__DIRECTION__DIRECTION_DOWNSTREAM
                                : MLAUDIT__V1__DIRECTION__DIRECTION_UPSTREAM;
     req.depth = depth;
-    if ((rc = call_msg(c, MLA_CLIENT_METHOD("GetLineage"), &req.base,
-                       &mlaudit__v1__get_lineage_response__descriptor, "GetLineageResponse",
-                       &resp)) != MLA_OK)
+    if ((rc = mla_client__call_msg(c, MLA_CLIENT_METHOD("GetLineage"), &req.base,
+                                   &mlaudit__v1__get_lineage_response__descriptor,
+                                   "GetLineageResponse", &resp)) != MLA_OK)
         goto out;
     Mlaudit__V1__GetLineageResponse *r = (Mlaudit__V1__GetLineageResponse *)resp;
     if (r->n_edges > MLA_INDEX_LINEAGE_EDGES_MAX) {
@@ -542,8 +531,8 @@ mla_status mla_client_lineage(mla_client *c, const char *identity, bool downstre
         if ((rc = edge_recorded(e, &d, field)) != MLA_OK) goto out;
         mla_client_edge *o = &out->edges[refs[k].i];
         o->seq = e->seq;
-        if (!(o->from = dup_cstr(e->from)) || !(o->to = dup_cstr(e->to)) ||
-            !(o->role = dup_cstr(e->role))) {
+        if (!(o->from = mla_client__strdup(e->from)) || !(o->to = mla_client__strdup(e->to)) ||
+            !(o->role = mla_client__strdup(e->role))) {
             rc = mla_err(MLA_ENOMEM, "edges: out of memory");
             goto out;
         }

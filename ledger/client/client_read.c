@@ -14,10 +14,9 @@ mla_status mla_client__encode(mla_buf *out, const ProtobufCMessage *m)
     return mla_codec_rpc_encode(out, m);
 }
 
-/* Encode `req`, make the unary call, decode the response as `d`. */
-static mla_status call_msg(mla_client *c, const char *method, const ProtobufCMessage *req,
-                           const ProtobufCMessageDescriptor *d, const char *root,
-                           ProtobufCMessage **resp)
+mla_status mla_client__call_msg(mla_client *c, const char *method, const ProtobufCMessage *req,
+                                const ProtobufCMessageDescriptor *d, const char *root,
+                                ProtobufCMessage **resp)
 {
     mla_buf b;
     mla_status rc = mla_client__encode(&b, req);
@@ -33,9 +32,9 @@ mla_status mla_client_checkpoint(mla_client *c, mla_buf *note_out, mla_checkpoin
     MLA_ASSERT(c && note_out && cp_out);
     Mlaudit__V1__GetCheckpointRequest req = MLAUDIT__V1__GET_CHECKPOINT_REQUEST__INIT;
     ProtobufCMessage *resp = NULL;
-    MLA_TRY(call_msg(c, MLA_CLIENT_METHOD("GetCheckpoint"), &req.base,
-                     &mlaudit__v1__get_checkpoint_response__descriptor, "GetCheckpointResponse",
-                     &resp));
+    MLA_TRY(mla_client__call_msg(c, MLA_CLIENT_METHOD("GetCheckpoint"), &req.base,
+                                 &mlaudit__v1__get_checkpoint_response__descriptor,
+                                 "GetCheckpointResponse", &resp));
     const Mlaudit__V1__GetCheckpointResponse *r = (const Mlaudit__V1__GetCheckpointResponse *)resp;
     mla_status rc;
     if (!r->checkpoint || r->checkpoint->note.len == 0) {
@@ -176,9 +175,9 @@ mla_status mla_client_inclusion_proof(mla_client *c, uint64_t seq, uint64_t tree
     req.seq = seq;
     req.tree_size = tree_size;
     ProtobufCMessage *resp = NULL;
-    MLA_TRY(call_msg(c, MLA_CLIENT_METHOD("GetInclusionProof"), &req.base,
-                     &mlaudit__v1__get_inclusion_proof_response__descriptor,
-                     "GetInclusionProofResponse", &resp));
+    MLA_TRY(mla_client__call_msg(c, MLA_CLIENT_METHOD("GetInclusionProof"), &req.base,
+                                 &mlaudit__v1__get_inclusion_proof_response__descriptor,
+                                 "GetInclusionProofResponse", &resp));
     const Mlaudit__V1__GetInclusionProofResponse *r =
         (const Mlaudit__V1__GetInclusionProofResponse *)resp;
     mla_status rc = inclusion_answer(r, tree_size, out, leaf_out);
@@ -201,9 +200,9 @@ mla_status mla_client_inclusion_proof_by_leaf(mla_client *c, const mla_hash *lea
     req.leaf_hash.len = sizeof leaf->b;
     req.tree_size = tree_size;
     ProtobufCMessage *resp = NULL;
-    MLA_TRY(call_msg(c, MLA_CLIENT_METHOD("GetInclusionProof"), &req.base,
-                     &mlaudit__v1__get_inclusion_proof_response__descriptor,
-                     "GetInclusionProofResponse", &resp));
+    MLA_TRY(mla_client__call_msg(c, MLA_CLIENT_METHOD("GetInclusionProof"), &req.base,
+                                 &mlaudit__v1__get_inclusion_proof_response__descriptor,
+                                 "GetInclusionProofResponse", &resp));
     const Mlaudit__V1__GetInclusionProofResponse *r =
         (const Mlaudit__V1__GetInclusionProofResponse *)resp;
     mla_hash got;
@@ -226,9 +225,9 @@ mla_status mla_client_consistency_proof(mla_client *c, uint64_t from_size, uint6
     req.from_size = from_size;
     req.to_size = to_size;
     ProtobufCMessage *resp = NULL;
-    MLA_TRY(call_msg(c, MLA_CLIENT_METHOD("GetConsistencyProof"), &req.base,
-                     &mlaudit__v1__get_consistency_proof_response__descriptor,
-                     "GetConsistencyProofResponse", &resp));
+    MLA_TRY(mla_client__call_msg(c, MLA_CLIENT_METHOD("GetConsistencyProof"), &req.base,
+                                 &mlaudit__v1__get_consistency_proof_response__descriptor,
+                                 "GetConsistencyProofResponse", &resp));
     const Mlaudit__V1__GetConsistencyProofResponse *r =
         (const Mlaudit__V1__GetConsistencyProofResponse *)resp;
     mla_status rc = MLA_OK;
@@ -298,9 +297,9 @@ mla_status mla_client_entries_proven(mla_client *c, const uint64_t *seqs, size_t
         req.n_seqs = k;
         req.tree_size = cp->size;
         ProtobufCMessage *resp = NULL;
-        MLA_TRY(call_msg(c, MLA_CLIENT_METHOD("GetProvenEntries"), &req.base,
-                         &mlaudit__v1__get_proven_entries_response__descriptor,
-                         "GetProvenEntriesResponse", &resp));
+        MLA_TRY(mla_client__call_msg(c, MLA_CLIENT_METHOD("GetProvenEntries"), &req.base,
+                                     &mlaudit__v1__get_proven_entries_response__descriptor,
+                                     "GetProvenEntriesResponse", &resp));
         size_t done = 0;
         mla_status rc = proven_answer((const Mlaudit__V1__GetProvenEntriesResponse *)resp,
                                       seqs + at, k, cp, fn, ctx, &done);
@@ -313,24 +312,44 @@ mla_status mla_client_entries_proven(mla_client *c, const uint64_t *seqs, size_t
 
 /* ---- health ------------------------------------------------------------- */
 
-/* grpc.health.v1 HealthCheckResponse { ServingStatus status = 1; } with
- * SERVING = 1, read by hand: the message is one varint field, and unknown
- * fields are skipped as protobuf requires. */
-static mla_status varint(mla_reader *r, uint64_t *out)
+static mla_status varint(mla_reader *r, uint64_t *out, const char *root)
 {
     uint64_t v = 0;
     for (unsigned shift = 0; shift < 64; shift += 7) {
         uint8_t b;
-        MLA_TRY(mla_reader_u8(r, &b, "HealthCheckResponse"));
+        MLA_TRY(mla_reader_u8(r, &b, root));
         v |= (uint64_t)(b & 0x7f) << shift;
         if (!(b & 0x80)) {
             *out = v;
             return MLA_OK;
         }
     }
-    return mla_err(MLA_EINVAL, "HealthCheckResponse: varint longer than 10 bytes");
+    return mla_err(MLA_EINVAL, "%s: varint longer than 10 bytes", root);
 }
 
+mla_status mla_client__wire_field(mla_reader *r, uint64_t *key, uint64_t *value, mla_slice *bytes,
+                                  const char *root)
+{
+    uint64_t len;
+    *value = 0;
+    *bytes = mla_slice_make(NULL, 0);
+    MLA_TRY(varint(r, key, root));
+    switch (*key & 7) {
+    case 0: return varint(r, value, root);
+    case 1: return mla_reader_bytes(r, bytes, 8, root);
+    case 2:
+        MLA_TRY(varint(r, &len, root));
+        if (len > mla_reader_left(r))
+            return mla_err(MLA_EINVAL, "%s: field longer than the message", root);
+        return mla_reader_bytes(r, bytes, (size_t)len, root);
+    case 5: return mla_reader_bytes(r, bytes, 4, root);
+    default: return mla_err(MLA_EINVAL, "%s: wire type %u", root, (unsigned)(*key & 7));
+    }
+}
+
+/* grpc.health.v1 HealthCheckResponse { ServingStatus status = 1; } with
+ * SERVING = 1, read by hand: the message is one varint field, and unknown
+ * fields are skipped as protobuf requires. */
 static mla_status health_status(uint64_t *status, mla_slice msg)
 {
     mla_reader r;
@@ -339,23 +358,8 @@ static mla_status health_status(uint64_t *status, mla_slice msg)
     while (mla_reader_left(&r) > 0) {
         uint64_t key, v;
         mla_slice skip;
-        MLA_TRY(varint(&r, &key));
-        switch (key & 7) {
-        case 0:
-            MLA_TRY(varint(&r, &v));
-            if (key >> 3 == 1) *status = v;
-            break;
-        case 1: MLA_TRY(mla_reader_bytes(&r, &skip, 8, "HealthCheckResponse")); break;
-        case 2:
-            MLA_TRY(varint(&r, &v));
-            if (v > mla_reader_left(&r))
-                return mla_err(MLA_EINVAL, "HealthCheckResponse: field longer than the message");
-            MLA_TRY(mla_reader_bytes(&r, &skip, (size_t)v, "HealthCheckResponse"));
-            break;
-        case 5: MLA_TRY(mla_reader_bytes(&r, &skip, 4, "HealthCheckResponse")); break;
-        default:
-            return mla_err(MLA_EINVAL, "HealthCheckResponse: wire type %u", (unsigned)(key & 7));
-        }
+        MLA_TRY(mla_client__wire_field(&r, &key, &v, &skip, "HealthCheckResponse"));
+        if (key == (1 << 3 | 0)) *status = v;
     }
     return MLA_OK;
 }

@@ -117,23 +117,6 @@ static void item_free(pending *p)
     memset(p, 0, sizeof *p);
 }
 
-/* protobuf framing: field `tag` (wire type 2) around bytes. */
-static mla_status frame(mla_buf *out, uint8_t tag, mla_slice bytes)
-{
-    uint8_t hdr[11];
-    size_t n = 0;
-    hdr[n++] = tag;
-    for (uint64_t v = bytes.len;; v >>= 7) {
-        if (v < 0x80) {
-            hdr[n++] = (uint8_t)v;
-            break;
-        }
-        hdr[n++] = (uint8_t)(v | 0x80);
-    }
-    MLA_TRY(mla_buf_append(out, hdr, n));
-    return mla_buf_append_slice(out, bytes);
-}
-
 /* RecordDecisionsRequest field numbers (ledger.proto). */
 #define TAG_DECISION 0x0a /* 1: Decision */
 #define TAG_SEALED 0x12 /* 2: Envelope */
@@ -196,10 +179,11 @@ static mla_status seal(mla_recorder *r, uint64_t start, size_t n, mla_buf *msg)
     const mla_privkey *keys[1] = {r->key};
     if ((rc = mla_client_envelope_sign(&env, &c, keys, 1)) != MLA_OK) goto out;
     mla_buf_clear(msg);
-    if ((rc = frame(msg, TAG_SEALED, mla_buf_slice(&env))) != MLA_OK) goto out;
+    if ((rc = mla_client__frame(msg, TAG_SEALED, mla_buf_slice(&env))) != MLA_OK) goto out;
     for (size_t i = 0; i < n; i++) {
         const pending *p = item(r, start + i);
-        if ((rc = frame(msg, TAG_BATCH_DECISION, mla_slice_make(p->bytes, p->len))) != MLA_OK)
+        if ((rc = mla_client__frame(msg, TAG_BATCH_DECISION, mla_slice_make(p->bytes, p->len))) !=
+            MLA_OK)
             goto out;
     }
 out:
@@ -487,7 +471,8 @@ static mla_status stream_run(mla_recorder *r, bool *progressed)
         } else {
             const pending *p = item(r, idx);
             mla_buf_clear(&msg);
-            if ((rc = frame(&msg, TAG_DECISION, mla_slice_make(p->bytes, p->len))) != MLA_OK) {
+            if ((rc = mla_client__frame(&msg, TAG_DECISION, mla_slice_make(p->bytes, p->len))) !=
+                MLA_OK) {
                 fail_locked(r, rc);
                 break;
             }
@@ -632,8 +617,8 @@ mla_status mla_recorder_record(mla_recorder *r, const mla_pb_decision *d)
                        "the epoch",
                        (long long)d->time_ns);
     }
-    char *target = mla_strndup(d->target, strlen(d->target));
-    char *id = mla_strndup(d->id, strlen(d->id));
+    char *target = mla_client__strdup(d->target);
+    char *id = mla_client__strdup(d->id);
     if (!target || !id) {
         mla_free(target);
         mla_free(id);
