@@ -25,6 +25,8 @@
  *   'I' 'a' actor 00 seq         -> kind            by actor (non-empty actors)
  *   'I' 'g' target 00 seq        -> kind            deployment target: DEPLOYMENT,
  *                                                   ROLLBACK, RETIREMENT, DECISION_BATCH
+ *   'I' 'h' target 00 seq        -> kind            the target's timeline: DEPLOYMENT,
+ *                                                   ROLLBACK, RETIREMENT (what replays read)
  *   'I' 'u' subject 00 input 00 seq -> role         lineage edge, upstream (identities)
  *   'I' 'w' input 00 subject 00 seq -> role         the same edge, downstream
  *   'I' 'p' approved 00 seq      -> ""              APPROVAL of an identity (approved,

@@ -9,12 +9,6 @@
 /* A model scaled below this share has left the target (rounding residue). */
 #define FRACTION_EPSILON 1e-12
 
-static bool target_kind(int kind)
-{
-    return kind == MLAUDIT__V1__KIND__KIND_DEPLOYMENT || kind == MLAUDIT__V1__KIND__KIND_ROLLBACK ||
-           kind == MLAUDIT__V1__KIND__KIND_RETIREMENT;
-}
-
 static mla_status target_prefix(uint8_t *k, size_t *len, const char *target)
 {
     if (!target || target[0] == '\0') return mla_err(MLA_EINVAL, "target: empty");
@@ -22,7 +16,7 @@ static mla_status target_prefix(uint8_t *k, size_t *len, const char *target)
     if (n > MLA_LIMIT_NAME)
         return mla_err(MLA_EINVAL, "target: %zu bytes exceeds limit %d", n, MLA_LIMIT_NAME);
     k[0] = MLA_INDEX_K_PREFIX;
-    k[1] = 'g';
+    k[1] = 'h';
     memcpy(k + 2, target, n);
     k[2 + n] = 0;
     *len = n + 3;
@@ -60,8 +54,7 @@ static mla_status history_visit(void *ctx, mla_slice key, mla_slice value)
         return mla_err(MLA_ECORRUPT, "index: target record of %zu + %zu bytes is malformed",
                        key.len, value.len);
     uint64_t seq = mla_get_be64(key.ptr + l->prefix_len);
-    /* DECISION_BATCH entries share the target scope but change nothing. */
-    if (seq >= l->tree_size || !target_kind(value.ptr[0])) return MLA_OK;
+    if (seq >= l->tree_size) return MLA_OK;
     return seqlist_push(l, seq);
 }
 

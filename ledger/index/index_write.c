@@ -139,6 +139,15 @@ mla_status mla_index_entry_put(const mla_index_reader *r, uint64_t seq, const ml
         k_u64(&k, seq);
         if ((rc = k_put(&k, kind_v, put, ctx)) != MLA_OK) goto out;
     }
+    if (target && target[0] && c->kind != MLAUDIT__V1__KIND__KIND_DECISION_BATCH) {
+        /* The timeline's own record: a replay (every ResolveDecision, every
+         * policy check) walks only the entries that change what serves,
+         * not the target's many DECISION_BATCHes. */
+        k_start(&k, 'h');
+        k_text(&k, mla_slice_cstr(target));
+        k_u64(&k, seq);
+        if ((rc = k_put(&k, kind_v, put, ctx)) != MLA_OK) goto out;
+    }
     if (c->detail_case == MLAUDIT__V1__CHANGE__DETAIL_DEPLOYMENT &&
         c->deployment->serving_key.len == 32) {
         /* Signatures name keys by keyid; keep the key itself beside it. */
