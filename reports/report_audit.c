@@ -134,13 +134,7 @@ static mla_status prods_note(prods *p, uint64_t seq, const mla_pb_change *c)
             return mla_err(MLA_ENOMEM, "report: out of memory");
         p->n_models++;
     }
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? 2 * p->cap : 64;
-        prod *v = mla_realloc(p->v, cap * sizeof *v);
-        if (!v) return mla_err(MLA_ENOMEM, "report: out of memory");
-        p->v = v;
-        p->cap = cap;
-    }
+    MLA_TRY(mla_report__grow((void **)&p->v, &p->cap, p->n, sizeof *p->v));
     p->v[p->n++] = (prod){seq, m < p->n_models ? m : SIZE_MAX};
     return MLA_OK;
 }

@@ -10,16 +10,6 @@
 
 #include "reports/report_int.h"
 
-/* Re-state the last error with a prefix (the message is copied first: it
- * lives in the buffer mla_err writes). */
-static mla_status restate(mla_status rc, const char *prefix)
-{
-    char msg[MLA_ERROR_MSG_MAX];
-    if (rc == MLA_ENOMEM) return rc;
-    snprintf(msg, sizeof msg, "%s", mla_error_last()->msg);
-    return mla_err(rc, "%s: %s", prefix, msg);
-}
-
 static void entry_dispose(mla_report_entry *e)
 {
     mla_buf_dispose(&e->bytes);
@@ -47,7 +37,7 @@ static mla_status decode_named(mla_pb_entry **e_out, mla_pb_change **c_out, mla_
     mla_codec_entry_free(*e_out);
     *e_out = NULL;
     snprintf(name, sizeof name, "%s %llu", what, (unsigned long long)seq);
-    return restate(rc == MLA_ENOMEM ? rc : MLA_ECORRUPT, name);
+    return mla_report__restate(rc == MLA_ENOMEM ? rc : MLA_ECORRUPT, name);
 }
 
 /* Decode entry seq into e (bytes copied). Undecodable bytes are evidence
@@ -116,13 +106,12 @@ mla_status mla_report__evidence_checkpoint(mla_report *r, mla_slice note,
     r->ev.log_key = *log_key;
     rc = mla_note_checkpoint_open(&r->ev.cp, mla_buf_slice(&r->ev.checkpoint), &r->ev.log_key, 1);
     if (rc != MLA_OK) {
-        char msg[MLA_ERROR_MSG_MAX];
-        snprintf(msg, sizeof msg, "%s", mla_error_last()->msg);
+        char prefix[MLA_NOTE_NAME_MAX + 64];
         memset(&r->ev.cp, 0, sizeof r->ev.cp);
         mla_buf_clear(&r->ev.checkpoint);
-        if (rc == MLA_ENOMEM) return rc;
-        return mla_err(MLA_ECORRUPT, "checkpoint: does not verify with the log key %s: %s",
-                       log_key->name, msg);
+        snprintf(prefix, sizeof prefix, "checkpoint: does not verify with the log key %s",
+                 log_key->name);
+        return mla_report__restate(rc == MLA_ENOMEM ? rc : MLA_ECORRUPT, prefix);
     }
     return MLA_OK;
 }
@@ -248,28 +237,44 @@ mla_status mla_report__evidence_keys(mla_report *r, mla_client *c)
 
 /* ---- the range spool ------------------------------------------------------ */
 
-mla_status mla_report__range_open(mla_report *r, const char *spool_dir)
+mla_status mla_report__spool_open(FILE **out, const char *dir, const char *field)
 {
     char path[4096];
-    if (!spool_dir || !*spool_dir) spool_dir = getenv("TMPDIR");
-    if (!spool_dir || !*spool_dir) spool_dir = "/tmp";
-    if (r->ev.range_spool) {
-        fclose(r->ev.range_spool);
-        r->ev.range_spool = NULL;
-    }
-    int n = snprintf(path, sizeof path, "%s/mlaudit-report-XXXXXX", spool_dir);
+    *out = NULL;
+    if (!dir || !*dir) dir = getenv("TMPDIR");
+    if (!dir || !*dir) dir = "/tmp";
+    int n = snprintf(path, sizeof path, "%s/mlaudit-spool-XXXXXX", dir);
     if (n < 0 || (size_t)n >= sizeof path)
-        return mla_err(MLA_EINVAL, "spool_dir: longer than %zu bytes", sizeof path - 32);
+        return mla_err(MLA_EINVAL, "%s: longer than %zu bytes", field, sizeof path - 32);
     int fd = mkstemp(path);
-    if (fd < 0) return mla_err(MLA_EIO, "spool_dir: cannot create a file in %s", spool_dir);
+    if (fd < 0) return mla_err(MLA_EIO, "%s: cannot create a file in %s", field, dir);
     /* Unlinked at once: the spool disappears with the process. */
     unlink(path);
     FILE *f = fdopen(fd, "w+b");
     if (!f) {
         close(fd);
-        return mla_err(MLA_EIO, "spool_dir: cannot open the spool in %s", spool_dir);
+        return mla_err(MLA_EIO, "%s: cannot open the spool in %s", field, dir);
     }
-    r->ev.range_spool = f;
+    *out = f;
+    return MLA_OK;
+}
+
+mla_status mla_report__range_open(mla_report *r, const char *spool_dir)
+{
+    if (r->ev.range_spool) {
+        fclose(r->ev.range_spool);
+        r->ev.range_spool = NULL;
+    }
+    return mla_report__spool_open(&r->ev.range_spool, spool_dir, "spool_dir");
+}
+
+mla_status mla_report__verifier_key(mla_buf *out, const mla_report *r)
+{
+    mla_buf_init(out, 4 * MLA_NOTE_NAME_MAX);
+    mla_status rc = mla_note_verifier_format(out, &r->ev.log_key);
+    if (rc == MLA_OK) rc = mla_buf_append_byte(out, 0);
+    if (rc != MLA_OK) return rc;
+    out->len--; /* the NUL stays after len */
     return MLA_OK;
 }
 

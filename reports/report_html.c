@@ -101,9 +101,7 @@ static void cite(FILE *f, const mla_report *r, uint64_t seq)
 static mla_status vkey(FILE *f, const mla_report *r)
 {
     mla_buf b;
-    mla_buf_init(&b, 4 * MLA_NOTE_NAME_MAX);
-    mla_status rc = mla_note_verifier_format(&b, &r->ev.log_key);
-    if (rc == MLA_OK) rc = mla_buf_append_byte(&b, 0);
+    mla_status rc = mla_report__verifier_key(&b, r);
     if (rc == MLA_OK) esc(f, (const char *)b.ptr);
     mla_buf_dispose(&b);
     return rc;

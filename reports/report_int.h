@@ -1,7 +1,8 @@
 /* report_int.h: private to reports/. The pieces each file provides, and the
  * contracts between them:
  *
- *  - report_model.c    allocation of tables, rows, statements, graph, params
+ *  - report_model.c    allocation of tables, rows, statements, graph, params;
+ *                      the array growth and error re-statement all files share
  *  - report_format.c   value formatting shared by every builder (times,
  *                      numbers, digests, identities) so generation and
  *                      verification print a value identically
@@ -64,6 +65,12 @@
 
 /** A string copy owned by the model (mla_free); NULL on ENOMEM. */
 char *mla_report__strdup(const char *s);
+/** Make room in *arr (cap items of elem bytes) for item n: doubles (from
+ * 8) when full. MLA_ENOMEM. */
+mla_status mla_report__grow(void **arr, size_t *cap, size_t n, size_t elem) MLA_MUST_USE;
+/** Re-state the last error as "prefix: <its message>" with status rc
+ * (MLA_ENOMEM passes through unchanged); returns rc. */
+mla_status mla_report__restate(mla_status rc, const char *prefix) MLA_MUST_USE;
 /** Set (or replace) request parameter name. MLA_ELIMIT past
  * MLA_REPORT_PARAMS_MAX. */
 mla_status mla_report__param_set(mla_report *r, const char *name, const char *value) MLA_MUST_USE;
@@ -90,9 +97,6 @@ mla_status mla_report__row_add(mla_report_table *t, const char *const *texts,
 mla_status mla_report__node_add(mla_report *r, const char *id, const char *label, const char *type,
                                 unsigned depth, uint64_t seq, bool focus,
                                 size_t *index_out) MLA_MUST_USE;
-/** The index of node id, or SIZE_MAX. Linear in nodes below 64, then via a
- * sorted side index (built lazily); fine for 10k-node graphs. */
-size_t mla_report__node_find(const mla_report *r, const char *id);
 mla_status mla_report__edge_add(mla_report *r, size_t from, size_t to, const char *role,
                                 uint64_t seq) MLA_MUST_USE;
 /** An empty report of kind (title NULL until set). */
@@ -155,6 +159,10 @@ typedef mla_status (*mla_report_range_fn)(void *ctx, uint64_t seq, mla_slice byt
 mla_status mla_report__range_fetch(mla_report *r, mla_client *c, uint64_t first, uint64_t last,
                                    const char *spool_dir, mla_report_range_fn fn,
                                    void *ctx) MLA_MUST_USE;
+/** An anonymous temporary file, "w+b", in dir (NULL or "": $TMPDIR, else
+ * /tmp), unlinked at once so it is gone when closed. Errors name field:
+ * MLA_EINVAL (dir too long), MLA_EIO. */
+mla_status mla_report__spool_open(FILE **out, const char *dir, const char *field) MLA_MUST_USE;
 /** Start an empty spool (verify: the JSON reader appends the range's entries). */
 mla_status mla_report__range_open(mla_report *r, const char *spool_dir) MLA_MUST_USE;
 mla_status mla_report__range_append(mla_report *r, mla_slice bytes) MLA_MUST_USE;
@@ -169,6 +177,10 @@ mla_status mla_report__range_root_check(const mla_merkle_frontier *fr,
  * with r->ev.log_key (mla_client_resolution_decode). */
 mla_status mla_report__evidence_resolution(mla_report *r, mla_slice wire) MLA_MUST_USE;
 void mla_report__evidence_dispose(mla_report_evidence *ev);
+/** The log's verifier-key string "name+hash+base64" into out, which this
+ * initialises (mla_buf_dispose it, also on failure); a NUL follows len, so
+ * out->ptr is a C string. */
+mla_status mla_report__verifier_key(mla_buf *out, const mla_report *r) MLA_MUST_USE;
 
 /* ---- report_check.c ------------------------------------------------------- */
 

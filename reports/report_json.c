@@ -310,14 +310,13 @@ static mla_status log_json(json_t **out, const mla_report *r)
     mla_buf vkey;
     json_t *o = json_object(), *keys = json_array(), *v;
     mla_status rc = MLA_OK;
-    mla_buf_init(&vkey, 1024);
+    mla_buf_init(&vkey, 0);
     *out = NULL;
     if (!o || !keys) {
         rc = mla_err(MLA_ENOMEM, "report: out of memory");
         goto out;
     }
-    if ((rc = mla_note_verifier_format(&vkey, &ev->log_key)) != MLA_OK ||
-        (rc = mla_buf_append_byte(&vkey, 0)) != MLA_OK ||
+    if ((rc = mla_report__verifier_key(&vkey, r)) != MLA_OK ||
         (rc = set_str(o, "verifier_key", (const char *)vkey.ptr, "log.verifier_key")) != MLA_OK)
         goto out;
     if (!mla_utf8_valid(mla_buf_slice(&ev->checkpoint))) {
@@ -459,16 +458,6 @@ out:
 }
 
 /* ---- reading ---------------------------------------------------------------------- */
-
-/* Re-state the last error under a member path (copying the message first:
- * mla_err writes the buffer it lives in). */
-static mla_status restate(mla_status rc, const char *path)
-{
-    char msg[MLA_ERROR_MSG_MAX];
-    if (rc == MLA_ENOMEM) return rc;
-    snprintf(msg, sizeof msg, "%s", mla_error_last()->msg);
-    return mla_err(rc, "%s: %s", path, msg);
-}
 
 /* Refuse members other than those named (a NULL-ended list). */
 static mla_status only(const json_t *o, const char *path, const char *const *names)
@@ -759,7 +748,7 @@ static mla_status log_read(mla_report *r, const json_t *doc, const mla_note_veri
     }
     r->ev.n_admin_keys = json_array_size(keys);
     mla_status rc = mla_note_verifier_parse(&own, mla_slice_cstr(vkey));
-    if (rc != MLA_OK) return restate(rc, "log.verifier_key");
+    if (rc != MLA_OK) return mla_report__restate(rc, "log.verifier_key");
     MLA_TRY(mla_report__evidence_checkpoint(
         r, mla_slice_make(json_string_value(note), json_string_length(note)),
         log_key ? log_key : &own));
@@ -858,7 +847,7 @@ static mla_status evidence_read(mla_report *r, const json_t *doc, const char *sp
     mla_buf_init(&bytes, MLA_LIMIT_RPC_BYTES);
     if ((rc = base64(&bytes, res, "evidence.resolution")) != MLA_OK) goto out;
     if ((rc = mla_report__evidence_resolution(r, mla_buf_slice(&bytes))) != MLA_OK)
-        rc = restate(rc, "evidence.resolution");
+        rc = mla_report__restate(rc, "evidence.resolution");
 out:
     mla_buf_dispose(&bytes);
     return rc;

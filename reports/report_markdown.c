@@ -256,9 +256,7 @@ mla_status mla_report__markdown_write(const mla_report *r, FILE *out)
 {
     /* The log's verifier key string, stated at the top and in the command. */
     mla_buf vkey;
-    mla_buf_init(&vkey, 4 * MLA_NOTE_NAME_MAX);
-    mla_status rc = mla_note_verifier_format(&vkey, &r->ev.log_key);
-    if (rc == MLA_OK) rc = mla_buf_append_byte(&vkey, 0);
+    mla_status rc = mla_report__verifier_key(&vkey, r);
     if (rc != MLA_OK) {
         mla_buf_dispose(&vkey);
         return rc;

@@ -3,6 +3,7 @@
  * ownership rules every builder relies on. Builders fill it; renderers and
  * the verifier read it. */
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,14 @@ char *mla_report__strdup(const char *s)
     return p;
 }
 
+mla_status mla_report__restate(mla_status rc, const char *prefix)
+{
+    char msg[MLA_ERROR_MSG_MAX];
+    if (rc == MLA_ENOMEM) return rc;
+    snprintf(msg, sizeof msg, "%s", mla_error_last()->msg);
+    return mla_err(rc, "%s: %s", prefix, msg);
+}
+
 MLA_PRINTF(1, 0) static char *vformat(const char *fmt, va_list ap)
 {
     va_list ap2;
@@ -29,8 +38,7 @@ MLA_PRINTF(1, 0) static char *vformat(const char *fmt, va_list ap)
     return p;
 }
 
-/* Grow an array of elem-sized items to hold one more. */
-static mla_status grow(void **arr, size_t *cap, size_t n, size_t elem)
+mla_status mla_report__grow(void **arr, size_t *cap, size_t n, size_t elem)
 {
     if (n < *cap) return MLA_OK;
     size_t ncap = *cap ? *cap * 2 : 8, bytes;
@@ -88,7 +96,8 @@ const char *mla_report__param(const mla_report *r, const char *name)
 
 mla_status mla_report__say(mla_report *r, uint64_t seq, const char *fmt, ...)
 {
-    MLA_TRY(grow((void **)&r->summary, &r->cap_summary, r->n_summary, sizeof *r->summary));
+    MLA_TRY(
+        mla_report__grow((void **)&r->summary, &r->cap_summary, r->n_summary, sizeof *r->summary));
     va_list ap;
     va_start(ap, fmt);
     char *t = vformat(fmt, ap);
@@ -118,7 +127,7 @@ mla_status mla_report__table_add(mla_report_table **out, mla_report *r, const ch
 {
     *out = NULL;
     if (n_cols == 0) return mla_err(MLA_EINVAL, "report.tables.%s: no columns", id);
-    MLA_TRY(grow((void **)&r->tables, &r->cap_tables, r->n_tables, sizeof *r->tables));
+    MLA_TRY(mla_report__grow((void **)&r->tables, &r->cap_tables, r->n_tables, sizeof *r->tables));
     mla_report_table *t = &r->tables[r->n_tables];
     memset(t, 0, sizeof *t);
     t->id = mla_report__strdup(id);
@@ -164,15 +173,10 @@ mla_status mla_report__table_note(mla_report_table *t, const char *fmt, ...)
 
 mla_status mla_report__row_add(mla_report_table *t, const char *const *texts, const uint64_t *seqs)
 {
-    if (t->n_rows == t->cap_rows) {
-        size_t ncap = t->cap_rows ? t->cap_rows * 2 : 8, n, bytes;
-        if (!mla_mul_size(&n, ncap, t->n_cols) || !mla_mul_size(&bytes, n, sizeof *t->cells))
-            return mla_err(MLA_ENOMEM, "report.tables.%s: too many rows", t->id);
-        mla_report_cell *p = mla_realloc(t->cells, bytes);
-        if (!p) return mla_err(MLA_ENOMEM, "report: out of memory");
-        t->cells = p;
-        t->cap_rows = ncap;
-    }
+    size_t row_bytes; /* cells grow a row at a time */
+    if (!mla_mul_size(&row_bytes, t->n_cols, sizeof *t->cells))
+        return mla_err(MLA_ENOMEM, "report.tables.%s: too many columns", t->id);
+    MLA_TRY(mla_report__grow((void **)&t->cells, &t->cap_rows, t->n_rows, row_bytes));
     mla_report_cell *row = &t->cells[t->n_rows * t->n_cols];
     for (size_t i = 0; i < t->n_cols; i++) {
         row[i].text = mla_report__strdup(texts[i]);
@@ -220,15 +224,6 @@ static size_t index_lower(const mla_report *r, const node_index *ni, const char 
     return lo;
 }
 
-size_t mla_report__node_find(const mla_report *r, const char *id)
-{
-    const node_index *ni = graph_index(r);
-    if (!ni) return SIZE_MAX;
-    bool found;
-    size_t pos = index_lower(r, ni, id, &found);
-    return found ? ni->ix[pos] : SIZE_MAX;
-}
-
 mla_status mla_report__node_add(mla_report *r, const char *id, const char *label, const char *type,
                                 unsigned depth, uint64_t seq, bool focus, size_t *index_out)
 {
@@ -244,8 +239,8 @@ mla_status mla_report__node_add(mla_report *r, const char *id, const char *label
         return MLA_OK;
     }
     mla_report_graph *g = &r->graph;
-    MLA_TRY(grow((void **)&g->nodes, &g->cap_nodes, g->n_nodes, sizeof *g->nodes));
-    MLA_TRY(grow((void **)&ni->ix, &ni->cap, ni->n, sizeof *ni->ix));
+    MLA_TRY(mla_report__grow((void **)&g->nodes, &g->cap_nodes, g->n_nodes, sizeof *g->nodes));
+    MLA_TRY(mla_report__grow((void **)&ni->ix, &ni->cap, ni->n, sizeof *ni->ix));
     mla_report_node *n = &g->nodes[g->n_nodes];
     n->id = mla_report__strdup(id);
     n->label = mla_report__strdup(label);
@@ -271,7 +266,7 @@ mla_status mla_report__edge_add(mla_report *r, size_t from, size_t to, const cha
 {
     mla_report_graph *g = &r->graph;
     MLA_ASSERT(from < g->n_nodes && to < g->n_nodes);
-    MLA_TRY(grow((void **)&g->edges, &g->cap_edges, g->n_edges, sizeof *g->edges));
+    MLA_TRY(mla_report__grow((void **)&g->edges, &g->cap_edges, g->n_edges, sizeof *g->edges));
     mla_report_edge *e = &g->edges[g->n_edges];
     if (!(e->role = mla_report__strdup(role))) return mla_err(MLA_ENOMEM, "report: out of memory");
     e->from = from;

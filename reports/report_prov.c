@@ -8,9 +8,7 @@
  * bounded (ids seen are kept as 64-bit hashes). */
 #include <jansson.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "reports/report_int.h"
 
@@ -263,13 +261,7 @@ static mla_status live_set(prov *p, const char *target, const char *model)
     live_target *t = live_find(p, target);
     if (!t) {
         if (!model || p->n_live == LIVE_TARGETS_MAX) return MLA_OK;
-        if (p->n_live == p->cap_live) {
-            size_t ncap = p->cap_live ? 2 * p->cap_live : 8;
-            live_target *nl = mla_realloc(p->live, ncap * sizeof *nl);
-            if (!nl) return mla_err(MLA_ENOMEM, "report.prov: out of memory");
-            p->live = nl;
-            p->cap_live = ncap;
-        }
+        MLA_TRY(mla_report__grow((void **)&p->live, &p->cap_live, p->n_live, sizeof *p->live));
         t = &p->live[p->n_live];
         if (!(t->target = mla_report__strdup(target)))
             return mla_err(MLA_ENOMEM, "report.prov: out of memory");
@@ -507,23 +499,6 @@ static mla_status graph_nodes(prov *p)
     return MLA_OK;
 }
 
-/* An anonymous temporary file in $TMPDIR (or /tmp), as the range spool
- * uses: removed from the directory at once, gone when closed. */
-static FILE *spool_file(void)
-{
-    const char *dir = getenv("TMPDIR");
-    char path[4096];
-    if (!dir || !*dir) dir = "/tmp";
-    int n = snprintf(path, sizeof path, "%s/mlaudit-prov-XXXXXX", dir);
-    if (n < 0 || (size_t)n >= sizeof path) return NULL;
-    int fd = mkstemp(path);
-    if (fd < 0) return NULL;
-    unlink(path);
-    FILE *f = fdopen(fd, "w+");
-    if (!f) close(fd);
-    return f;
-}
-
 static mla_status assemble(prov *p, FILE *out)
 {
     json_t *prefix = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "mla", "https://mlaudit.dev/ns#",
@@ -563,10 +538,7 @@ mla_status mla_report__prov_write(const mla_report *r, FILE *out)
     mla_buf_init(&p.scratch, SIZE_MAX);
     mla_status rc = MLA_OK;
     for (int s = 0; s < S_N; s++)
-        if (!(p.sec[s] = spool_file())) {
-            rc = mla_err(MLA_EIO, "report.prov: cannot create a temporary file in $TMPDIR or /tmp");
-            goto out;
-        }
+        if ((rc = mla_report__spool_open(&p.sec[s], NULL, "report.prov")) != MLA_OK) goto out;
     /* In seq order: embedded entries below the range, the range, the rest. */
     if ((rc = embedded(&p, true)) != MLA_OK) goto out;
     if (r->ev.has_range && (rc = mla_report__range_each(r, range_entry, &p)) != MLA_OK) goto out;

@@ -561,7 +561,7 @@ mla_status mla_report_verify_file(mla_report_verdict *out, const char *path,
     memset(out, 0, sizeof *out);
     if (!opts) opts = &none;
     mla_buf_init(&file, MLA_REPORT_FILE_MAX);
-    mla_buf_init(&vkey, sizeof out->log_key);
+    mla_buf_init(&vkey, 0);
     MLA_TRY(mla_crypto_init());
     if ((rc = file_read(&file, path)) != MLA_OK) goto out;
     const uint8_t *p = file.ptr, *end = file.ptr + file.len;
@@ -598,8 +598,8 @@ mla_status mla_report_verify_file(mla_report_verdict *out, const char *path,
     stated = st;
     out->kind = r->kind;
     out->tree_size = r->ev.cp.size;
-    if ((rc = mla_note_verifier_format(&vkey, &r->ev.log_key)) != MLA_OK) goto out;
-    snprintf(out->log_key, sizeof out->log_key, "%.*s", (int)vkey.len, (const char *)vkey.ptr);
+    if ((rc = mla_report__verifier_key(&vkey, r)) != MLA_OK) goto out;
+    snprintf(out->log_key, sizeof out->log_key, "%s", (const char *)vkey.ptr);
 
     const mla_pubkey *admin = opts->admin_keys ? opts->admin_keys : r->ev.admin_keys;
     size_t n_admin = opts->admin_keys ? opts->n_admin_keys : r->ev.n_admin_keys;
@@ -619,12 +619,8 @@ mla_status mla_report_verify_file(mla_report_verdict *out, const char *path,
     /* The model is a pure function of the evidence: rebuild and compare. */
     if ((rc = mla_report__build(r)) != MLA_OK) {
         if (rc == MLA_ENOMEM || rc == MLA_EIO) goto out;
-        char msg[MLA_ERROR_MSG_MAX];
-        snprintf(msg, sizeof msg, "%s", mla_error_last()->msg);
-        out->ok = false;
-        snprintf(out->problem, sizeof out->problem,
-                 "the evidence does not rebuild the report: %.440s", msg);
-        rc = MLA_OK;
+        rc = failed(out,
+                    mla_report__restate(MLA_ECORRUPT, "the evidence does not rebuild the report"));
         goto out;
     }
     void *rb;
