@@ -316,27 +316,6 @@ mla_status mla_client_query_page_at(mla_client *c, const mla_client_query *q,
 
 /* ---- GetLineage --------------------------------------------------------- */
 
-/* "type:name@version": type holds no ':' or '@', name no '@' (codec), so the
- * first ':' and the first '@' after it split it one way only. */
-static mla_status identity_split(mla_buf *tmp, mla_pb_artifact *a, const char *identity)
-{
-    const char *colon = strchr(identity, ':');
-    const char *at = colon ? strchr(colon + 1, '@') : NULL;
-    if (!colon || !at || colon == identity || at == colon + 1 || at[1] == '\0')
-        return mla_err(MLA_EINVAL, "identity: \"%s\" is not type:name@version", identity);
-    /* One buffer, three NUL-terminated parts. */
-    MLA_TRY(mla_buf_set(tmp, mla_slice_cstr(identity)));
-    MLA_TRY(mla_buf_append_byte(tmp, '\0'));
-    char *s = (char *)tmp->ptr;
-    size_t ci = (size_t)(colon - identity), ai = (size_t)(at - identity);
-    s[ci] = '\0';
-    s[ai] = '\0';
-    a->type = s;
-    a->name = s + ci + 1;
-    a->version = s + ai + 1;
-    return MLA_OK;
-}
-
 void mla_client_lineage_dispose(mla_client_lineage_graph *l)
 {
     if (!l) return;
@@ -449,7 +428,7 @@ mla_status mla_client_lineage(mla_client *c, const char *identity, bool downstre
     bool *used = NULL;
     edge_ref *refs = NULL;
     mla_checkpoint cp;
-    mla_status rc = identity_split(&tmp, &a, identity);
+    mla_status rc = mla_codec_identity_split(&a, &tmp, identity, "identity");
     if (rc != MLA_OK) goto out;
     Mlaudit__V1__GetLineageRequest req = MLAUDIT__V1__GET_LINEAGE_REQUEST__INIT;
     req.artifact = &a;

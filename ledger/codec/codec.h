@@ -71,6 +71,14 @@ void mla_codec_rpc_free(ProtobufCMessage *m);
 mla_status mla_codec_artifact_identity(mla_buf *out, const mla_pb_artifact *a) MLA_MUST_USE;
 /** Append the subject scope key "type:name" (every version of one artifact). */
 mla_status mla_codec_artifact_scope(mla_buf *out, const mla_pb_artifact *a) MLA_MUST_USE;
+/** Split an identity "type:name@version" into out->type, ->name, ->version
+ * (nothing else of out is touched): the first ':' and the first '@' after
+ * it, the one split the artifact rules allow. The three parts are
+ * NUL-terminated in store (replaced; it must outlive their use).
+ * MLA_EINVAL "<field>: \"...\" is not type:name@version" if a part is missing
+ * or empty; MLA_ELIMIT over store->max, MLA_ENOMEM. */
+mla_status mla_codec_identity_split(mla_pb_artifact *out, mla_buf *store, const char *identity,
+                                    const char *field) MLA_MUST_USE;
 
 /** The deployment target a change is about (DEPLOYMENT, ROLLBACK,
  * RETIREMENT, DECISION_BATCH), or NULL; borrowed from c. */

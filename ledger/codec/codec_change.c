@@ -143,6 +143,27 @@ mla_status mla_codec_artifact_scope(mla_buf *out, const mla_pb_artifact *a)
     return artifact_append(out, a, false);
 }
 
+mla_status mla_codec_identity_split(mla_pb_artifact *out, mla_buf *store, const char *identity,
+                                    const char *field)
+{
+    /* The type holds no ':' or '@' and the name no '@' (artifact_check), so
+     * this split is the only one. */
+    const char *colon = strchr(identity, ':');
+    const char *at = colon ? strchr(colon + 1, '@') : NULL;
+    if (!colon || !at || colon == identity || at == colon + 1 || at[1] == '\0')
+        return mla_err(MLA_EINVAL, "%s: \"%s\" is not type:name@version", field, identity);
+    MLA_TRY(mla_buf_set(store, mla_slice_cstr(identity)));
+    MLA_TRY(mla_buf_append_byte(store, '\0'));
+    char *s = (char *)store->ptr;
+    size_t ci = (size_t)(colon - identity), ai = (size_t)(at - identity);
+    s[ci] = '\0';
+    s[ai] = '\0';
+    out->type = s;
+    out->name = s + ci + 1;
+    out->version = s + ai + 1;
+    return MLA_OK;
+}
+
 /* Kinds whose subject is a content-addressed thing: SPEC §3 "one identity may
  * never be recorded with two sha256 digests" needs the digest present. */
 static bool kind_needs_digest(mla_kind k)
