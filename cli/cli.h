@@ -196,8 +196,12 @@ mla_status cli_change_from_json(mla_pb_change *c, cli_arena *a, json_t *j) MLA_M
 mla_status cli_artifact_parse(mla_pb_artifact **out, cli_arena *a, const char *s,
                               const char *field) MLA_MUST_USE;
 
-/** Sign the change with keys, append it, check the receipt's checkpoint
- * against the remembered one, and print the receipt (cli_record.c). With
+/** Sign the change with keys, connect unless connected, append it and check
+ * the receipt's checkpoint against the remembered one (cli_note_advance):
+ * *r is the receipt on CLI_EXIT_OK (cli_record.c). Returns an exit code. */
+int cli_record_append(cli_ctx *ctx, mla_pb_change *c, mla_privkey *const *keys, size_t n_keys,
+                      mla_receipt *r);
+/** Validate the change, cli_record_append it and print the receipt. With
  * --dry-run only print the change. Returns an exit code. */
 int cli_record_submit(cli_ctx *ctx, mla_pb_change *c, mla_privkey *const *keys, size_t n_keys);
 /** Explain a failed local validation of a change, naming the flag to fix. */

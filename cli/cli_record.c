@@ -318,6 +318,31 @@ oom:
 
 /* ---- submit -------------------------------------------------------------- */
 
+int cli_record_append(cli_ctx *ctx, mla_pb_change *c, mla_privkey *const *keys, size_t n_keys,
+                      mla_receipt *r)
+{
+    mla_buf env;
+    mla_buf_init(&env, MLA_LIMIT_ENVELOPE_BYTES);
+    int code;
+    mla_status rc = mla_client_envelope_sign(&env, c, (const mla_privkey *const *)keys, n_keys);
+    if (rc != MLA_OK) {
+        code = rc == MLA_EINVAL || rc == MLA_ELIMIT ? cli_change_invalid(ctx)
+                                                    : cli_fail_local(ctx, rc);
+        goto out;
+    }
+    if (!ctx->client && (code = cli_connect(ctx)) != CLI_EXIT_OK) goto out;
+    if ((rc = mla_client_append(ctx->client, mla_buf_slice(&env), r)) != MLA_OK) {
+        code = cli_fail_server(ctx, rc);
+        goto out;
+    }
+    /* The client verified the receipt's checkpoint and inclusion proof; it
+     * must also extend what this CLI has seen of the log. */
+    code = cli_note_advance(ctx, mla_slice_make(r->checkpoint, r->checkpoint_len), "receipt", NULL);
+out:
+    mla_buf_dispose(&env);
+    return code;
+}
+
 int cli_record_submit(cli_ctx *ctx, mla_pb_change *c, mla_privkey *const *keys, size_t n_keys)
 {
     if (mla_codec_change_validate(c) != MLA_OK) return cli_change_invalid(ctx);
@@ -326,48 +351,22 @@ int cli_record_submit(cli_ctx *ctx, mla_pb_change *c, mla_privkey *const *keys, 
         if (j) cli_json_print(j);
         return CLI_EXIT_OK;
     }
-    mla_buf env;
-    mla_buf_init(&env, MLA_LIMIT_ENVELOPE_BYTES);
     mla_receipt r;
-    int code;
-    mla_status rc = mla_client_envelope_sign(&env, c, (const mla_privkey *const *)keys, n_keys);
-    if (rc != MLA_OK) {
-        code = rc == MLA_EINVAL || rc == MLA_ELIMIT ? cli_change_invalid(ctx)
-                                                    : cli_fail_local(ctx, rc);
-        goto out;
-    }
-    if ((code = cli_connect(ctx)) != CLI_EXIT_OK) goto out;
-    if ((rc = mla_client_append(ctx->client, mla_buf_slice(&env), &r)) != MLA_OK) {
-        code = cli_fail_server(ctx, rc);
-        goto out;
-    }
-    /* The client verified the receipt's checkpoint and inclusion proof; it
-     * must also extend what this CLI has seen of the log. */
-    mla_checkpoint cp;
-    mla_slice note = mla_slice_make(r.checkpoint, r.checkpoint_len);
-    if (mla_note_checkpoint_open(&cp, note, &ctx->verifier, 1) != MLA_OK) {
-        code = cli_fail(ctx, CLI_EXIT_NO, "receipt checkpoint: %s", mla_error_last()->msg);
-        goto out;
-    }
-    if ((code = cli_state_advance(ctx, note, &cp)) != CLI_EXIT_OK) goto out;
+    int code = cli_record_append(ctx, c, keys, n_keys, &r);
+    if (code != CLI_EXIT_OK) return code;
     json_t *rj = cli_receipt_json(&r);
-    if (!rj) {
-        code = cli_fail(ctx, CLI_EXIT_IO, "out of memory");
-        goto out;
-    }
+    if (!rj) return cli_fail(ctx, CLI_EXIT_IO, "out of memory");
     const char *rout = cli_opt(ctx, "receipt-out");
     if (rout) {
         char *text = json_dumps(rj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        rc = text ? cli_file_write_atomic(rout, mla_slice_cstr(text), 0644)
-                  : mla_err(MLA_ENOMEM, "out of memory");
+        mla_status rc = text ? cli_file_write_atomic(rout, mla_slice_cstr(text), 0644)
+                             : mla_err(MLA_ENOMEM, "out of memory");
         free(text);
         if (rc != MLA_OK) {
             json_decref(rj);
-            code = cli_fail(ctx, CLI_EXIT_IO,
-                            "--receipt-out: %s (the change WAS recorded at "
-                            "seq %llu)",
+            return cli_fail(ctx, CLI_EXIT_IO,
+                            "--receipt-out: %s (the change WAS recorded at seq %llu)",
                             mla_error_last()->msg, (unsigned long long)r.seq);
-            goto out;
         }
     }
     if (ctx->json) {
@@ -384,9 +383,7 @@ int cli_record_submit(cli_ctx *ctx, mla_pb_change *c, mla_privkey *const *keys, 
                (unsigned long long)r.seq, t, leaf, (unsigned long long)r.tree_size, root);
         if (rout) printf("receipt written to %s\n", rout);
     }
-out:
-    mla_buf_dispose(&env);
-    return code;
+    return CLI_EXIT_OK;
 }
 
 static int record_run(cli_ctx *ctx)

@@ -144,29 +144,6 @@ static const cli_flag rollback_flags[] = {
     {NULL, 0, NULL, false, NULL},
 };
 
-/* Sign and append the ROLLBACK; check the receipt like `record` does. */
-static int submit(cli_ctx *ctx, mla_pb_change *c, mla_privkey *const *keys, size_t n_keys,
-                  mla_receipt *r)
-{
-    mla_buf env;
-    mla_buf_init(&env, MLA_LIMIT_ENVELOPE_BYTES);
-    int code = CLI_EXIT_OK;
-    mla_status rc = mla_client_envelope_sign(&env, c, (const mla_privkey *const *)keys, n_keys);
-    if (rc != MLA_OK) {
-        code = rc == MLA_EINVAL || rc == MLA_ELIMIT ? cli_change_invalid(ctx)
-                                                    : cli_fail_local(ctx, rc);
-        goto out;
-    }
-    if ((rc = mla_client_append(ctx->client, mla_buf_slice(&env), r)) != MLA_OK) {
-        code = cli_fail_server(ctx, rc);
-        goto out;
-    }
-    code = cli_note_advance(ctx, mla_slice_make(r->checkpoint, r->checkpoint_len), "receipt", NULL);
-out:
-    mla_buf_dispose(&env);
-    return code;
-}
-
 static int rollback_run(cli_ctx *ctx)
 {
     if (ctx->n_pos != 1)
@@ -301,7 +278,7 @@ static int rollback_run(cli_ctx *ctx)
         goto out;
     }
     mla_receipt r;
-    if ((code = submit(ctx, &c, keys, n_keys, &r)) != CLI_EXIT_OK) goto out;
+    if ((code = cli_record_append(ctx, &c, keys, n_keys, &r)) != CLI_EXIT_OK) goto out;
     if (ctx->json) {
         json_t *rj = cli_receipt_json(&r);
         cli_json_print(json_pack("{s:s,s:s,s:s,s:I,s:O,s:o}", "target", target, "from", cur->model,
