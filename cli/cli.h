@@ -141,7 +141,15 @@ json_t *cli_receipt_json(const mla_receipt *r);
 
 /** Read a whole file (errors name the path). */
 mla_status cli_file_read(mla_buf *out, const char *path, size_t max) MLA_MUST_USE;
-/** Write atomically: PATH.tmp, fsync, rename, fsync the directory. */
+/** Write atomically: fill writes the content to PATH.tmp (PATH.tmp.<pid>
+ * when tmp_per_process), which is flushed, fsynced and renamed to PATH; the
+ * directory is fsynced (best effort). On failure the temporary file is
+ * removed and the error (fill's, or MLA_EIO naming the file after `label`,
+ * e.g. "-o: ") returned. */
+typedef mla_status (*cli_write_fn)(void *arg, FILE *f);
+mla_status cli_file_write_with(const char *path, bool tmp_per_process, int mode, const char *label,
+                               cli_write_fn fill, void *arg) MLA_MUST_USE;
+/** cli_file_write_with of data, through PATH.tmp.<pid>. */
 mla_status cli_file_write_atomic(const char *path, mla_slice data, int mode) MLA_MUST_USE;
 /** Read every --NAME public key file (a .pub, or the public line of a .key). */
 int cli_pubkeys_load(cli_ctx *ctx, const char *flag, mla_pubkey *out, size_t *n_out);
@@ -170,12 +178,6 @@ int cli_state_advance(cli_ctx *ctx, mla_slice note, const mla_checkpoint *cp);
  * --state-dir), NUL-ended in out. */
 mla_status cli_state_dir(const cli_ctx *ctx, char *out, size_t cap) MLA_MUST_USE;
 
-/* ---- digests (cli_digest.c) ------------------------------------------- */
-
-/** SPEC §3 digest of a file (SHA-256 of its bytes) or a directory (the
- * OpenSSF model-signing v1.0 root); n_files_out counts hashed files. */
-mla_status cli_digest_path(mla_hash *out, size_t *n_files_out, const char *path) MLA_MUST_USE;
-
 /* ---- changes as JSON (cli_change.c) ------------------------------------ */
 
 /** A bump allocator for the protobuf-c structs of a Change built in memory. */
@@ -186,6 +188,22 @@ typedef struct cli_arena {
 void *cli_arena_alloc(cli_arena *a, size_t n);
 char *cli_arena_strdup(cli_arena *a, const char *s);
 void cli_arena_free(cli_arena *a);
+
+/* ---- digests (cli_digest.c) ------------------------------------------- */
+
+/** SPEC §3 digest of a file (SHA-256 of its bytes) or a directory (the
+ * OpenSSF model-signing v1.0 root); n_files_out counts hashed files. */
+mla_status cli_digest_path(mla_hash *out, size_t *n_files_out, const char *path) MLA_MUST_USE;
+/* "sha256:", 64 hex digits and the NUL. */
+#define CLI_DIGEST_TEXT_LEN 72
+/** "sha256:<hex>" of a 32-byte digest, "-" for anything else. */
+void cli_digest_text(char out[CLI_DIGEST_TEXT_LEN], ProtobufCBinaryData digest);
+/** The hex digits of a digest given as HEX or sha256:HEX (prefix in any case). */
+const char *cli_digest_hex(const char *s);
+/** A SHA-256 given as HEX or sha256:HEX into 32 bytes in the arena.
+ * MLA_EINVAL naming field (mla_hash_from_hex's message), MLA_ENOMEM. */
+mla_status cli_digest_parse(ProtobufCBinaryData *out, cli_arena *a, const char *s,
+                            const char *field) MLA_MUST_USE;
 
 /** The JSON form of a Change (the shape `record --from-json` reads). */
 json_t *cli_change_to_json(const mla_pb_change *c);

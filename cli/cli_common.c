@@ -368,33 +368,35 @@ mla_status cli_file_read(mla_buf *out, const char *path, size_t max)
     return rc;
 }
 
-mla_status cli_file_write_atomic(const char *path, mla_slice data, int mode)
+mla_status cli_file_write_with(const char *path, bool tmp_per_process, int mode, const char *label,
+                               cli_write_fn fill, void *arg)
 {
     char tmp[4096], dir[4096];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp)
-        return mla_err(MLA_EINVAL, "%s: path too long", path);
+    int n = tmp_per_process ? snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid())
+                            : snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (n < 0 || (size_t)n >= sizeof tmp)
+        return mla_err(MLA_EINVAL, "%s%s: path too long", label, path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0) return mla_err(MLA_EIO, "%s: cannot create (%s)", tmp, strerror(errno));
-    size_t off = 0;
-    while (off < data.len) {
-        ssize_t w = write(fd, data.ptr + off, data.len - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return mla_err(MLA_EIO, "%s: write failed (%s)", tmp, strerror(e));
-        }
-        off += (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        unlink(tmp);
-        return mla_err(MLA_EIO, "%s: fsync failed (%s)", tmp, strerror(errno));
-    }
-    if (rename(tmp, path) != 0) {
+    if (fd < 0) return mla_err(MLA_EIO, "%s%s: cannot create (%s)", label, tmp, strerror(errno));
+    FILE *f = fdopen(fd, "wb");
+    if (!f) {
         int e = errno;
+        close(fd);
         unlink(tmp);
-        return mla_err(MLA_EIO, "%s: rename failed (%s)", path, strerror(e));
+        return mla_err(MLA_EIO, "%s%s: cannot create (%s)", label, tmp, strerror(e));
+    }
+    mla_status rc = fill(arg, f);
+    if (rc == MLA_OK && (fflush(f) != 0 || ferror(f)))
+        rc = mla_err(MLA_EIO, "%s%s: write failed (%s)", label, tmp, strerror(errno));
+    if (rc == MLA_OK && fsync(fileno(f)) != 0)
+        rc = mla_err(MLA_EIO, "%s%s: fsync failed (%s)", label, tmp, strerror(errno));
+    if (fclose(f) != 0 && rc == MLA_OK)
+        rc = mla_err(MLA_EIO, "%s%s: write failed (%s)", label, tmp, strerror(errno));
+    if (rc == MLA_OK && rename(tmp, path) != 0)
+        rc = mla_err(MLA_EIO, "%s%s: rename failed (%s)", label, path, strerror(errno));
+    if (rc != MLA_OK) {
+        unlink(tmp);
+        return rc;
     }
     snprintf(dir, sizeof dir, "%s", path);
     int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -403,6 +405,19 @@ mla_status cli_file_write_atomic(const char *path, mla_slice data, int mode)
         close(dfd);
     }
     return MLA_OK;
+}
+
+/* A write error shows in ferror, which cli_file_write_with checks. */
+static mla_status write_slice(void *arg, FILE *f)
+{
+    const mla_slice *data = arg;
+    if (data->len) mla_ignore(fwrite(data->ptr, 1, data->len, f) == data->len);
+    return MLA_OK;
+}
+
+mla_status cli_file_write_atomic(const char *path, mla_slice data, int mode)
+{
+    return cli_file_write_with(path, true, mode, "", write_slice, &data);
 }
 
 int cli_pubkeys_load(cli_ctx *ctx, const char *flag, mla_pubkey *out, size_t *n_out)

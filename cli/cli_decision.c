@@ -236,27 +236,18 @@ static int facts_open(cli_ctx *ctx, const mla_client_resolution *res, const mla_
     return CLI_EXIT_OK;
 }
 
-static void digest_text(char out[72], ProtobufCBinaryData b)
-{
-    if (b.len == 32) {
-        memcpy(out, "sha256:", 7);
-        mla_hex_encode_to(out + 7, b.data, 32);
-    } else {
-        snprintf(out, 72, "-");
-    }
-}
-
 /* Print (or --json) what the resolution proves; exit 1 when the ledger's
  * records disagree (discrepancies), else 0. */
 static int resolution_report(cli_ctx *ctx, const mla_client_resolution *res, const proof_facts *f,
                              const char *saved)
 {
     const mla_pb_decision *d = f->decision;
-    char t[48], dm[CLI_IDENTITY_MAX] = "", in[72], outd[72], root[65], cproot[65];
+    char t[48], dm[CLI_IDENTITY_MAX] = "", in[CLI_DIGEST_TEXT_LEN], outd[CLI_DIGEST_TEXT_LEN],
+                root[65], cproot[65];
     mla_time_format(t, d->time_ns, false);
     cli_artifact_identity(dm, d->model);
-    digest_text(in, d->input_digest);
-    digest_text(outd, d->output_digest);
+    cli_digest_text(in, d->input_digest);
+    cli_digest_text(outd, d->output_digest);
     mla_hex_encode_to(root, f->batch_root.b, 32);
     mla_hex_encode_to(cproot, f->cp.root.b, 32);
     const mla_pb_envelope *env = f->batch.entry->envelope;
@@ -510,16 +501,11 @@ static mla_status digest_field(ProtobufCBinaryData *out, cli_arena *a, json_t *o
     if (!v) return required ? mla_err(MLA_EINVAL, "%s: missing (hex SHA-256)", k) : MLA_OK;
     const char *s = json_string_value(v);
     if (!s) return mla_err(MLA_EINVAL, "%s: want a string of 64 hex digits", k);
-    if (!strncasecmp(s, "sha256:", 7)) s += 7;
-    mla_hash h;
-    if (mla_hash_from_hex(&h, mla_slice_cstr(s), k) != MLA_OK)
-        return mla_err(MLA_EINVAL, "%s: \"%.80s\" is not 64 hex digits of a SHA-256", k, s);
-    uint8_t *p = cli_arena_alloc(a, 32);
-    if (!p) return mla_err(MLA_ENOMEM, "out of memory");
-    memcpy(p, h.b, 32);
-    out->data = p;
-    out->len = 32;
-    return MLA_OK;
+    mla_status rc = cli_digest_parse(out, a, s, k);
+    if (rc == MLA_EINVAL)
+        rc = mla_err(MLA_EINVAL, "%s: \"%.80s\" is not 64 hex digits of a SHA-256", k,
+                     cli_digest_hex(s));
+    return rc;
 }
 
 /* One JSON line into d (strings in the arena). MLA_EINVAL naming the field. */

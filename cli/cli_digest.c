@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -158,6 +159,31 @@ out:
     mla_crypto_sha256_free(h);
     list_free(&l);
     return rc;
+}
+
+void cli_digest_text(char out[CLI_DIGEST_TEXT_LEN], ProtobufCBinaryData digest)
+{
+    if (digest.len != 32) {
+        snprintf(out, CLI_DIGEST_TEXT_LEN, "-");
+        return;
+    }
+    memcpy(out, "sha256:", 7);
+    mla_hex_encode_to(out + 7, digest.data, 32);
+}
+
+const char *cli_digest_hex(const char *s) { return strncasecmp(s, "sha256:", 7) ? s : s + 7; }
+
+mla_status cli_digest_parse(ProtobufCBinaryData *out, cli_arena *a, const char *s,
+                            const char *field)
+{
+    mla_hash h;
+    MLA_TRY(mla_hash_from_hex(&h, mla_slice_cstr(cli_digest_hex(s)), field));
+    uint8_t *p = cli_arena_alloc(a, sizeof h.b);
+    if (!p) return mla_err(MLA_ENOMEM, "out of memory");
+    memcpy(p, h.b, sizeof h.b);
+    out->data = p;
+    out->len = sizeof h.b;
+    return MLA_OK;
 }
 
 static const cli_flag digest_flags[] = {{NULL, 0, NULL, false, NULL}};

@@ -71,17 +71,12 @@ static int by_seq(const void *a, const void *b)
 }
 
 /* The version part of "type:name@version". */
-static const char *version_of(const char *identity)
-{
-    const char *colon = strchr(identity, ':');
-    const char *at = colon ? strchr(colon + 1, '@') : NULL;
-    return at ? at + 1 : "";
-}
-
-/* Add the EVALUATION entries of identity (downstream edges with role
+/* Add the EVALUATION entries of model (downstream edges with role
  * evaluated-model) to rs. */
-static int add_evaluations(cli_ctx *ctx, rows *rs, const char *identity)
+static int add_evaluations(cli_ctx *ctx, rows *rs, const mla_pb_artifact *model)
 {
+    char identity[CLI_IDENTITY_MAX];
+    cli_artifact_identity(identity, model);
     mla_client_lineage_graph l;
     memset(&l, 0, sizeof l);
     int code = CLI_EXIT_OK;
@@ -109,7 +104,7 @@ static int add_evaluations(cli_ctx *ctx, rows *rs, const char *identity)
                 cli_rec_close(&r);
                 break;
             }
-            code = rows_take(ctx, rs, &r, version_of(identity), true);
+            code = rows_take(ctx, rs, &r, model->version, true);
             cli_rec_close(&r);
             if (code == CLI_STOP) code = CLI_EXIT_OK;
             if (code != CLI_EXIT_OK) goto out;
@@ -156,10 +151,9 @@ static int history_collect(cli_ctx *ctx, rows *rs, const char *type, const char 
             seen = rs->v[j].r.change && kind_defines(rs->v[j].r.kind) &&
                    !strcmp(rs->v[j].version, w->version);
         if (seen) continue;
-        /* A copy: adding rows may move rs->v, and w with it. */
-        char id[CLI_IDENTITY_MAX];
-        memcpy(id, w->r.subject, sizeof id);
-        if ((code = add_evaluations(ctx, rs, id)) != CLI_EXIT_OK) return code;
+        /* Adding rows may move rs->v, and w with it, but not the decoded
+         * change w's subject belongs to. */
+        if ((code = add_evaluations(ctx, rs, w->r.change->subject)) != CLI_EXIT_OK) return code;
     }
     if (rs->n) qsort(rs->v, rs->n, sizeof *rs->v, by_seq);
     return CLI_EXIT_OK;
@@ -453,7 +447,7 @@ static int side_load(cli_ctx *ctx, side *s, const char *what)
                         "history NAME)",
                         what, s->identity);
     if (s->rs.v[0].r.kind == MLAUDIT__V1__KIND__KIND_MODEL &&
-        (code = add_evaluations(ctx, &s->rs, s->identity)) != CLI_EXIT_OK)
+        (code = add_evaluations(ctx, &s->rs, s->rs.v[0].r.change->subject)) != CLI_EXIT_OK)
         return code;
     qsort(s->rs.v + 1, s->rs.n - 1, sizeof *s->rs.v, by_seq);
     s->c = s->rs.v[0].r.change;
@@ -463,9 +457,8 @@ static int side_load(cli_ctx *ctx, side *s, const char *what)
     const mla_pb_change *c = s->c;
     json_object_set_new(s->fields, "kind", json_string(mla_codec_kind_name(c->kind)));
     if (c->subject && c->subject->digest.len == 32) {
-        char h[72];
-        memcpy(h, "sha256:", 7);
-        mla_hex_encode_to(h + 7, c->subject->digest.data, 32);
+        char h[CLI_DIGEST_TEXT_LEN];
+        cli_digest_text(h, c->subject->digest);
         json_object_set_new(s->fields, "digest", json_string(h));
     }
     if (c->subject && c->subject->uri && *c->subject->uri)

@@ -165,16 +165,10 @@ static int apply_flags(cli_ctx *ctx, mla_pb_change *c, cli_arena *a)
         s->digest.data = p;
         s->digest.len = 32;
     } else if (digest) {
-        mla_hash d;
-        if (!strncasecmp(digest, "sha256:", 7)) digest += 7;
-        if (mla_hash_from_hex(&d, mla_slice_cstr(digest), "--digest") != MLA_OK)
+        if ((rc = cli_digest_parse(&s->digest, a, digest, "--digest")) == MLA_ENOMEM) goto oom;
+        if (rc != MLA_OK)
             return cli_usage(ctx, "%s (want the 64 hex digits of a SHA-256)",
                              mla_error_last()->msg);
-        uint8_t *p = cli_arena_alloc(a, 32);
-        if (!p) goto oom;
-        memcpy(p, d.b, 32);
-        s->digest.data = p;
-        s->digest.len = 32;
     }
 
     /* Inputs: TYPE:NAME@VERSION:ROLE (the role follows the last ':'). */

@@ -2,11 +2,8 @@
  * documents auditors read (SPEC §7), generated from one verified checkpoint
  * by reports/ and written as HTML, Markdown, JSON or PROV-JSON. The JSON and
  * HTML forms carry their evidence, so `mlaudit verify FILE` checks them. */
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "reports/report.h"
@@ -223,28 +220,15 @@ static int generate_failed(cli_ctx *ctx, mla_status rc)
     }
 }
 
-/* Render into path.tmp, sync, rename: a reader never sees half a report. */
-static mla_status write_file(const mla_report *r, mla_report_format f, const char *path)
+typedef struct render_job {
+    const mla_report *r;
+    mla_report_format format;
+} render_job;
+
+static mla_status render_to(void *arg, FILE *f)
 {
-    char tmp[OUT_PATH_MAX + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return mla_err(MLA_EIO, "-o: %s: cannot create (%s)", tmp, strerror(errno));
-    FILE *fp = fdopen(fd, "wb");
-    if (!fp) {
-        close(fd);
-        unlink(tmp);
-        return mla_err(MLA_EIO, "-o: %s: %s", tmp, strerror(errno));
-    }
-    mla_status rc = mla_report_render(r, f, fp, NULL);
-    if (rc == MLA_OK && (fflush(fp) != 0 || fsync(fileno(fp)) != 0))
-        rc = mla_err(MLA_EIO, "-o: %s: write failed (%s)", tmp, strerror(errno));
-    if (fclose(fp) != 0 && rc == MLA_OK)
-        rc = mla_err(MLA_EIO, "-o: %s: write failed (%s)", tmp, strerror(errno));
-    if (rc == MLA_OK && rename(tmp, path) != 0)
-        rc = mla_err(MLA_EIO, "-o: %s: rename failed (%s)", path, strerror(errno));
-    if (rc != MLA_OK) unlink(tmp);
-    return rc;
+    const render_job *job = arg;
+    return mla_report_render(job->r, job->format, f, NULL);
 }
 
 /* Facts: every statement and table cell the verifier compares; cited: those
@@ -310,7 +294,11 @@ static int report_run(cli_ctx *ctx)
         CLI_EXIT_OK)
         goto out;
     bool to_stdout = !strcmp(out, "-");
-    rc = to_stdout ? mla_report_render(r, format, stdout, NULL) : write_file(r, format, out);
+    /* A file is rendered into FILE.tmp and renamed: a reader never sees half
+     * a report. */
+    render_job job = {r, format};
+    rc = to_stdout ? render_to(&job, stdout)
+                   : cli_file_write_with(out, false, 0644, "-o: ", render_to, &job);
     if (rc != MLA_OK) {
         code = cli_fail(ctx, CLI_EXIT_IO, "%s", mla_error_last()->msg);
         goto out;

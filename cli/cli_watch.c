@@ -259,8 +259,10 @@ static int check_regression(watch *w, const cli_rec *r)
         if (!strcmp(vs.v[i], m->version)) self = i;
     char id[CLI_IDENTITY_MAX], prev_id[CLI_IDENTITY_MAX];
     cli_artifact_identity(id, m);
+    mla_pb_artifact earlier = *m;
     for (size_t i = self; i-- > 0 && !prev.change;) {
-        snprintf(prev_id, sizeof prev_id, "%s:%s@%s", m->type, m->name, vs.v[i]);
+        earlier.version = vs.v[i];
+        cli_artifact_identity(prev_id, &earlier);
         if ((code = latest_evaluation(w->ctx, prev_id, r->seq, &prev)) != CLI_EXIT_OK) goto out;
     }
     if (!prev.change) goto out; /* the first evaluated version: nothing to compare with */
@@ -326,11 +328,11 @@ static mla_status on_entry(void *vctx, uint64_t seq, mla_slice entry, mla_slice 
         case MLAUDIT__V1__KIND__KIND_KEY: {
             const Mlaudit__V1__KeyChange *k =
                 c->detail_case == MLAUDIT__V1__CHANGE__DETAIL_KEY ? c->key : NULL;
-            char keyid[65] = "?";
-            if (k && k->public_key.len == 32) {
-                mla_hash h;
-                mla_crypto_sha256(&h, mla_slice_make(k->public_key.data, 32));
-                mla_hex_encode_to(keyid, h.b, 32);
+            char keyid[MLA_KEYID_HEX_LEN + 1] = "?";
+            if (k && k->public_key.len == MLA_ED25519_PUB_LEN) {
+                mla_pubkey pub;
+                memcpy(pub.b, k->public_key.data, sizeof pub.b);
+                mla_crypto_keyid(keyid, &pub);
             }
             alert(w, &r, "KEY", "key %s %.16s%s%s by %s: %s",
                   k && k->revoke ? "revoked" : "registered", keyid,
