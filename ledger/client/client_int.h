@@ -127,9 +127,6 @@ typedef struct mla_client__decoded {
 mla_status mla_client__decode_entry(mla_client__decoded *out, mla_slice bytes, uint64_t seq,
                                     const char *field) MLA_MUST_USE;
 void mla_client__decoded_free(mla_client__decoded *d);
-/** *eq = the artifact's identity is `identity` (false for NULL a). */
-mla_status mla_client__identity_eq(bool *eq, const mla_pb_artifact *a,
-                                   const char *identity) MLA_MUST_USE;
 /** The leaf hash of a StoredEntry, checked against its bytes unless it is
  * redacted (then it must carry none): MLA_ECORRUPT naming field. */
 mla_status mla_client__leaf_of(mla_hash *out, const Mlaudit__V1__StoredEntry *e,

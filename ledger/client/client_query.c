@@ -55,17 +55,6 @@ fail:
     return rc;
 }
 
-mla_status mla_client__identity_eq(bool *eq, const mla_pb_artifact *a, const char *identity)
-{
-    mla_buf b;
-    mla_buf_init(&b, 4 * MLA_LIMIT_NAME);
-    *eq = false;
-    mla_status rc = a ? mla_codec_artifact_identity(&b, a) : MLA_OK;
-    if (rc == MLA_OK && a) *eq = mla_slice_eq(mla_buf_slice(&b), mla_slice_cstr(identity));
-    mla_buf_dispose(&b);
-    return rc;
-}
-
 mla_status mla_client__leaf_of(mla_hash *out, const Mlaudit__V1__StoredEntry *e, const char *field)
 {
     MLA_TRY(mla_client__hash(out, e->leaf_hash, field));
@@ -359,6 +348,18 @@ static mla_status lineage_connected(const Mlaudit__V1__GetLineageResponse *r, co
     return rc;
 }
 
+/* *eq = the artifact's identity is `identity` (false for NULL a). */
+static mla_status identity_eq(bool *eq, const mla_pb_artifact *a, const char *identity)
+{
+    mla_buf b;
+    mla_buf_init(&b, 4 * MLA_LIMIT_NAME);
+    *eq = false;
+    mla_status rc = a ? mla_codec_artifact_identity(&b, a) : MLA_OK;
+    if (rc == MLA_OK && a) *eq = mla_slice_eq(mla_buf_slice(&b), mla_slice_cstr(identity));
+    mla_buf_dispose(&b);
+    return rc;
+}
+
 /* The change of the entry behind an edge records that edge: subject `to`,
  * and an input `from` with `role`. */
 static mla_status edge_recorded(const Mlaudit__V1__LineageEdge *e, const mla_client__decoded *d,
@@ -369,12 +370,12 @@ static mla_status edge_recorded(const Mlaudit__V1__LineageEdge *e, const mla_cli
         return mla_err(MLA_ECORRUPT, "%s: entry %llu holds no Change", field,
                        (unsigned long long)e->seq);
     bool eq = false;
-    MLA_TRY(mla_client__identity_eq(&eq, c->subject, e->to));
+    MLA_TRY(identity_eq(&eq, c->subject, e->to));
     if (!eq)
         return mla_err(MLA_ECORRUPT, "%s: entry %llu's subject is not %s", field,
                        (unsigned long long)e->seq, e->to);
     for (size_t i = 0; i < c->n_inputs; i++) {
-        MLA_TRY(mla_client__identity_eq(&eq, c->inputs[i]->artifact, e->from));
+        MLA_TRY(identity_eq(&eq, c->inputs[i]->artifact, e->from));
         if (eq && strcmp(c->inputs[i]->role, e->role) == 0) return MLA_OK;
     }
     return mla_err(MLA_ECORRUPT, "%s: entry %llu has no input %s with role %s", field,
