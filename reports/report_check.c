@@ -10,18 +10,6 @@
 #include "registry/registry.h"
 #include "reports/report_int.h"
 
-static mla_status grow(void **arr, size_t *cap, size_t n, size_t elem)
-{
-    if (n < *cap) return MLA_OK;
-    size_t ncap = *cap ? *cap * 2 : 16, bytes;
-    if (!mla_mul_size(&bytes, ncap, elem)) return mla_err(MLA_ENOMEM, "check: too many entries");
-    void *p = mla_realloc(*arr, bytes);
-    if (!p) return mla_err(MLA_ENOMEM, "check: out of memory");
-    *arr = p;
-    *cap = ncap;
-    return MLA_OK;
-}
-
 /* ---- signatures: the key registry replayed by registry/ (SPEC §6) ------------- */
 
 /* The trust root, and the log's key that may seal decision batches. */
@@ -131,7 +119,7 @@ static mla_status item_resolution(items *it, const mla_report *r, const mla_clie
     }
     for (size_t i = 0; i < it->n; i++)
         if (it->v[i].seq == ce->seq) return MLA_OK;
-    MLA_TRY(grow((void **)&it->v, &it->cap, it->n, sizeof *it->v));
+    MLA_TRY(mla_report__grow((void **)&it->v, &it->cap, it->n, sizeof *it->v));
     item *x = &it->v[it->n];
     memset(x, 0, sizeof *x);
     x->seq = ce->seq;
@@ -157,7 +145,7 @@ static mla_status items_build(items *it, const mla_report *r)
 {
     memset(it, 0, sizeof *it);
     for (size_t i = 0; i < r->ev.n_entries; i++) {
-        MLA_TRY(grow((void **)&it->v, &it->cap, it->n, sizeof *it->v));
+        MLA_TRY(mla_report__grow((void **)&it->v, &it->cap, it->n, sizeof *it->v));
         item *x = &it->v[it->n++];
         memset(x, 0, sizeof *x);
         x->seq = r->ev.entries[i].seq;
@@ -323,14 +311,8 @@ static mla_status range_check(const mla_report *r, mla_registry_replay *g, size_
                        "entry %llu: inclusion proof of the range's last entry does not lead to "
                        "the root of checkpoint size %llu",
                        b, (unsigned long long)cp->size);
-    if (ev->range_first == 0 && ev->range_last + 1 == cp->size) {
-        mla_hash root;
-        mla_merkle_frontier_root(&w.fr, &root);
-        if (!mla_hash_eq(&root, &cp->root))
-            return mla_err(MLA_ECORRUPT,
-                           "range: the Merkle root of all %llu entries is not the checkpoint's",
-                           (unsigned long long)cp->size);
-    }
+    if (ev->range_first == 0 && ev->range_last + 1 == cp->size)
+        MLA_TRY(mla_report__range_root_check(&w.fr, cp));
     out->n_entries += ev->range_last - ev->range_first + 1;
     out->n_signatures += w.n_sigs;
     return MLA_OK;

@@ -98,21 +98,9 @@ bool mla_report__metric(const mla_pb_change *c, const char *key, double *out)
     return false;
 }
 
-static mla_status grow(void **v, size_t *cap, size_t n, size_t elem)
-{
-    if (n < *cap) return MLA_OK;
-    size_t ncap = *cap ? *cap * 2 : 16, bytes;
-    void *p = NULL;
-    if (mla_mul_size(&bytes, ncap, elem)) p = mla_realloc(*v, bytes);
-    if (!p) return mla_err(MLA_ENOMEM, "report: out of memory for %zu items", ncap);
-    *v = p;
-    *cap = ncap;
-    return MLA_OK;
-}
-
 mla_status mla_report__keys_add(mla_report_keys *k, const char *key)
 {
-    MLA_TRY(grow((void **)&k->v, &k->cap, k->n, sizeof *k->v));
+    MLA_TRY(mla_report__grow((void **)&k->v, &k->cap, k->n, sizeof *k->v));
     k->v[k->n++] = key;
     return MLA_OK;
 }
@@ -177,7 +165,7 @@ typedef struct seqlist {
 
 static mla_status seqlist_add(seqlist *s, uint64_t seq)
 {
-    MLA_TRY(grow((void **)&s->v, &s->cap, s->n, sizeof *s->v));
+    MLA_TRY(mla_report__grow((void **)&s->v, &s->cap, s->n, sizeof *s->v));
     s->v[s->n++] = seq;
     return MLA_OK;
 }
@@ -513,7 +501,7 @@ static mla_status walk_node_get(walk *w, const records *x, const char *id, const
         *index_out = w->slots[slot] - 1;
         return MLA_OK;
     }
-    MLA_TRY(grow((void **)&w->nodes, &w->cap_nodes, w->n_nodes, sizeof *w->nodes));
+    MLA_TRY(mla_report__grow((void **)&w->nodes, &w->cap_nodes, w->n_nodes, sizeof *w->nodes));
     walk_node *n = &w->nodes[w->n_nodes];
     if (!(n->id = mla_report__strdup(id))) return mla_err(MLA_ENOMEM, "report: out of memory");
     n->e = records_find(x, id);
@@ -546,7 +534,8 @@ static mla_status walk_run(walk *w, const records *x, const char *identity, unsi
             if ((rc = mla_report__identity(&id, in->artifact)) != MLA_OK) break;
             rc = walk_node_get(w, x, (const char *)id.ptr, in->artifact, d + 1, &ix, &added);
             if (rc == MLA_OK)
-                rc = grow((void **)&w->edges, &w->cap_edges, w->n_edges, sizeof *w->edges);
+                rc = mla_report__grow((void **)&w->edges, &w->cap_edges, w->n_edges,
+                                      sizeof *w->edges);
             if (rc != MLA_OK) break;
             w->edges[w->n_edges++] = (walk_edge){ix, q, in->role, e->seq};
         }
@@ -799,7 +788,8 @@ static mla_status history_note(history_ctx *h, uint64_t seq, const mla_pb_change
         c->detail_case == MLAUDIT__V1__CHANGE__DETAIL_DEPLOYMENT) {
         for (size_t i = 0; i < h->n_targets; i++)
             if (strcmp(h->targets[i], c->deployment->target) == 0) return MLA_OK;
-        MLA_TRY(grow((void **)&h->targets, &h->cap_targets, h->n_targets, sizeof *h->targets));
+        MLA_TRY(mla_report__grow((void **)&h->targets, &h->cap_targets, h->n_targets,
+                                 sizeof *h->targets));
         if (!(h->targets[h->n_targets] = mla_report__strdup(c->deployment->target)))
             return mla_err(MLA_ENOMEM, "report: out of memory");
         h->n_targets++;
@@ -815,7 +805,8 @@ static mla_status history_note(history_ctx *h, uint64_t seq, const mla_pb_change
             h->versions[i].seq = seq; /* ascending: the latest wins */
             return MLA_OK;
         }
-    MLA_TRY(grow((void **)&h->versions, &h->cap_versions, h->n_versions, sizeof *h->versions));
+    MLA_TRY(mla_report__grow((void **)&h->versions, &h->cap_versions, h->n_versions,
+                             sizeof *h->versions));
     if (!(h->versions[h->n_versions].version = mla_report__strdup(a->version)))
         return mla_err(MLA_ENOMEM, "report: out of memory");
     h->versions[h->n_versions++].seq = seq;
@@ -1185,7 +1176,8 @@ static mla_status earlier_find(earlier *x, const mla_report *r, const identity_p
             if ((rc = mla_report__identity(&id, a)) != MLA_OK) break;
             const mla_report_entry *rec = mla_report__subject_entry(r, (const char *)id.ptr, 0);
             if (!rec || rec->seq >= s->seq) continue;
-            if ((rc = grow((void **)&x->v, &x->cap, x->n, sizeof *x->v)) != MLA_OK) break;
+            if ((rc = mla_report__grow((void **)&x->v, &x->cap, x->n, sizeof *x->v)) != MLA_OK)
+                break;
             if (!(x->v[x->n].version = mla_report__strdup((const char *)id.ptr))) {
                 rc = mla_err(MLA_ENOMEM, "report: out of memory");
                 break;
