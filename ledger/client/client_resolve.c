@@ -20,8 +20,6 @@
 #define FRACTION_TOLERANCE 1e-9
 #define DECISION_PATH_MAX 32
 
-static char *dup_cstr(const char *s) { return mla_strndup(s, strlen(s)); }
-
 void mla_client_resolution_dispose(mla_client_resolution *r)
 {
     if (!r) return;
@@ -50,21 +48,6 @@ static void resolution_init(mla_client_resolution *r)
 
 /* ---- the wire form -------------------------------------------------------- */
 
-static mla_status varint(mla_reader *r, uint64_t *out)
-{
-    uint64_t v = 0;
-    for (unsigned shift = 0; shift < 64; shift += 7) {
-        uint8_t b;
-        MLA_TRY(mla_reader_u8(r, &b, "resolution"));
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *out = v;
-            return MLA_OK;
-        }
-    }
-    return mla_err(MLA_EINVAL, "resolution: varint longer than 10 bytes");
-}
-
 /* The verbatim bytes of ResolveDecisionResponse.decision (field 4): the
  * decision's leaf is over the bytes the server sent, never a re-encoding.
  * The message has already been decoded once, so its framing is sound. */
@@ -76,26 +59,14 @@ static mla_status decision_field(mla_slice *out, mla_slice msg)
     *out = mla_slice_make(NULL, 0);
     while (mla_reader_left(&r) > 0) {
         uint64_t key, v;
-        mla_slice skip;
-        MLA_TRY(varint(&r, &key));
-        switch (key & 7) {
-        case 0: MLA_TRY(varint(&r, &v)); break;
-        case 1: MLA_TRY(mla_reader_bytes(&r, &skip, 8, "resolution")); break;
-        case 5: MLA_TRY(mla_reader_bytes(&r, &skip, 4, "resolution")); break;
-        case 2:
-            MLA_TRY(varint(&r, &v));
-            if (v > mla_reader_left(&r))
-                return mla_err(MLA_EINVAL, "resolution: field longer than the message");
-            MLA_TRY(mla_reader_bytes(&r, &skip, (size_t)v, "resolution"));
-            if (key >> 3 == 4) {
-                /* Two would be merged by a protobuf reader: which bytes
-                 * were hashed would depend on the reader. */
-                if (seen) return mla_err(MLA_EINVAL, "resolution.decision: given twice");
-                seen = true;
-                *out = skip;
-            }
-            break;
-        default: return mla_err(MLA_EINVAL, "resolution: wire type %u", (unsigned)(key & 7));
+        mla_slice bytes;
+        MLA_TRY(mla_client__wire_field(&r, &key, &v, &bytes, "resolution"));
+        if (key == (4 << 3 | 2)) {
+            /* Two would be merged by a protobuf reader: which bytes were
+             * hashed would depend on the reader. */
+            if (seen) return mla_err(MLA_EINVAL, "resolution.decision: given twice");
+            seen = true;
+            *out = bytes;
         }
     }
     return MLA_OK;
@@ -185,7 +156,7 @@ static mla_status from_wire(mla_client_resolution *out, mla_slice in, const mla_
         if (rc == MLA_OK && !(o->model = mla_buf_cstr_new(&id)))
             rc = mla_err(MLA_ENOMEM, "resolution.serving: out of memory");
         mla_buf_dispose(&id);
-        if (rc == MLA_OK && !(o->stage = dup_cstr(s->stage)))
+        if (rc == MLA_OK && !(o->stage = mla_client__strdup(s->stage)))
             rc = mla_err(MLA_ENOMEM, "resolution.serving: out of memory");
         if (rc != MLA_OK) goto out;
     }
@@ -269,7 +240,7 @@ static mla_status from_wire(mla_client_resolution *out, mla_slice in, const mla_
                          len, DISCREPANCY_BYTES);
             goto out;
         }
-        if (!(out->discrepancies[i] = dup_cstr(r->discrepancies[i]))) {
+        if (!(out->discrepancies[i] = mla_client__strdup(r->discrepancies[i]))) {
             rc = mla_err(MLA_ENOMEM, "resolution.discrepancies: out of memory");
             goto out;
         }
@@ -295,23 +266,6 @@ static mla_status note_size(uint64_t *size, mla_slice note)
         }
     }
     return mla_err(MLA_EINVAL, "resolution.checkpoint: not a signed note");
-}
-
-/* Artifact{type, name, version} of an identity, in tmp. */
-static mla_status identity_artifact(mla_buf *tmp, mla_pb_artifact *a, const char *identity)
-{
-    const char *colon = strchr(identity, ':');
-    const char *at = colon ? strchr(colon + 1, '@') : NULL;
-    if (!colon || !at) return mla_err(MLA_EINVAL, "serving.model: \"%s\" is no identity", identity);
-    MLA_TRY(mla_buf_set(tmp, mla_slice_cstr(identity)));
-    MLA_TRY(mla_buf_append_byte(tmp, '\0'));
-    char *s = (char *)tmp->ptr;
-    s[colon - identity] = '\0';
-    s[at - identity] = '\0';
-    a->type = s;
-    a->name = s + (colon - identity) + 1;
-    a->version = s + (at - identity) + 1;
-    return MLA_OK;
 }
 
 static void stored_entry_of(Mlaudit__V1__StoredEntry *o, mla_hash *leaf, const mla_client_entry *e)
@@ -381,7 +335,9 @@ mla_status mla_client_resolution_encode(mla_buf *out, const mla_client_resolutio
         mla_pb_artifact ai = MLAUDIT__V1__ARTIFACT__INIT;
         arts[i] = ai;
         mla_buf_init(&tmps[i], 4 * MLA_LIMIT_NAME);
-        if ((rc = identity_artifact(&tmps[i], &arts[i], r->serving[i].model)) != MLA_OK) goto out;
+        if ((rc = mla_codec_identity_split(&arts[i], &tmps[i], r->serving[i].model,
+                                           "serving.model")) != MLA_OK)
+            goto out;
         si.model = &arts[i];
         si.traffic_fraction = r->serving[i].traffic_fraction;
         si.stage = r->serving[i].stage;
@@ -422,19 +378,7 @@ mla_status mla_client_resolution_encode(mla_buf *out, const mla_client_resolutio
     if ((rc = mla_codec_rpc_encode(out, &m.base)) != MLA_OK) goto out;
     if (r->has_decision) {
         /* Field 4 framed by hand around the verbatim decision bytes. */
-        uint8_t hdr[11];
-        size_t h = 0;
-        hdr[h++] = 0x22;
-        for (uint64_t v = r->decision.len;; v >>= 7) {
-            if (v < 0x80) {
-                hdr[h++] = (uint8_t)v;
-                break;
-            }
-            hdr[h++] = (uint8_t)(v | 0x80);
-        }
-        if ((rc = mla_buf_append(out, hdr, h)) != MLA_OK ||
-            (rc = mla_buf_append_slice(out, mla_buf_slice(&r->decision))) != MLA_OK)
-            goto out;
+        if ((rc = mla_client__frame(out, 0x22, mla_buf_slice(&r->decision))) != MLA_OK) goto out;
     }
 out:
     if (rc != MLA_OK) out->len = mark;
